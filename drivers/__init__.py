@@ -1,0 +1,41 @@
+"""Frame sources for pressure mats: simulator, stored files and vendor exports.
+
+Frames flow one way: this package never imports ``pressure``. A driver is chosen by URL
+scheme (and, for files, by extension); its module is imported only when it is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from drivers.base import Counters, DriverError, EndOfStream, Frame, MatDriver, MatInfo
+from drivers.recording import Recording
+from drivers.url import DriverURL, parse_url
+
+SCHEMES: dict[str, tuple[str, str]] = {
+    "sim": ("drivers.simulator", "SimMat"),
+    "file": ("drivers.files", "open_file"),
+}
+
+__all__ = [
+    "Counters", "DriverError", "EndOfStream", "Frame", "MatDriver", "MatInfo", "Recording",
+    "DriverURL", "SCHEMES", "open_url", "load", "parse_url",
+]
+
+
+def open_url(url: str) -> MatDriver:
+    """Open the frame source that ``url`` names (see DESIGN.md section 3)."""
+    parsed = parse_url(url)
+    try:
+        module_name, attribute = SCHEMES[parsed.scheme]
+    except KeyError:
+        known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
+        raise DriverError(f"unknown scheme {parsed.scheme}:// in {url}; known: {known}") from None
+    factory = getattr(importlib.import_module(module_name), attribute)
+    return factory(parsed)
+
+
+def load(url: str, max_frames: int | None = None) -> Recording:
+    """Every frame of a finite source as one :class:`Recording`."""
+    with open_url(url) as source:
+        return source.load(max_frames)

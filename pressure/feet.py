@@ -1,0 +1,143 @@
+"""Footprints: which cells belong to which foot, and whether the person stood or walked.
+
+A footprint is a connected region of the session's peak-pressure image big enough to be a foot;
+smaller islands close in front of it (toes, separated by the unloaded toe crease) join it.
+Standing sessions have two long-lived footprints, told apart by the facing direction; walking
+sessions have one footprint per contact, alternating either side of the line of progression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pressure.kernels.components import label_components
+
+FEET = ("left", "right")
+DIRECTIONS = {"+x": (1.0, 0.0), "-x": (-1.0, 0.0), "+y": (0.0, 1.0), "-y": (0.0, -1.0)}
+MIN_PRINT_CM2 = 15.0
+TOE_REACH_MM = 40.0
+HAND_OR_KNEE_CM2 = 5.0
+
+
+class NoFeetError(ValueError):
+    """The recording holds nothing the size of a foot."""
+
+
+@dataclass
+class Footprint:
+    """One foot print: ``print_mask`` without toes, ``mask`` with them."""
+
+    print_mask: np.ndarray
+    mask: np.ndarray
+    centroid_xy: np.ndarray
+    foot: str = ""
+
+
+@dataclass
+class FootLayout:
+    footprints: list[Footprint]
+    activity: str  # "standing" or "walking"
+    direction: str  # facing (standing) or progression (walking), one of DIRECTIONS
+    extra_blobs: int  # loaded regions neither foot nor toe (a hand, a knee, a dropped object)
+
+    def labels(self) -> np.ndarray:
+        """Footprint index per cell, -1 elsewhere."""
+        labels = np.full(self.footprints[0].mask.shape, -1, np.int32)
+        for index, footprint in enumerate(self.footprints):
+            labels[footprint.mask] = index
+        return labels
+
+
+def left_of(direction: str) -> np.ndarray:
+    dx, dy = DIRECTIONS[direction]
+    return np.array([-dy, dx])
+
+
+def find_footprints(loaded: np.ndarray, pitch_x_mm: float, pitch_y_mm: float) -> tuple[list[Footprint], int]:
+    """Footprints in a boolean image of cells that were ever loaded, and the count of extra blobs."""
+    labels, n = label_components(loaded)
+    if n == 0:
+        return [], 0
+    cell_cm2 = pitch_x_mm * pitch_y_mm / 100.0
+    areas = np.bincount(labels[labels >= 0], minlength=n) * cell_cm2
+    rows, cols = np.indices(loaded.shape)
+    xy = np.stack([cols * pitch_x_mm, rows * pitch_y_mm], axis=-1)
+    prints = [i for i in range(n) if areas[i] >= MIN_PRINT_CM2]
+    footprints = []
+    for i in prints:
+        mask = labels == i
+        footprints.append(Footprint(mask, mask.copy(), xy[mask].mean(axis=0)))
+    extra = 0
+    for i in range(n):
+        if i in prints:
+            continue
+        island = labels == i
+        island_xy = xy[island]
+        distances = [_nearest_distance(island_xy, xy[fp.print_mask]) for fp in footprints]
+        if distances and min(distances) <= TOE_REACH_MM:
+            footprints[int(np.argmin(distances))].mask |= island
+        elif areas[i] >= HAND_OR_KNEE_CM2:
+            extra += 1
+    return footprints, extra
+
+
+def _nearest_distance(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) * len(b) > 4_000_000:
+        b = b[:: max(1, len(a) * len(b) // 4_000_000)]
+    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min())
+
+
+def assign_feet(
+    footprints: list[Footprint],
+    contact_start_s: np.ndarray,
+    loaded_fraction: np.ndarray,
+    facing: str,
+    activity: str | None = None,
+) -> tuple[str, str]:
+    """Name each footprint left or right; returns (activity, direction).
+
+    Standing: at most two prints, each loaded most of the session; left is the one lying to the
+    person's left when facing ``facing``. Walking: the progression direction is the axis along
+    which prints advance with time; a print left of the line through the prints is a left foot.
+    """
+    if not footprints:
+        raise NoFeetError("no foot found")
+    if activity is None:
+        standing = len(footprints) <= 2 and bool(np.all(loaded_fraction >= 0.5))
+        activity = "standing" if standing else "walking"
+    centroids = np.array([fp.centroid_xy for fp in footprints])
+    if activity == "standing":
+        direction = facing
+        lateral = centroids @ left_of(direction)
+        if len(footprints) == 1:
+            # One print: which foot is unknowable from position alone; take the mat's side.
+            footprints[0].foot = "left"
+        else:
+            order = np.argsort(-lateral)
+            for rank, index in enumerate(order):
+                footprints[index].foot = FEET[min(rank, 1)]
+        return activity, direction
+    direction = progression(centroids, contact_start_s, facing)
+    lateral = centroids @ left_of(direction)
+    along = centroids @ np.array(DIRECTIONS[direction])
+    if len(footprints) >= 3:
+        fit = np.polyfit(along, lateral, 1)
+        line = np.polyval(fit, along)
+    else:
+        line = np.full(len(footprints), lateral.mean())
+    for footprint, offset in zip(footprints, lateral - line):
+        footprint.foot = "left" if offset > 0 else "right"
+    return activity, direction
+
+
+def progression(centroids: np.ndarray, start_s: np.ndarray, default: str) -> str:
+    """The direction (+x, -x, +y, -y) in which the prints advance over time."""
+    if len(centroids) < 2 or np.ptp(start_s) == 0:
+        return default
+    order = np.argsort(start_s, kind="stable")
+    travel = centroids[order[-1]] - centroids[order[0]]
+    if abs(travel[0]) >= abs(travel[1]):
+        return "+x" if travel[0] > 0 else "-x"
+    return "+y" if travel[1] > 0 else "-y"

@@ -1,0 +1,43 @@
+"""The session's peak-pressure image and the cells loaded long enough to belong to a foot."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from pressure.kernels import FASTMATH
+
+
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
+def _peak_and_sustained(frames, threshold, min_run):
+    n_frames, rows, cols = frames.shape
+    peak = np.zeros((rows, cols), frames.dtype)
+    sustained = np.zeros((rows, cols), np.bool_)
+    for r in prange(rows):
+        run = np.zeros(cols, np.int64)
+        for t in range(n_frames):
+            for c in range(cols):
+                value = frames[t, r, c]
+                if value > peak[r, c]:
+                    peak[r, c] = value
+                if value > threshold:
+                    run[c] += 1
+                    if run[c] >= min_run:
+                        sustained[r, c] = True
+                else:
+                    run[c] = 0
+    return peak, sustained
+
+
+def peak_and_sustained(frames: np.ndarray, threshold: float, min_run: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: the highest value (0 at least; NaN never wins) and whether it exceeded ``threshold``
+    (in the frames' units) for ``min_run`` consecutive frames, which random noise spikes do not."""
+    if frames.ndim != 3:
+        raise ValueError(f"frames must be (time, row, col), got {frames.shape}")
+    if min_run < 1:
+        raise ValueError("min_run must be >= 1")
+    if np.issubdtype(frames.dtype, np.integer):
+        threshold = frames.dtype.type(min(np.floor(threshold), np.iinfo(frames.dtype).max))
+    else:
+        threshold = frames.dtype.type(threshold)
+    return _peak_and_sustained(np.ascontiguousarray(frames), threshold, int(min_run))
