@@ -6,6 +6,7 @@ scheme (and, for files, by extension); its module is imported only when it is as
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 from drivers.base import Counters, DriverError, EndOfStream, Frame, MatDriver, MatInfo
@@ -23,9 +24,12 @@ __all__ = [
 ]
 
 
-def open_url(url: str) -> MatDriver:
-    """Open the frame source that ``url`` names (see DESIGN.md section 3)."""
-    parsed = parse_url(url)
+def open_url(url: str, fallbacks: dict[str, str] | None = None) -> MatDriver:
+    """Open the frame source that ``url`` names (see DESIGN.md section 3).
+
+    ``fallbacks`` are options used where the source accepts them and the URL does not set them.
+    """
+    parsed = dataclasses.replace(parse_url(url), fallbacks=dict(fallbacks or {}))
     try:
         module_name, attribute = SCHEMES[parsed.scheme]
     except KeyError:
@@ -35,7 +39,7 @@ def open_url(url: str) -> MatDriver:
     return factory(parsed)
 
 
-def load(url: str, max_frames: int | None = None) -> Recording:
+def load(url: str, max_frames: int | None = None, fallbacks: dict[str, str] | None = None) -> Recording:
     """Every frame of a finite source as one :class:`Recording`."""
-    with open_url(url) as source:
+    with open_url(url, fallbacks) as source:
         return source.load(max_frames)

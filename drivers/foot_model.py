@@ -119,6 +119,21 @@ class PlacedFoot:
         return u, m
 
 
+    def to_mat(self, u: np.ndarray, m: np.ndarray):
+        """Mat coordinates (x, y) of foot coordinates (u, m)."""
+        ax, ay = self.axis_xy
+        towards_left = m if self.side == "right" else -m
+        return self.heel_xy[0] + u * ax - towards_left * ay, self.heel_xy[1] + u * ay + towards_left * ax
+
+    def outline_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mat coordinates of points covering the whole foot, toes included (1 mm apart)."""
+        k = self.shape.k
+        u, m = np.meshgrid(np.arange(0, self.shape.print_length_mm + TOE_GAP_MM + 40 * k, 1.0),
+                           np.arange(-60 * k, 60 * k, 1.0))
+        inside = self.shape.print_mask(u, m) | self.shape.toe_mask(u, m)
+        return self.to_mat(u[inside], m[inside])
+
+
 def unit(angle_deg: float) -> tuple[float, float]:
     angle = np.deg2rad(angle_deg)
     return float(np.cos(angle)), float(np.sin(angle))

@@ -20,6 +20,7 @@ class Recording:
     counters: Counters
     source_url: str = ""
     attrs: dict | None = None
+    extras: dict[str, np.ndarray] | None = None  # per-frame values the source reports, e.g. its own force
 
     def __post_init__(self) -> None:
         if self.cells.ndim != 3:

@@ -166,20 +166,10 @@ class SimSession:
         self._walk_maps = [self._walk_maps_for(c.placed) for c in self.contacts]
 
     def _check_on_mat(self, feet) -> None:
+        half = 0.5 * self.params["pitch"]
         for foot in feet:
-            u, m = foot.foot_coordinates(self._grid_x, self._grid_y)
-            inside = self.shape.print_mask(u, m).sum()
-            if inside == 0:
-                raise DriverError("the feet do not fit on the mat; give more rows or cols")
-            # The whole print must be on the mat: check the print on a grid that overhangs it.
-            pad = self.params["pitch"] * 60
-            gx, gy = np.meshgrid(np.arange(-pad, self.x_mm[-1] + pad, self.params["pitch"]),
-                                 np.arange(-pad, self.y_mm[-1] + pad, self.params["pitch"]))
-            uu, mm = foot.foot_coordinates(gx, gy)
-            outside = (self.shape.print_mask(uu, mm) | self.shape.toe_mask(uu, mm)) & (
-                (gx < -0.5 * self.params["pitch"]) | (gx > self.x_mm[-1] + 0.5 * self.params["pitch"])
-                | (gy < -0.5 * self.params["pitch"]) | (gy > self.y_mm[-1] + 0.5 * self.params["pitch"]))
-            if outside.any():
+            x, y = foot.outline_points()
+            if x.min() < -half or y.min() < -half or x.max() > self.x_mm[-1] + half or y.max() > self.y_mm[-1] + half:
                 raise DriverError("the feet do not fit on the mat; give more rows or cols")
 
     def _unit_shapes(self, foot: PlacedFoot):

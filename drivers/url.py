@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
@@ -16,21 +16,27 @@ class DriverURL:
     path: str
     options: dict[str, str]
     text: str
+    fallbacks: dict[str, str] = field(default_factory=dict)
 
     def take(self, spec: dict[str, tuple[Callable[[str], Any], Any]]) -> dict[str, Any]:
-        """Options converted by ``spec`` ({name: (convert, default)}); unknown keys are refused."""
+        """Options converted by ``spec`` ({name: (convert, default)}); unknown keys are refused.
+
+        ``fallbacks`` (e.g. --pitch-mm from the command line) fill options this source accepts
+        and the URL leaves out.
+        """
         unknown = sorted(set(self.options) - set(spec))
         if unknown:
             valid = "&".join(f"{name}=" for name in spec) or "(none)"
             raise DriverError(
                 f"unknown option {', '.join(unknown)} in {self.text}; valid options: {valid}"
             )
+        given = {**{k: v for k, v in self.fallbacks.items() if k in spec and v is not None}, **self.options}
         values = {}
         for name, (convert, default) in spec.items():
-            if name not in self.options:
+            if name not in given:
                 values[name] = default
                 continue
-            raw = self.options[name]
+            raw = str(given[name])
             try:
                 values[name] = convert(raw)
             except (TypeError, ValueError) as error:

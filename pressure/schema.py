@@ -102,6 +102,9 @@ def write_results(dataset, path: Path) -> None:
     os.close(handle)
     try:
         dataset.to_netcdf(temporary, engine="h5netcdf", encoding=encoding, invalid_netcdf=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; results are ordinary files
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

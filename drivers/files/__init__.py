@@ -1,0 +1,114 @@
+"""Stored sessions and vendor exports, chosen by file extension (and content, for .csv).
+
+Each format module has ``OPTIONS`` (its URL options) and ``read(path, options, url) -> Recording``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+import numpy as np
+
+from drivers.base import DriverError, EndOfStream, Frame, MatDriver
+from drivers.recording import Recording
+from drivers.url import DriverURL, existing_file, non_negative
+
+FORMATS: dict[str, str] = {
+    ".h5": "drivers.files.session",
+    ".hdf5": "drivers.files.session",
+    ".nc": "drivers.files.session",
+    ".npy": "drivers.files.npy_frames",
+    ".csv": "drivers.files.csv_frames",
+    ".asf": "drivers.files.tekscan",
+    ".asc": "drivers.files.pedar",
+    ".lst": "drivers.files.emed",
+}
+COMMON_OPTIONS = {"speed": (non_negative(float), 0.0)}
+
+
+def format_module(path: Path):
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise DriverError(f"{path}: unknown format '{suffix or path.name}'; known: {known}")
+    module_name = FORMATS[suffix]
+    if suffix == ".csv" and _is_xsensor(path):
+        module_name = "drivers.files.xsensor"
+    return importlib.import_module(module_name)
+
+
+def _is_xsensor(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return head.lstrip(b"\xef\xbb\xbf").startswith(b"File:") or b"SENSELS" in head
+
+
+def recognised(path: Path) -> bool:
+    """Whether ``path`` has the extension of a format a driver reads."""
+    return path.suffix.lower() in FORMATS
+
+
+def open_file(url: DriverURL) -> "FileMat":
+    path = existing_file(url)
+    module = format_module(path)
+    options = url.take({**COMMON_OPTIONS, **module.OPTIONS})
+    try:
+        recording = module.read(path, options, url.text)
+    except (ValueError, UnicodeDecodeError, IndexError) as error:
+        raise DriverError(f"{path}: not a readable {module.FORMAT_NAME} file ({error})") from None
+    return FileMat(recording, options["speed"])
+
+
+class FileMat(MatDriver):
+    """Replays a loaded recording, at ``speed`` times real time (0: as fast as possible)."""
+
+    def __init__(self, recording: Recording, speed: float = 0.0):
+        super().__init__()
+        self.recording = recording
+        self.info = recording.info
+        self.url = recording.source_url
+        self.speed = speed
+        self.counters.corrupt = recording.counters.corrupt
+        self.counters.resyncs = recording.counters.resyncs
+        self.counters.reconnects = recording.counters.reconnects
+        self._next = 0
+        self._started: float | None = None
+
+    def _read_frame(self, timeout: float | None) -> Frame | None:
+        recording = self.recording
+        if self._next >= recording.n_frames:
+            raise EndOfStream
+        t = float(recording.time_s[self._next])
+        if self.speed > 0:
+            now = time.monotonic()
+            if self._started is None:
+                self._started = now - t / self.speed
+            wait = self._started + t / self.speed - now
+            if timeout is not None and wait > timeout:
+                time.sleep(max(timeout, 0.0))
+                return None
+            if wait > 0:
+                time.sleep(wait)
+        index = self._next
+        self._next += 1
+        return Frame(recording.cells[index], int(recording.counter[index]), t, time.time())
+
+    def load(self, max_frames: int | None = None) -> Recording:
+        """The frames not yet read, at once and without pacing."""
+        start = self._next
+        stop = self.recording.n_frames if max_frames is None else min(self.recording.n_frames, start + max_frames)
+        self._next = stop
+        recording = self.recording
+        self.counters.received += stop - start
+        gaps = np.diff(recording.counter[start:stop]) - 1
+        self.counters.dropped += int(gaps[gaps > 0].sum())
+        if start == 0 and stop == recording.n_frames:
+            recording.counters = self.counters
+            return recording
+        return Recording(
+            recording.cells[start:stop], recording.counter[start:stop],
+            recording.time_s[start:stop] - (recording.time_s[start] if stop > start else 0.0),
+            recording.info, self.counters, recording.source_url, recording.attrs, recording.extras,
+        )

@@ -1,0 +1,163 @@
+"""The ``pressure`` command line. Commands parse and validate, then call library functions;
+heavy modules (numba, xarray, matplotlib) are imported inside commands so ``--help`` is instant."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="pressure",
+    help="Plantar pressure-mat pipeline: capture sessions, process them into per-foot results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Facing(str, Enum):
+    plus_y = "+y"
+    minus_y = "-y"
+    plus_x = "+x"
+    minus_x = "-x"
+
+
+class Activity(str, Enum):
+    auto = "auto"
+    standing = "standing"
+    walking = "walking"
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def user_errors():
+    """Turn the library's exceptions into one line on stderr and exit status 1."""
+    from drivers import DriverError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (DriverError, ValueError, OSError) as error:
+        fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+
+
+def console():
+    from rich.console import Console
+
+    return Console()
+
+
+Threshold = Annotated[float, typer.Option("--threshold-kpa", min=0.0, help="Cells at or below this pressure are unloaded.")]
+FacingOption = Annotated[Facing, typer.Option("--facing", help="Direction the person faces when standing.")]
+ActivityOption = Annotated[Activity, typer.Option("--activity", help="Standing or walking; auto decides from the data.")]
+
+
+@app.command()
+def process(
+    source: Annotated[str, typer.Argument(help="Session file, vendor export, .npy/.csv frames or driver URL.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", dir_okay=False, help="Results file (.h5).")] = None,
+    picture: Annotated[Optional[Path], typer.Option("--picture", dir_okay=False, help="Also write a PNG picture.")] = None,
+    pitch_mm: Annotated[Optional[float], typer.Option("--pitch-mm", min=0.0, help="Cell pitch for inputs without metadata.")] = None,
+    rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0, help="Frame rate for inputs without metadata.")] = None,
+    threshold_kpa: Threshold = 5.0,
+    facing: FacingOption = Facing.plus_y,
+    activity: ActivityOption = Activity.auto,
+) -> None:
+    """Compute per-foot force, area, peak pressure, COP, arch index, load share and steps."""
+    with user_errors():
+        if Path(source).is_dir():
+            fail(f"{source}: is a folder; give one session file")
+        from pressure.analysis import Options
+        from pressure.pipeline import process as run
+        from pressure.summary import results_caption, results_table
+
+        output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
+        options = Options(threshold_kpa=threshold_kpa, facing=facing.value,
+                          activity=None if activity is Activity.auto else activity.value)
+        fallbacks = {"pitch": pitch_mm, "rate": rate_hz}
+        dataset = run(source, output, options, fallbacks, picture)
+        out = console()
+        out.print(results_table(dataset, f"{source}"))
+        out.print(results_caption(dataset))
+        out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
+
+
+@app.command()
+def capture(
+    source: Annotated[str, typer.Argument(help="Driver URL, e.g. sim://standing or a stored file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="Session file to write (.h5).")],
+    duration: Annotated[Optional[float], typer.Option("--duration", min=0.0, help="Stop after this many seconds.")] = None,
+    frames: Annotated[Optional[int], typer.Option("--frames", min=1, help="Stop after this many frames.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+) -> None:
+    """Record frames from a mat into a session file (Ctrl-C stops and keeps everything)."""
+    with user_errors():
+        if output.exists() and not overwrite:
+            fail(f"{output}: exists; give --overwrite to replace it")
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from pressure.pipeline import capture as run
+
+        total = frames
+        with Progress(TextColumn("capturing"), BarColumn(), TextColumn("{task.completed} frames"),
+                      TimeElapsedColumn(), transient=True, console=console()) as progress:
+            task = progress.add_task("capture", total=total)
+            result = run(source, output, duration_s=duration, max_frames=frames,
+                         on_frame=lambda frame, counters: progress.advance(task))
+        counters = ", ".join(f"{k} {v}" for k, v in vars(result.counters).items())
+        typer.echo(f"{output}: {result.frames} frames, {result.duration_s:.2f} s ({counters})")
+        if result.stopped_by not in ("limit", "end", "interrupt"):
+            fail(f"capture stopped early: {result.stopped_by}; the {result.frames} frames received are kept")
+
+
+@app.command()
+def info(
+    path: Annotated[str, typer.Argument(help="A session, results file or any input that process reads.")],
+) -> None:
+    """Summarise a session or results file: shape, rate, duration, pitch, device, counters."""
+    with user_errors():
+        from pressure.pipeline import describe
+        from pressure.summary import results_caption, results_table, session_lines
+
+        found = describe(path)
+        out = console()
+        if found["kind"] == "results":
+            dataset = found["dataset"]
+            out.print(f"results of {dataset.attrs.get('source_url', '?')} "
+                      f"(software {dataset.attrs.get('software_version', '?')})")
+            out.print(results_table(dataset, path))
+            out.print(results_caption(dataset))
+            counters = {k: v for k, v in dataset.attrs.items() if k.startswith("frames_")}
+            out.print("counters: " + ", ".join(f"{k[7:]} {v}" for k, v in counters.items()))
+        else:
+            for line in session_lines(found["recording"]):
+                out.print(line, highlight=False)
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", file_okay=False, help="Where results go.")] = Path("demo-output"),
+) -> None:
+    """Process the bundled standing and walking recordings and show what the pipeline finds."""
+    with user_errors():
+        from pressure.demo import run_demo
+
+        run_demo(output_dir, console())
+
+
+def main() -> None:  # pragma: no cover - console script entry for `python -m pressure`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

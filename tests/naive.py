@@ -1,0 +1,64 @@
+"""Obviously correct (and slow) twins of the Numba kernels."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+def frame_sums(frames, labels, n_labels, threshold):
+    """Per frame and slot (labels, then whole mat): sum, moment along cols, along rows, count, peak."""
+    n_frames = frames.shape[0]
+    slots = n_labels + 1
+    values = frames.astype(np.float64)
+    loaded = values > threshold  # NaN compares False
+    rows, cols = np.indices(frames.shape[1:])
+    out = {key: np.zeros((n_frames, slots)) for key in ("total", "moment_col", "moment_row", "count", "peak")}
+    for slot in range(slots):
+        in_slot = np.ones_like(labels, bool) if slot == n_labels else labels == slot
+        use = loaded & in_slot[None]
+        v = np.where(use, values, 0.0)
+        out["total"][:, slot] = v.sum(axis=(1, 2))
+        out["moment_col"][:, slot] = (v * cols).sum(axis=(1, 2))
+        out["moment_row"][:, slot] = (v * rows).sum(axis=(1, 2))
+        out["count"][:, slot] = use.sum(axis=(1, 2))
+        out["peak"][:, slot] = v.max(axis=(1, 2), initial=0.0)
+    return out
+
+
+def peak_and_sustained(frames, threshold, min_run):
+    values = frames.astype(np.float64)
+    peak = np.fmax.reduce(np.concatenate([np.zeros((1,) + frames.shape[1:]), values]), axis=0)
+    above = values > threshold
+    sustained = np.zeros(frames.shape[1:], bool)
+    for r in range(frames.shape[1]):
+        for c in range(frames.shape[2]):
+            run = 0
+            for flag in above[:, r, c]:
+                run = run + 1 if flag else 0
+                if run >= min_run:
+                    sustained[r, c] = True
+                    break
+    return peak, sustained
+
+
+def label_components(mask):
+    """Breadth-first flood fill with 8-connectivity, labels in raster order of first cell."""
+    labels = np.full(mask.shape, -1, np.int64)
+    n = 0
+    for start in zip(*np.nonzero(mask)):
+        if labels[start] >= 0:
+            continue
+        labels[start] = n
+        queue = deque([start])
+        while queue:
+            r, c = queue.popleft()
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < mask.shape[0] and 0 <= cc < mask.shape[1] and mask[rr, cc] and labels[rr, cc] < 0:
+                        labels[rr, cc] = n
+                        queue.append((rr, cc))
+        n += 1
+    return labels, n

@@ -1,0 +1,170 @@
+"""File drivers on the real recordings in ../shared/data and on files written here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import drivers
+from drivers import DriverError
+from pressure.kernels.frame_metrics import frame_metrics
+from tests import naive
+from tests.conftest import shared_file
+
+
+# -- Tekscan F-Scan ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name, foot, peak", [("FrasP01L.asf", 0, 760.0), ("FrasP01R.asf", 1, 447.0)])
+def test_tekscan_insole_matches_its_header(name, foot, peak):
+    recording = drivers.load(str(shared_file(f"tekscan_fscan/{name}")))
+    # Header: ROWS 60, COLS 21, START_FRAME 1, END_FRAME 205, 5.08 mm, 0.032 s per frame.
+    assert recording.cells.shape == (205, 60, 21)
+    assert recording.info.pitch_x_mm == recording.info.pitch_y_mm == 5.08
+    assert recording.info.rate_hz == pytest.approx(31.25)
+    assert recording.info.cell_area_mm2 == pytest.approx(25.8064)
+    assert list(recording.counter[[0, -1]]) == [1, 205]
+    # Cells marked B lie outside the insole: masked (NaN), not zero; 305 of 1260 per the export.
+    outside = np.isnan(recording.cells[0])
+    assert outside.sum() == 305 and np.isnan(recording.cells[:, outside]).all()
+    assert np.nanmax(recording.cells) == peak
+    assert set(np.unique(recording.info.foot_map[~outside])) == {foot}
+
+
+def test_tekscan_kernel_matches_numpy_on_real_frames():
+    recording = drivers.load(str(shared_file("tekscan_fscan/FrasP01L.asf")))
+    labels = np.where(np.isnan(recording.cells[0]), -1, 0)
+    got = frame_metrics(recording.cells, labels, 1, threshold_kpa=3.0, pitch_x_mm=5.08, pitch_y_mm=5.08)
+    want = naive.frame_sums(recording.cells, labels, 1, 3.0)
+    np.testing.assert_allclose(got.force_n[:, 0], want["total"][:, 0] * 5.08 * 5.08 * 1e-3, rtol=1e-6)
+
+
+def test_tekscan_insole_needs_a_foot_when_the_name_does_not_say(tmp_path, shared_data):
+    copy = tmp_path / "walk.asf"
+    copy.write_bytes((shared_data / "tekscan_fscan/FrasP01L.asf").read_bytes())
+    with pytest.raises(DriverError, match=r"\?foot=left"):
+        drivers.load(str(copy))
+    assert drivers.load(f"{copy}?foot=right").info.foot_map.max() == 1
+
+
+# -- XSENSOR ----------------------------------------------------------------------------------
+def test_xsensor_force_agrees_with_the_files_estimated_load():
+    recording = drivers.load(str(shared_file("xsensor_insole/xsensor_data.csv")))
+    # README: 101 frames (FRAME 1464..1564), 31 x 11 sensels per insole, 0.86 cm sensels, mmHg.
+    assert recording.n_frames == 101
+    assert list(recording.counter[[0, -1]]) == [1464, 1564]
+    assert recording.info.pitch_x_mm == pytest.approx(8.6)
+    foot_map = recording.info.foot_map
+    assert (foot_map == 0).sum() == (foot_map == 1).sum() == 31 * 11
+    # Peaks given in mmHg: left 2957, right 929.
+    for foot, peak_mmhg in ((0, 2957), (1, 929)):
+        assert np.nanmax(recording.cells[:, foot_map == foot]) == pytest.approx(peak_mmhg * 0.1333224, rel=1e-3)
+    metrics = frame_metrics(recording.cells, foot_map, 2, threshold_kpa=0.0, pitch_x_mm=8.6, pitch_y_mm=8.6)
+    reported = recording.extras["reported_force_n"]
+    np.testing.assert_allclose(metrics.force_n[:, :2], reported, rtol=0.005, atol=0.5)
+    assert recording.info.rate_hz == pytest.approx(1000 / 13, rel=0.01)
+
+
+# -- pedar ------------------------------------------------------------------------------------
+def test_pedar_has_99_sensors_per_insole_and_no_geometry():
+    recording = drivers.load(str(shared_file("novel_pedar/pedar_example.asc")))
+    assert recording.cells.shape == (1505, 2, 99)
+    assert recording.info.rate_hz == 100.0
+    assert not recording.info.has_geometry
+    assert np.nanmax(recording.cells[:, 0]) == 150.0 and np.nanmax(recording.cells[:, 1]) == 247.5
+    assert recording.time_s[-1] == pytest.approx(15.04)
+    assert drivers.load(f"{shared_file('novel_pedar/pedar_example.asc')}?sensor_area_cm2=1.5").info.cell_area_mm2 == 150
+
+
+# -- emed (no sample provided: files written in the documented layout) -------------------------
+def write_emed(path, frames_kpa, area_cm2=0.25, period_ms=10.0, index_base=1):
+    """An emed .lst export: a cropped window per picture with Force column and row (N)."""
+    rows, cols = frames_kpa.shape[1:]
+    cell_force = area_cm2 * 1e-4 * 1000.0  # N per kPa on one sensor
+    lines = ["Novel emed export", f"Matrix: {cols}x{rows}", f"Sensor area: {area_cm2} cm²",
+             f"Time/picture: {period_ms} ms", ""]
+    for number, frame in enumerate(frames_kpa, start=1):
+        lines.append(f"Pict-No.: {number}")
+        loaded_rows, loaded_cols = np.nonzero(frame > 0)
+        if len(loaded_rows):
+            r0, r1, c0, c1 = loaded_rows.min(), loaded_rows.max() + 1, loaded_cols.min(), loaded_cols.max() + 1
+            window = frame[r0:r1, c0:c1]
+            lines.append("\t" + "\t".join(str(c + index_base) for c in range(c0, c1)) + "\tForce")
+            for r in range(r0, r1):
+                values = "\t".join(f"{v:.1f}" for v in window[r - r0])
+                lines.append(f"{r + index_base}\t{values}\t{window[r - r0].sum() * cell_force:.2f}")
+            column_force = "\t".join(f"{v:.2f}" for v in window.sum(axis=0) * cell_force)
+            lines.append(f"Force\t{column_force}\t{window.sum() * cell_force:.2f}")
+        lines.append("")
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+
+
+def test_emed_windows_are_placed_on_the_plate(tmp_path):
+    from drivers.simulator import simulate
+
+    source, _ = simulate("sim://walking?rows=95&cols=64&noise=0&speed=0&foot=180")
+    kpa = np.round(source.kpa(), 1)
+    path = tmp_path / "walk.lst"
+    write_emed(path, kpa)
+    assert b"cm\xb2" in path.read_bytes()
+    recording = drivers.load(str(path))
+    assert recording.cells.shape == (len(kpa), 95, 64)
+    assert recording.info.rate_hz == 100.0 and recording.info.pitch_x_mm == pytest.approx(5.0)
+    np.testing.assert_allclose(recording.cells, kpa, atol=0.051)
+    metrics = frame_metrics(recording.cells, np.zeros((95, 64), int), 1, threshold_kpa=0.0,
+                            pitch_x_mm=5.0, pitch_y_mm=5.0)
+    np.testing.assert_allclose(metrics.force_n[:, 0], recording.extras["reported_force_n"], atol=0.02)
+
+
+def test_emed_zero_based_indices_and_a_window_outside_the_plate(tmp_path):
+    frames = np.zeros((2, 10, 8), np.float32)
+    frames[1, 0, 0] = 50.0
+    path = tmp_path / "corner.lst"
+    write_emed(path, frames, index_base=0)
+    assert drivers.load(f"{path}?index_base=0").cells[1, 0, 0] == 50.0
+    with pytest.raises(DriverError, match="outside"):
+        drivers.load(str(path))
+
+
+# -- plain frames -----------------------------------------------------------------------------
+def test_npy_needs_pitch_and_rate(tmp_path):
+    path = tmp_path / "frames.npy"
+    np.save(path, np.zeros((3, 4, 5), np.float32))
+    with pytest.raises(DriverError, match="--pitch-mm and --rate-hz"):
+        drivers.load(str(path))
+    recording = drivers.load(str(path), fallbacks={"pitch": "7", "rate": "50"})
+    assert recording.info.pitch_x_mm == 7.0 and recording.info.rate_hz == 50.0
+
+
+def test_npy_of_the_wrong_rank_is_refused(tmp_path):
+    path = tmp_path / "frame.npy"
+    np.save(path, np.zeros((4, 5)))
+    with pytest.raises(DriverError, match="must be a .time, rows, cols. array"):
+        drivers.load(f"{path}?pitch=5&rate=100")
+
+
+def test_csv_blocks_and_one_frame_per_line(tmp_path):
+    frames = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)
+    blocks = tmp_path / "blocks.csv"
+    blocks.write_text("\n\n".join("\n".join(",".join(map(str, row)) for row in frame) for frame in frames))
+    np.testing.assert_array_equal(drivers.load(f"{blocks}?pitch=5&rate=10").cells, frames)
+    lines = tmp_path / "lines.csv"
+    lines.write_text("# one frame per line\n" + "\n".join(" ".join(map(str, f.ravel())) for f in frames))
+    np.testing.assert_array_equal(drivers.load(f"{lines}?pitch=5&rate=10&rows=3&cols=4").cells, frames)
+
+
+def test_csv_with_ragged_rows_names_the_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("1,2,3\n4,5\n\n1,2,3\n4,5,6\n")
+    with pytest.raises(DriverError, match="line 2 has 2 values"):
+        drivers.load(f"{path}?pitch=5&rate=10")
+
+
+def test_unknown_extension_lists_the_known_ones(tmp_path):
+    path = tmp_path / "frames.xyz"
+    path.write_text("1")
+    with pytest.raises(DriverError, match=r"unknown format '.xyz'; known: .asc, .asf"):
+        drivers.load(str(path))
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(DriverError, match="no such file"):
+        drivers.load(str(tmp_path / "absent.h5"))
