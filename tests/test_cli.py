@@ -1,0 +1,164 @@
+"""The command line as a user meets it: results on good input, one clear line on bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from pressure.cli import app
+from tests.conftest import FIXTURES, ROOT, shared_file
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_user_error(result, *fragments):
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    message = result.stderr.strip()
+    assert message.startswith("error: ") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_demo_writes_results_and_pictures(tmp_path):
+    result = run("demo", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "arch index" in result.stdout and "load share" in result.stdout
+    for name in ("standing", "walking"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+        with xr.open_dataset(tmp_path / f"{name}.results.h5", engine="h5netcdf") as results:
+            assert results.attrs["activity"] == name
+    with xr.open_dataset(tmp_path / "standing.results.h5", engine="h5netcdf") as results:
+        # The standing fixture was recorded with a 40/60 split and flat arches.
+        assert results["load_share"].sel(foot="right") == pytest.approx(0.6, abs=0.01)
+        assert list(results["arch_type"].values) == ["flat", "flat"]
+
+
+def test_process_a_session_with_picture(tmp_path):
+    out, picture = tmp_path / "r.h5", tmp_path / "r.png"
+    result = run("process", FIXTURES / "walking.h5", "-o", out, "--picture", picture)
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out, engine="h5netcdf") as results:
+        assert list(results["step_foot"].values) == ["right", "left", "right"]
+    assert picture.stat().st_size > 10_000
+
+
+def test_process_real_tekscan_insole(tmp_path):
+    out = tmp_path / "fscan.h5"
+    result = run("process", shared_file("tekscan_fscan/FrasP01L.asf"), "-o", out)
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out, engine="h5netcdf") as results:
+        assert float(results["load_share"].sel(foot="left")) == 1.0
+        assert results.attrs["activity"] == "walking"
+        assert results.sizes["step"] >= 2
+
+
+def test_process_real_pedar_gives_force_but_no_positions(tmp_path):
+    out = tmp_path / "pedar.h5"
+    result = run("process", shared_file("novel_pedar/pedar_example.asc"), "-o", out)
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out, engine="h5netcdf") as results:
+        assert np.isnan(results["cop_x"].values).all()
+        assert float(results["load_share"].sum()) == pytest.approx(1.0)
+
+
+def test_process_npy_with_pitch_and_rate(tmp_path):
+    from drivers.simulator import simulate
+
+    recording, _ = simulate("sim://standing?duration=0.5&speed=0")
+    path = tmp_path / "frames.npy"
+    np.save(path, recording.kpa())
+    result = run("process", path, "-o", tmp_path / "r.h5", "--pitch-mm", 5, "--rate-hz", 100)
+    assert result.exit_code == 0, result.output
+    assert_user_error(run("process", path, "-o", tmp_path / "r2.h5"), "--pitch-mm")
+    assert not (tmp_path / "r2.h5").exists()
+
+
+def test_capture_then_info(tmp_path):
+    out = tmp_path / "s.h5"
+    result = run("capture", "sim://walking?speed=0", "-o", out, "--frames", 40)
+    assert result.exit_code == 0, result.output
+    assert "40 frames" in result.stdout
+    info = run("info", out)
+    assert info.exit_code == 0, info.output
+    assert "40 of 320 x 64" in info.stdout and "100 Hz" in info.stdout and "received 40" in info.stdout
+    assert_user_error(run("capture", "sim://walking?speed=0", "-o", out), "exists")
+
+
+def test_info_on_results(tmp_path):
+    out = tmp_path / "r.h5"
+    run("process", FIXTURES / "standing.h5", "-o", out)
+    result = run("info", out)
+    assert result.exit_code == 0, result.output
+    assert "results of" in result.stdout and "symmetry index" in result.stdout
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("absent.h5", None, "no such file"),
+    ("frames.xyz", b"1,2", "unknown format"),
+    ("truncated.h5", "truncate", "cannot read"),
+    ("garbage.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 50, "cannot read"),
+    ("rank.npy", "rank", "(time, rows, cols)"),
+    ("nan.npy", "nan", "NaN"),
+    ("negative.npy", "negative", "negative"),
+    ("ragged.csv", b"1,2,3\n4,5\n\n1,2,3\n4,5,6\n", "line 2"),
+    ("empty.csv", b"", "no frames"),
+    ("empty.npy", "empty", "no frames"),
+    ("nofeet.npy", "nofeet", "no foot"),
+])
+def test_bad_input_gets_one_line_and_no_output(tmp_path, name, content, fragment):
+    path = tmp_path / name
+    if content == "truncate":
+        data = (FIXTURES / "standing.h5").read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    elif content in ("rank", "nan", "negative", "empty", "nofeet"):
+        frames = {
+            "rank": np.zeros((4, 5)),
+            "nan": np.where(np.arange(5 * 20 * 20).reshape(5, 20, 20) == 7, np.nan, 1.0),
+            "negative": -np.ones((5, 20, 20)),
+            "empty": np.zeros((0, 20, 20)),
+            "nofeet": np.zeros((5, 20, 20)),
+        }[content]
+        np.save(path, frames)
+    elif content is not None:
+        path.write_bytes(content)
+    out = tmp_path / "out.h5"
+    result = run("process", f"{path}", "-o", out, "--pitch-mm", 5, "--rate-hz", 100)
+    assert_user_error(result, fragment, name)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_process_refuses_a_folder(tmp_path):
+    assert_user_error(run("process", tmp_path), "is a folder")
+
+
+def test_help_is_instant_and_imports_nothing_heavy():
+    code = ("import sys, pressure.cli; pressure.cli.app(['--help'], standalone_mode=False); "
+            "heavy = [m for m in ('numba', 'xarray', 'matplotlib', 'h5py') if m in sys.modules]; "
+            "print('HEAVY', heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_drivers_never_import_pressure():
+    import ast
+
+    for path in (ROOT / "drivers").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n == "pressure" or n.startswith("pressure.") for n in names), path
