@@ -9,7 +9,7 @@ import numpy as np
 from drivers import Recording
 from pressure import __version__
 from pressure.arch import arch_index, arch_type
-from pressure.feet import DIRECTIONS, FEET, Footprint, FootLayout, NoFeetError, assign_feet, find_footprints
+from pressure.feet import DIRECTIONS, FEET, Footprint, FootLayout, assign_feet, find_footprints
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
 from pressure.kernels.peak_image import peak_and_sustained
 from pressure.schema import build_results
@@ -95,31 +95,26 @@ def analyse(recording: Recording, options: Options | None = None):
             for index, foot in enumerate(FEET)
             if (loaded & (info.foot_map == index)).any()
         ]
-        extra = 0
+        extra = []
     else:
         footprints, extra = find_footprints(loaded, info.pitch_x_mm, info.pitch_y_mm)
     if not footprints:
         raise InputError(f"{name}: no foot found (nothing above {options.threshold_kpa:g} kPa the size of a foot)")
-    labels = np.full(loaded.shape, -1, np.int32)
-    for index, footprint in enumerate(footprints):
-        labels[footprint.mask] = index
+    layout = FootLayout(footprints, "", options.facing, extra)
+    labels = layout.labels()
     metrics = frame_metrics(
-        frames, labels, len(footprints), threshold_kpa=options.threshold_kpa, scale_kpa=scale,
+        frames, labels, len(footprints) + len(extra), threshold_kpa=options.threshold_kpa, scale_kpa=scale,
         pitch_x_mm=info.pitch_x_mm, pitch_y_mm=info.pitch_y_mm, cell_area_mm2=info.cell_area_mm2,
     )
     runs = [contact_runs(metrics.force_n[:, index]) for index in range(len(footprints))]
     time_s = recording.time_s
     if info.foot_map is not None:
-        activity = options.activity or ("walking" if any(len(r) > 1 for r in runs) else "standing")
-        direction = options.facing
+        layout.activity = options.activity or ("walking" if any(len(r) > 1 for r in runs) else "standing")
     else:
         start = np.array([time_s[r[0][0]] if r else np.inf for r in runs])
         fraction = np.array([sum(b - a + 1 for a, b in r) / len(time_s) for r in runs])
-        try:
-            activity, direction = assign_feet(footprints, start, fraction, options.facing, options.activity)
-        except NoFeetError:
-            raise InputError(f"{name}: no foot found") from None
-    layout = FootLayout(footprints, activity, direction, extra)
+        layout.activity, layout.direction = assign_feet(
+            footprints, start, fraction, options.facing, options.activity)
     contacts = [
         Contact(index, footprints[index].foot, first, last)
         for index, footprint_runs in enumerate(runs)
@@ -127,7 +122,7 @@ def analyse(recording: Recording, options: Options | None = None):
     ]
     contacts.sort(key=lambda contact: contact.first)
     analysis = Analysis(layout, metrics, contacts)
-    return _results(recording, options, analysis, peak_image, labels), analysis
+    return _results(recording, options, analysis, peak_image), analysis
 
 
 def contact_runs(force: np.ndarray) -> list[tuple[int, int]]:
@@ -171,7 +166,7 @@ def symmetry_index(mean_left: float, mean_right: float) -> float:
     return float(100.0 * (mean_right - mean_left) / (0.5 * total)) if total > 0 else float("nan")
 
 
-def _results(recording: Recording, options: Options, analysis: Analysis, peak_image, labels):
+def _results(recording: Recording, options: Options, analysis: Analysis, peak_image):
     info = recording.info
     layout = analysis.layout
     feet = per_foot(analysis.per_footprint, layout.footprints)
@@ -184,7 +179,7 @@ def _results(recording: Recording, options: Options, analysis: Analysis, peak_im
     else:
         steps = []
     time_s = recording.time_s
-    foot_map = np.full(labels.shape, -1, np.int8)
+    foot_map = np.full(peak_image.shape, -1, np.int8)
     for index, footprint in enumerate(layout.footprints):
         foot_map[footprint.mask] = FEET.index(footprint.foot)
     geometry = info.has_geometry
@@ -221,7 +216,7 @@ def _results(recording: Recording, options: Options, analysis: Analysis, peak_im
     attrs = {
         "activity": layout.activity,
         "direction": layout.direction,
-        "extra_blobs": layout.extra_blobs,
+        "extra_blobs": len(layout.extra_blobs),
         "threshold_kpa": options.threshold_kpa,
         "pitch_x_mm": info.pitch_x_mm,
         "pitch_y_mm": info.pitch_y_mm,

@@ -40,13 +40,13 @@ class FootLayout:
     footprints: list[Footprint]
     activity: str  # "standing" or "walking"
     direction: str  # facing (standing) or progression (walking), one of DIRECTIONS
-    extra_blobs: int  # loaded regions neither foot nor toe (a hand, a knee, a dropped object)
+    extra_blobs: list[np.ndarray]  # loaded regions neither foot nor toe (a hand, a knee, a dropped object)
 
     def labels(self) -> np.ndarray:
-        """Footprint index per cell, -1 elsewhere."""
+        """Per cell: footprint index, then extra blobs numbered after the footprints, -1 elsewhere."""
         labels = np.full(self.footprints[0].mask.shape, -1, np.int32)
-        for index, footprint in enumerate(self.footprints):
-            labels[footprint.mask] = index
+        for index, mask in enumerate([fp.mask for fp in self.footprints] + self.extra_blobs):
+            labels[mask] = index
         return labels
 
 
@@ -55,11 +55,14 @@ def left_of(direction: str) -> np.ndarray:
     return np.array([-dy, dx])
 
 
-def find_footprints(loaded: np.ndarray, pitch_x_mm: float, pitch_y_mm: float) -> tuple[list[Footprint], int]:
-    """Footprints in a boolean image of cells that were ever loaded, and the count of extra blobs."""
+def find_footprints(
+    loaded: np.ndarray, pitch_x_mm: float, pitch_y_mm: float
+) -> tuple[list[Footprint], list[np.ndarray]]:
+    """Footprints in a boolean image of cells that were loaded for a while, and the other blobs
+    big enough to matter (a hand, a knee); specks smaller than that are left out."""
     labels, n = label_components(loaded)
     if n == 0:
-        return [], 0
+        return [], []
     cell_cm2 = pitch_x_mm * pitch_y_mm / 100.0
     areas = np.bincount(labels[labels >= 0], minlength=n) * cell_cm2
     rows, cols = np.indices(loaded.shape)
@@ -69,7 +72,7 @@ def find_footprints(loaded: np.ndarray, pitch_x_mm: float, pitch_y_mm: float) ->
     for i in prints:
         mask = labels == i
         footprints.append(Footprint(mask, mask.copy(), xy[mask].mean(axis=0)))
-    extra = 0
+    extra = []
     for i in range(n):
         if i in prints:
             continue
@@ -79,7 +82,7 @@ def find_footprints(loaded: np.ndarray, pitch_x_mm: float, pitch_y_mm: float) ->
         if distances and min(distances) <= TOE_REACH_MM:
             footprints[int(np.argmin(distances))].mask |= island
         elif areas[i] >= HAND_OR_KNEE_CM2:
-            extra += 1
+            extra.append(island)
     return footprints, extra
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 
 def frame_sums(frames, labels, n_labels, threshold):
-    """Per frame and slot (labels, then whole mat): sum, moment along cols, along rows, count, peak."""
+    """Per frame and slot (labels, then all labelled cells): sum, moments along cols and rows, count, peak."""
     n_frames = frames.shape[0]
     slots = n_labels + 1
     values = frames.astype(np.float64)
@@ -16,7 +16,7 @@ def frame_sums(frames, labels, n_labels, threshold):
     rows, cols = np.indices(frames.shape[1:])
     out = {key: np.zeros((n_frames, slots)) for key in ("total", "moment_col", "moment_row", "count", "peak")}
     for slot in range(slots):
-        in_slot = np.ones_like(labels, bool) if slot == n_labels else labels == slot
+        in_slot = labels >= 0 if slot == n_labels else labels == slot
         use = loaded & in_slot[None]
         v = np.where(use, values, 0.0)
         out["total"][:, slot] = v.sum(axis=(1, 2))

@@ -10,36 +10,68 @@ from numba import njit, prange
 from pressure.kernels import FASTMATH
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
-def _frame_sums(frames, labels, n_labels, threshold, accumulator):
-    """Sums of loaded cells (value > threshold) per frame and label; slot ``n_labels`` is the whole mat.
+MAX_RUN = 128
 
-    ``accumulator`` is a one-element array whose dtype the sums use: int64 for integer frames,
-    which is several times faster than converting every cell to float.
+
+def label_spans(labels: np.ndarray) -> np.ndarray:
+    """Runs of equal labels along each row, at most MAX_RUN long: (label, row, first, end) for labels >= 0."""
+    spans = []
+    for row, line in enumerate(labels):
+        change = np.flatnonzero(np.diff(line)) + 1
+        starts = np.concatenate([[0], change])
+        ends = np.concatenate([change, [len(line)]])
+        for first, end in zip(starts, ends):
+            if line[first] < 0:
+                continue
+            for piece in range(first, end, MAX_RUN):
+                spans.append((line[first], row, piece, min(end, piece + MAX_RUN)))
+    return np.array(spans, dtype=np.int64).reshape(-1, 4)
+
+
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
+def _frame_sums(frames, spans, n_labels, threshold, accumulator, run_offsets):
+    """Sums of loaded cells (value > threshold) per frame and label; slot ``n_labels`` is all labels.
+
+    Only labelled cells are visited, one contiguous run of a row at a time, so the inner loop
+    vectorises and unloaded parts of the mat cost nothing. ``accumulator`` is a one-element array
+    whose dtype the frame sums use; ``run_offsets`` (0, 1, ... MAX_RUN - 1) sets the dtype of
+    the sums within a run: for 8- and 16-bit frames int32, which cannot overflow in MAX_RUN cells
+    and vectorises where int64 multiplies do not.
     """
-    n_frames, rows, cols = frames.shape
+    n_frames = frames.shape[0]
     slots = n_labels + 1
     total = np.zeros((n_frames, slots), accumulator.dtype)
     moment_col = np.zeros((n_frames, slots), accumulator.dtype)
     moment_row = np.zeros((n_frames, slots), accumulator.dtype)
     count = np.zeros((n_frames, slots), np.int64)
     peak = np.zeros((n_frames, slots), frames.dtype)
+    run_zero = run_offsets[0] * 0
+    cell_zero = np.zeros(1, frames.dtype)[0]  # not value * 0, which is NaN for a NaN cell
     for t in prange(n_frames):
-        for r in range(rows):
-            for c in range(cols):
-                value = frames[t, r, c]
-                if value > threshold:
-                    label = labels[r, c]
-                    for k in range(2):
-                        slot = n_labels if k == 1 else label
-                        if slot < 0:
-                            continue
-                        total[t, slot] += value
-                        moment_col[t, slot] += value * c
-                        moment_row[t, slot] += value * r
-                        count[t, slot] += 1
-                        if value > peak[t, slot]:
-                            peak[t, slot] = value
+        frame = frames[t]
+        for s in range(spans.shape[0]):
+            label, r, first, end = spans[s, 0], spans[s, 1], spans[s, 2], spans[s, 3]
+            line = frame[r]
+            run_total = run_zero
+            run_moment = run_zero
+            run_count = 0
+            run_peak = cell_zero
+            for c in range(first, end):
+                value = line[c]
+                loaded = value > threshold
+                weight = value if loaded else cell_zero
+                run_total += weight
+                run_moment += weight * run_offsets[c - first]
+                run_count += 1 if loaded else 0
+                run_peak = run_peak if run_peak > weight else weight
+            for slot in (label, n_labels):
+                total[t, slot] += run_total
+                moment_col[t, slot] += run_moment
+                moment_col[t, slot] += run_total * first
+                moment_row[t, slot] += run_total * r
+                count[t, slot] += run_count
+                if run_peak > peak[t, slot]:
+                    peak[t, slot] = run_peak
     return total, moment_col, moment_row, count, peak
 
 
@@ -67,9 +99,9 @@ def frame_metrics(
 ) -> FrameMetrics:
     """Metrics of ``frames`` (time, row, col) in device values, kPa = value * ``scale_kpa``.
 
-    ``labels`` (row, col) gives each cell's slot in 0..n_labels-1, or -1 for none. A cell counts
-    when its pressure exceeds ``threshold_kpa``; NaN cells never count. COP is NaN where a slot
-    carries no load.
+    ``labels`` (row, col) gives each cell's slot in 0..n_labels-1, or -1 for a cell never
+    counted; the last slot sums every labelled cell. A cell counts when its pressure exceeds
+    ``threshold_kpa``; NaN cells never count. COP is NaN where a slot carries no load.
     """
     if frames.ndim != 3:
         raise ValueError(f"frames must be (time, row, col), got {frames.shape}")
@@ -84,12 +116,16 @@ def frame_metrics(
         # value > t for an integer value is value > floor(t); clip into the dtype's range.
         threshold = frames.dtype.type(min(np.floor(threshold), np.iinfo(frames.dtype).max))
         accumulator = np.zeros(1, np.int64)
+        narrow = frames.dtype.itemsize <= 2
+        run_offsets = np.arange(MAX_RUN, dtype=np.int32 if narrow else np.int64)
     else:
         threshold = frames.dtype.type(threshold)
         accumulator = np.zeros(1, np.float64)
-    labels = np.ascontiguousarray(labels, dtype=np.int32)
+        run_offsets = np.arange(MAX_RUN, dtype=np.float64)
+    if labels.size and labels.max() >= n_labels:
+        raise ValueError(f"labels go up to {labels.max()}, more than n_labels={n_labels} allows")
     total, moment_col, moment_row, count, peak = _frame_sums(
-        np.ascontiguousarray(frames), labels, int(n_labels), threshold, accumulator
+        np.ascontiguousarray(frames), label_spans(labels), int(n_labels), threshold, accumulator, run_offsets
     )
     area = cell_area_mm2 if cell_area_mm2 is not None else pitch_x_mm * pitch_y_mm
     total_kpa = total.astype(np.float64) * scale_kpa
