@@ -57,6 +57,9 @@ OPTIONS = {
     "foot": (positive(float), 250.0),
     "facing": (choice(*DIRECTIONS), "+y"),
     "direction": (choice(*DIRECTIONS), "+y"),
+    "stance": (positive(float), 150.0),
+    "blob": (choice("0", "1"), "0"),
+    "stuck": (non_negative(int), 0),
     "duration": (non_negative(float), None),
     "speed": (non_negative(float), 1.0),
 }
@@ -133,7 +136,7 @@ class SimSession:
         for side, sign in (("left", 1.0), ("right", -1.0)):
             # Toe-out turns each foot about its middle, so the pair stays centred on the mat.
             axis = unit(facing + sign * self.params["angle"])
-            middle = centre + sign * 75.0 * np.array([lx, ly]) * self.shape.k
+            middle = centre + sign * 0.5 * self.params["stance"] * np.array([lx, ly]) * self.shape.k
             heel = middle - np.array(axis) * total / 2
             self.feet.append(PlacedFoot(self.shape, tuple(heel), axis, side))
         self._check_on_mat(self.feet)
@@ -219,8 +222,30 @@ class SimSession:
                 weight = base[None] * np.exp(-0.5 * ((u[None] - centre[:, None]) / (55 * self.shape.k)) ** 2)
                 weight /= weight.sum(axis=1, keepdims=True) * self.cell_area_m2 * 1000.0
                 flat[np.ix_(np.flatnonzero(active), cells)] += f[:, None] * weight
+        if self.params["blob"] == "1":
+            frames += self._blob[None]
         frames[frames < SENSOR_FLOOR_KPA] = 0.0
         return frames
+
+    @cached_property
+    def _blob(self) -> np.ndarray:
+        """A knee resting on the mat: a 50 mm disc of 60 kPa beside the feet."""
+        width, height = self._width()
+        if self.kind == "standing":
+            ax, ay = unit(DIRECTIONS[self.params["facing"]])
+            centre = np.array([width / 2, height / 2]) - np.array([ax, ay]) * 95.0 * self.shape.k
+        else:
+            ax, ay = unit(DIRECTIONS[self.params["direction"]])
+            centre = np.array([width / 2, height / 2]) - np.array([-ay, ax]) * 130.0  # right of the walk
+        inside = np.hypot(self._grid_x - centre[0], self._grid_y - centre[1]) <= 25.0
+        return np.where(inside, 60.0, 0.0)
+
+    @cached_property
+    def _stuck_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cells that read one value all session (a faulty sensor), chosen by the seed."""
+        rng = np.random.default_rng([self.seed, 11])
+        cells = rng.choice(self.info.rows * self.info.cols, size=self.params["stuck"], replace=False)
+        return cells, rng.integers(500, 3000, size=len(cells)).astype(np.uint16)
 
     def render_counts(self, start: int, stop: int) -> np.ndarray:
         """Device frames [start, stop): noisy, clipped, quantised uint16 counts."""
@@ -235,6 +260,8 @@ class SimSession:
             if self.params["noise"] > 0:
                 kpa = kpa + rng.normal(0.0, self.params["noise"], size=kpa.shape)
             counts = np.clip(np.rint(kpa / SCALE_KPA), 0, np.iinfo(np.uint16).max).astype(np.uint16)
+            stuck, values = self._stuck_cells
+            counts.reshape(len(counts), -1)[:, stuck] = values
             blocks.append(counts)
         frames = np.concatenate(blocks)
         return frames[start - first * BLOCK: stop - first * BLOCK]

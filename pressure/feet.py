@@ -17,6 +17,7 @@ from pressure.kernels.components import label_components
 FEET = ("left", "right")
 DIRECTIONS = {"+x": (1.0, 0.0), "-x": (-1.0, 0.0), "+y": (0.0, 1.0), "-y": (0.0, -1.0)}
 MIN_PRINT_CM2 = 15.0
+MIN_ELONGATION = 1.5  # length over width of a print; a knee or a coin is rounder
 TOE_REACH_MM = 40.0
 HAND_OR_KNEE_CM2 = 5.0
 
@@ -55,11 +56,49 @@ def left_of(direction: str) -> np.ndarray:
     return np.array([-dy, dx])
 
 
+def elongation(mask: np.ndarray, pitch_x_mm: float, pitch_y_mm: float) -> float:
+    """Ratio of the principal extents of a region (1 for a disc, about 2.5 for a foot print)."""
+    rows, cols = np.nonzero(mask)
+    if len(rows) < 3:
+        return 1.0
+    xy = np.column_stack([cols * pitch_x_mm, rows * pitch_y_mm]).astype(float)
+    eigenvalues = np.linalg.eigvalsh(np.cov(xy.T))
+    return float(np.sqrt(eigenvalues[-1] / max(eigenvalues[0], 1e-9)))
+
+
+def foot_like(mask: np.ndarray, pitch_x_mm: float, pitch_y_mm: float) -> bool:
+    area = mask.sum() * pitch_x_mm * pitch_y_mm / 100.0
+    return area >= MIN_PRINT_CM2 and elongation(mask, pitch_x_mm, pitch_y_mm) >= MIN_ELONGATION
+
+
+def split_side_by_side(mask: np.ndarray, facing: str, pitch_x_mm: float, pitch_y_mm: float) -> list[np.ndarray]:
+    """Two feet touching side by side, split where fewest cells lie across the person's left-right
+    axis (in the middle of the region); an empty list when the halves are not both foot-like."""
+    lateral_axis = 1 if DIRECTIONS[facing][1] != 0 else 0  # columns when facing along y
+    profile = mask.sum(axis=1 - lateral_axis) if lateral_axis == 1 else mask.sum(axis=1)
+    occupied = np.flatnonzero(profile)
+    low, high = occupied[0], occupied[-1]
+    inner = np.arange(low + (high - low) // 5, high - (high - low) // 5 + 1)
+    if len(inner) == 0:
+        return []
+    cut = int(inner[np.argmin(profile[inner])])
+    index = np.indices(mask.shape)[lateral_axis]
+    halves = [mask & (index < cut), mask & (index > cut)]
+    if all(foot_like(half, pitch_x_mm, pitch_y_mm) for half in halves):
+        return halves
+    return []
+
+
 def find_footprints(
-    loaded: np.ndarray, pitch_x_mm: float, pitch_y_mm: float
+    loaded: np.ndarray, pitch_x_mm: float, pitch_y_mm: float, facing: str = "+y"
 ) -> tuple[list[Footprint], list[np.ndarray]]:
     """Footprints in a boolean image of cells that were loaded for a while, and the other blobs
-    big enough to matter (a hand, a knee); specks smaller than that are left out."""
+    big enough to matter (a hand, a knee); specks smaller than that are left out.
+
+    A region is a print when it is big and elongated enough; a big round region is tried as two
+    feet touching side by side (across ``facing``); smaller islands within reach of a print are
+    its toes.
+    """
     labels, n = label_components(loaded)
     if n == 0:
         return [], []
@@ -67,23 +106,51 @@ def find_footprints(
     areas = np.bincount(labels[labels >= 0], minlength=n) * cell_cm2
     rows, cols = np.indices(loaded.shape)
     xy = np.stack([cols * pitch_x_mm, rows * pitch_y_mm], axis=-1)
-    prints = [i for i in range(n) if areas[i] >= MIN_PRINT_CM2]
-    footprints = []
-    for i in prints:
-        mask = labels == i
-        footprints.append(Footprint(mask, mask.copy(), xy[mask].mean(axis=0)))
-    extra = []
+    prints: list[np.ndarray] = []
+    extra: list[np.ndarray] = []
+    small: list[int] = []
     for i in range(n):
-        if i in prints:
-            continue
+        region = labels == i
+        if areas[i] < MIN_PRINT_CM2:
+            small.append(i)
+        elif foot_like(region, pitch_x_mm, pitch_y_mm):
+            prints.append(region)
+        else:
+            halves = split_side_by_side(region, facing, pitch_x_mm, pitch_y_mm) if areas[i] >= 2 * MIN_PRINT_CM2 else []
+            if halves:
+                prints.extend(halves)
+            else:
+                extra.append(region)
+    footprints = [Footprint(mask, mask.copy(), xy[mask].mean(axis=0)) for mask in prints]
+    for i in small:
         island = labels == i
-        island_xy = xy[island]
-        distances = [_nearest_distance(island_xy, xy[fp.print_mask]) for fp in footprints]
-        if distances and min(distances) <= TOE_REACH_MM:
-            footprints[int(np.argmin(distances))].mask |= island
+        owner = _toes_owner(xy[island], [xy[fp.print_mask] for fp in footprints])
+        if owner is not None:
+            footprints[owner].mask |= island
         elif areas[i] >= HAND_OR_KNEE_CM2:
             extra.append(island)
     return footprints, extra
+
+
+def _toes_owner(island_xy: np.ndarray, prints_xy: list[np.ndarray]) -> int | None:
+    """The print whose toes an island is: within reach of it, beyond one end along its length
+    and not out to its side."""
+    best, best_distance = None, TOE_REACH_MM
+    centre = island_xy.mean(axis=0)
+    for index, print_xy in enumerate(prints_xy):
+        distance = _nearest_distance(island_xy, print_xy)
+        if distance > best_distance:
+            continue
+        middle = print_xy.mean(axis=0)
+        _, vectors = np.linalg.eigh(np.cov((print_xy - middle).T))
+        along_axis, across_axis = vectors[:, -1], vectors[:, 0]
+        half_length = np.abs((print_xy - middle) @ along_axis).max()
+        half_width = np.abs((print_xy - middle) @ across_axis).max()
+        along = abs((centre - middle) @ along_axis)
+        across = abs((centre - middle) @ across_axis)
+        if along > 0.6 * half_length and across < half_width + TOE_REACH_MM / 2:
+            best, best_distance = index, distance
+    return best
 
 
 def _nearest_distance(a: np.ndarray, b: np.ndarray) -> float:

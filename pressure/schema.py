@@ -25,6 +25,8 @@ COORDINATES = {
     "time": Variable(("time",), "s", "time from the first frame"),
     "frame": Variable(("time",), "1", "device frame counter"),
     "foot": Variable(("foot",), "", "foot"),
+    "region": Variable(("region",), "", "part of the foot"),
+    "part": Variable(("part",), "", "whose centre of pressure: the whole mat or one foot"),
     "y": Variable(("y",), "mm", "cell centre along rows"),
     "x": Variable(("x",), "mm", "cell centre along columns"),
 }
@@ -43,11 +45,33 @@ RESULTS = {
     "load_share": Variable(("foot",), "1", "share of the total force over the session"),
     "cop_path_length": Variable(("foot",), "mm", "length of the centre-of-pressure path"),
     "symmetry_index": Variable((), "%", "Robinson symmetry index of mean force, > 0: more load on the right"),
+    "left_share": Variable(("time",), "1", "left foot's share of the force on both feet; NaN when unloaded"),
+    "arch_axis_method": Variable(("foot",), "", "how the foot axis was found: heel-toes or principal"),
+    "region_peak_pressure": Variable(("foot", "region"), "kPa", "highest pressure in each region"),
+    "region_pti": Variable(("foot", "region"), "kPa s", "pressure-time integral of the region's peak pressure, mean over contacts"),
+    "sway_path_length": Variable(("part",), "mm", "length of the COP path while standing"),
+    "sway_mean_velocity": Variable(("part",), "mm/s", "mean COP speed while standing"),
+    "sway_rms_distance": Variable(("part",), "mm", "RMS distance of the COP from its mean"),
+    "sway_range_ap": Variable(("part",), "mm", "anterior-posterior range of the COP"),
+    "sway_range_ml": Variable(("part",), "mm", "medio-lateral range of the COP"),
+    "sway_ellipse_area": Variable(("part",), "mm^2", "95 % confidence ellipse area of the COP (Prieto 1996)"),
+    "cadence": Variable((), "1/min", "steps per minute"),
     "step_foot": Variable(("step",), "", "foot of each contact"),
     "step_start": Variable(("step",), "s", "start of each foot contact"),
     "step_end": Variable(("step",), "s", "end of each foot contact"),
+    "step_peak_force": Variable(("step",), "N", "highest force of the contact"),
+    "step_impulse": Variable(("step",), "N s", "force-time integral of the contact"),
+    "step_stance_time": Variable(("step",), "s", "duration of the contact"),
+    "step_cop_path_length": Variable(("step",), "mm", "length of the contact's COP path"),
+    "step_length": Variable(("step",), "mm", "heel-to-heel distance along the walk from the other foot's previous contact"),
+    "step_width": Variable(("step",), "mm", "heel-to-heel distance across the walk from the other foot's previous contact"),
+    "step_progression_angle": Variable(("step",), "degree", "foot axis against the line of progression, toe-out positive"),
+    "step_cpei": Variable(("step",), "%", "centre of pressure excursion index (Song 1996)"),
+    "step_arch_index": Variable(("step",), "1", "arch index of the contact's print"),
     "peak_pressure_image": Variable(("y", "x"), "kPa", "highest pressure of each cell over the session"),
     "foot_map": Variable(("y", "x"), "", "foot of each cell: 0 left, 1 right, -1 none"),
+    "region_map": Variable(("y", "x"), "", "region of each cell: 0 hindfoot, 1 midfoot, 2 forefoot, 3 toes, -1 none"),
+    "cell_mask": Variable(("y", "x"), "", "0 usable, 1 stuck, 2 saturated, 3 not a sensor"),
 }
 
 
@@ -86,6 +110,11 @@ def _attrs(name: str, spec: Variable) -> dict[str, Any]:
         attrs["units"] = spec.units
     if name == "foot_map":
         attrs.update(flag_values=np.array([-1, 0, 1], np.int8), flag_meanings="none left right")
+    if name == "region_map":
+        attrs.update(flag_values=np.array([-1, 0, 1, 2, 3], np.int8),
+                     flag_meanings="none hindfoot midfoot forefoot toes")
+    if name == "cell_mask":
+        attrs.update(flag_values=np.array([0, 1, 2, 3], np.int8), flag_meanings="usable stuck saturated not_a_sensor")
     return attrs
 
 

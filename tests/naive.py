@@ -27,9 +27,11 @@ def frame_sums(frames, labels, n_labels, threshold):
     return out
 
 
-def peak_and_sustained(frames, threshold, min_run):
+def cell_summary(frames, threshold, min_run):
     values = frames.astype(np.float64)
     peak = np.fmax.reduce(np.concatenate([np.zeros((1,) + frames.shape[1:]), values]), axis=0)
+    floor = np.fmin.reduce(values, axis=0)
+    floor[np.isnan(values[0])] = np.nan
     above = values > threshold
     sustained = np.zeros(frames.shape[1:], bool)
     for r in range(frames.shape[1]):
@@ -40,7 +42,7 @@ def peak_and_sustained(frames, threshold, min_run):
                 if run >= min_run:
                     sustained[r, c] = True
                     break
-    return peak, sustained
+    return peak, floor, sustained
 
 
 def label_components(mask):

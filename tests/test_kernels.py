@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from pressure.kernels.components import label_components
 from pressure.kernels.frame_metrics import frame_metrics
-from pressure.kernels.peak_image import peak_and_sustained
+from pressure.kernels.peak_image import cell_summary
 from tests import naive
 
 PITCH_X, PITCH_Y = 5.0, 7.0
@@ -92,20 +92,22 @@ def test_frame_metrics_property(frames, threshold, seed):
 
 @settings(max_examples=60, deadline=None)
 @given(frames=frame_arrays, threshold=st.floats(0, 500), min_run=st.integers(1, 4))
-def test_peak_and_sustained_property(frames, threshold, min_run):
-    peak, sustained = peak_and_sustained(frames, threshold, min_run)
-    want_peak, want_sustained = naive.peak_and_sustained(frames, threshold, min_run)
+def test_cell_summary_property(frames, threshold, min_run):
+    peak, floor, sustained = cell_summary(frames, threshold, min_run)
+    want_peak, want_floor, want_sustained = naive.cell_summary(frames, threshold, min_run)
     np.testing.assert_allclose(peak, want_peak)
+    np.testing.assert_allclose(floor, want_floor)
     np.testing.assert_array_equal(sustained, want_sustained)
 
 
-def test_peak_and_sustained_integer_frames():
+def test_cell_summary_integer_frames():
     rng = np.random.default_rng(4)
     frames = rng.integers(0, 100, size=(30, 9, 11)).astype(np.uint16)
-    peak, sustained = peak_and_sustained(frames, 60.5, 3)
-    want_peak, want_sustained = naive.peak_and_sustained(frames, 60, 3)
-    np.testing.assert_array_equal(peak, want_peak)
-    np.testing.assert_array_equal(sustained, want_sustained)
+    frames[:, 2, 3] = 77  # a stuck cell
+    summary = cell_summary(frames, 60.5, 3)
+    for got, want in zip(summary, naive.cell_summary(frames, 60, 3)):
+        np.testing.assert_array_equal(got, want)
+    assert summary[0][2, 3] == summary[1][2, 3] == 77
 
 
 @settings(max_examples=80, deadline=None)

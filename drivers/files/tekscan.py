@@ -82,9 +82,12 @@ def read(path, options, url) -> Recording:
         foot = options["foot"] or _foot_from_name(path)
         foot_map = np.where(sensor, 0 if foot == "left" else 1, -1).astype(np.int8)
     counter = np.array(numbers, dtype=np.int64)
+    extra = {}
+    if "SATURATION_PRESSURE" in header:
+        extra["saturation_kpa"] = float(header["SATURATION_PRESSURE"].split()[0]) * UNITS_TO_KPA[units]
     info = MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch_x, pitch_y_mm=pitch_y, rate_hz=rate,
                    device=f"Tekscan {header.get('SENSOR_TYPE', '')}".strip(), dtype=np.float32,
-                   cell_area_mm2=area, foot_map=foot_map)
+                   cell_area_mm2=area, foot_map=foot_map, extra=extra)
     return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info, Counters(), url)
 
 

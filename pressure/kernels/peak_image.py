@@ -1,4 +1,5 @@
-"""The session's peak-pressure image and the cells loaded long enough to belong to a foot."""
+"""Per-cell summaries of a session: highest and lowest value, and whether the cell was loaded
+long enough to belong to a foot."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pressure.kernels import FASTMATH
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
-def _peak_and_sustained(frames, threshold, min_run):
+def _cell_summary(frames, threshold, min_run):
     n_frames, rows, cols = frames.shape
     peak = np.zeros((rows, cols), frames.dtype)
+    floor = frames[0].copy()
     sustained = np.zeros((rows, cols), np.bool_)
     for r in prange(rows):
         run = np.zeros(cols, np.int64)
@@ -20,24 +22,27 @@ def _peak_and_sustained(frames, threshold, min_run):
                 value = frames[t, r, c]
                 if value > peak[r, c]:
                     peak[r, c] = value
+                if value < floor[r, c]:
+                    floor[r, c] = value
                 if value > threshold:
                     run[c] += 1
                     if run[c] >= min_run:
                         sustained[r, c] = True
                 else:
                     run[c] = 0
-    return peak, sustained
+    return peak, floor, sustained
 
 
-def peak_and_sustained(frames: np.ndarray, threshold: float, min_run: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell: the highest value (0 at least; NaN never wins) and whether it exceeded ``threshold``
-    (in the frames' units) for ``min_run`` consecutive frames, which random noise spikes do not."""
-    if frames.ndim != 3:
-        raise ValueError(f"frames must be (time, row, col), got {frames.shape}")
+def cell_summary(frames: np.ndarray, threshold: float, min_run: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell: the highest value (0 at least; NaN never wins), the lowest value (NaN for a cell
+    that is NaN in the first frame), and whether it exceeded ``threshold`` (in the frames' units)
+    for ``min_run`` consecutive frames, which random noise spikes do not."""
+    if frames.ndim != 3 or frames.shape[0] == 0:
+        raise ValueError(f"frames must be a non-empty (time, row, col) array, got {frames.shape}")
     if min_run < 1:
         raise ValueError("min_run must be >= 1")
     if np.issubdtype(frames.dtype, np.integer):
         threshold = frames.dtype.type(min(np.floor(threshold), np.iinfo(frames.dtype).max))
     else:
         threshold = frames.dtype.type(threshold)
-    return _peak_and_sustained(np.ascontiguousarray(frames), threshold, int(min_run))
+    return _cell_summary(np.ascontiguousarray(frames), threshold, int(min_run))

@@ -1,0 +1,41 @@
+"""Static balance from a centre-of-pressure path (Prieto et al. 1996)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SWAY_MEASURES = ("path_length", "mean_velocity", "rms_distance", "range_ap", "range_ml", "ellipse_area")
+
+
+def f_quantile_2(p: float, denominator_df: int) -> float:
+    """Quantile of the F distribution with (2, m) degrees of freedom, exact:
+    its CDF is 1 - (1 + 2x/m)^(-m/2)."""
+    m = denominator_df
+    return m / 2.0 * ((1.0 - p) ** (-2.0 / m) - 1.0)
+
+
+def sway(cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, forward: np.ndarray) -> dict[str, float]:
+    """Path length (mm), mean velocity (mm/s), RMS distance from the mean (mm), anterior-posterior
+    and medio-lateral ranges (mm) and the 95 % confidence ellipse area (mm^2) of a COP path.
+    Frames where the COP is undefined (NaN) are left out; NaN everywhere for under 3 points."""
+    valid = np.isfinite(cop_x) & np.isfinite(cop_y)
+    if valid.sum() < 3:
+        return {name: float("nan") for name in SWAY_MEASURES}
+    forward = np.asarray(forward, float)
+    ap = cop_x * forward[0] + cop_y * forward[1]
+    ml = -cop_x * forward[1] + cop_y * forward[0]
+    steps = np.hypot(np.diff(cop_x), np.diff(cop_y))
+    path = float(np.nansum(steps))
+    duration = valid.sum() / rate_hz
+    ap, ml = ap[valid] - ap[valid].mean(), ml[valid] - ml[valid].mean()
+    n = len(ap)
+    covariance = np.cov(np.vstack([ap, ml]))
+    determinant = max(covariance[0, 0] * covariance[1, 1] - covariance[0, 1] ** 2, 0.0)
+    return {
+        "path_length": path,
+        "mean_velocity": path / duration,
+        "rms_distance": float(np.sqrt(np.mean(ap**2 + ml**2))),
+        "range_ap": float(np.ptp(ap)),
+        "range_ml": float(np.ptp(ml)),
+        "ellipse_area": float(2 * np.pi * f_quantile_2(0.95, n - 2) * np.sqrt(determinant)),
+    }
