@@ -19,9 +19,9 @@ import numpy as np
 
 from drivers import Recording
 from pressure import __version__
-from pressure.arch import REGIONS, FootGeometry, arch_index, arch_type, foot_geometry, region_masks
-from pressure.balance import SWAY_MEASURES, sway
-from pressure.calibration import NOT_A_SENSOR, CalibrationTable, cell_mask
+from pressure.arch import REGIONS, FootGeometry, arch_index, arch_type, foot_geometry, region_masks, side_of_print, split_toes
+from pressure.balance import SWAY_LOWPASS_HZ, SWAY_MEASURES, sway
+from pressure.calibration import NOT_A_SENSOR, SATURATED, STUCK, CalibrationTable, cell_mask, fill_from_neighbours
 from pressure.feet import DIRECTIONS, FEET, Footprint, FootLayout, assign_feet, find_footprints
 from pressure.gait import STEP_MEASURES, Contact, cadence, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
@@ -167,6 +167,7 @@ def analyse(recording: Recording, options: Options | None = None):
         footprints, extra = find_footprints(loaded, info.pitch_x_mm, info.pitch_y_mm, options.facing)
     if not footprints:
         raise InputError(f"{name}: no foot found (nothing above {threshold:g} kPa the size of a foot)")
+    frames = _repair_under_feet(frames, faults, footprints)
     layout = FootLayout(footprints, "", options.facing, extra)
     geometry_args = dict(threshold_kpa=threshold, scale_kpa=scale, pitch_x_mm=info.pitch_x_mm,
                          pitch_y_mm=info.pitch_y_mm, cell_area_mm2=info.cell_area_mm2)
@@ -186,10 +187,18 @@ def analyse(recording: Recording, options: Options | None = None):
     region_labels = np.full(loaded.shape, -1, np.int32)
     for index, footprint in enumerate(footprints):
         toes = footprint.mask & ~footprint.print_mask
+        if not toes.any() and info.foot_map is None:
+            footprint.print_mask, toes = split_toes(footprint.print_mask, peak_kpa, info.pitch_x_mm,
+                                                    info.pitch_y_mm, forward)
         geometry = None
         if info.has_geometry:
             geometry = foot_geometry(footprint.print_mask, toes, info.pitch_x_mm, info.pitch_y_mm, forward,
                                      footprint.foot)
+            if geometry is not None and len(footprints) == 1 and info.foot_map is None:
+                # A lone print's position says nothing of its side; its shape does.
+                footprint.foot = side_of_print(geometry, info.pitch_x_mm, info.pitch_y_mm)
+                geometry = foot_geometry(footprint.print_mask, toes, info.pitch_x_mm, info.pitch_y_mm,
+                                         forward, footprint.foot)
         geometries.append(geometry)
         masks = region_masks(geometry, toes)
         if geometry is None:  # no geometry: the whole print counts as one (unnamed) region
@@ -208,6 +217,30 @@ def analyse(recording: Recording, options: Options | None = None):
     analysis = Analysis(layout, footprint_metrics, contacts, geometries)
     results = _results(recording, options, analysis, region_metrics, peak_image, faults, region_labels)
     return results, analysis
+
+
+def neighbour_count(mask: np.ndarray) -> np.ndarray:
+    """How many of each cell's 8 neighbours are in ``mask``."""
+    padded = np.pad(mask.astype(np.int8), 1)
+    rows, cols = mask.shape
+    return sum(padded[1 + dr: 1 + dr + rows, 1 + dc: 1 + dc + cols]
+               for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
+
+
+def _repair_under_feet(frames: np.ndarray, faults: np.ndarray, footprints: list[Footprint]) -> np.ndarray:
+    """Stuck or saturated cells inside a print (most of their neighbours in it) join the print
+    and read their neighbours' mean; elsewhere they are simply left out."""
+    faulty = (faults == STUCK) | (faults == SATURATED)
+    if not faulty.any():
+        return frames
+    inside = np.zeros_like(faulty)
+    for footprint in footprints:
+        in_print = faulty & (neighbour_count(footprint.print_mask) >= 5)
+        in_footprint = faulty & (neighbour_count(footprint.mask) >= 5)
+        footprint.print_mask |= in_print
+        footprint.mask |= in_print | in_footprint
+        inside |= in_print | in_footprint
+    return fill_from_neighbours(frames, inside, faults == 0) if inside.any() else frames
 
 
 def _arch_indices(analysis: Analysis, info) -> tuple[list[float], dict[str, float], dict[str, str]]:
@@ -329,6 +362,7 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
         "extra_blobs": len(layout.extra_blobs),
         "threshold_kpa": options.threshold_kpa,
         "calibration": calibration,
+        "sway_lowpass_hz": SWAY_LOWPASS_HZ,
         "stuck_cells": int((faults == 1).sum()),
         "saturated_cells": int((faults == 2).sum()),
         "masked_cells": int((faults == NOT_A_SENSOR).sum()),

@@ -69,6 +69,36 @@ def second_toe(toes_xy: np.ndarray, forward: np.ndarray, foot: str) -> np.ndarra
     return centre + (target - centre @ medial) * medial
 
 
+def split_toes(print_mask: np.ndarray, peak_kpa: np.ndarray, pitch_x_mm: float, pitch_y_mm: float,
+               forward) -> tuple[np.ndarray, np.ndarray]:
+    """Toes joined to the forefoot, cut off at the toe crease: the slice across the distal third
+    of the print where pressure dips between the metatarsal heads and the toes. Returns the
+    print without toes and the toes (empty when no clear dip is seen)."""
+    rows, cols = np.nonzero(print_mask)
+    no_toes = (print_mask, np.zeros_like(print_mask))
+    if len(rows) < 10:
+        return no_toes
+    xy = np.column_stack([cols * pitch_x_mm, rows * pitch_y_mm]).astype(float)
+    centred = xy - xy.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    axis = vectors[:, -1] if vectors[:, -1] @ np.asarray(forward, float) >= 0 else -vectors[:, -1]
+    s = xy @ axis
+    step = min(pitch_x_mm, pitch_y_mm)
+    bins = ((s - s.min()) / step).astype(int)
+    profile = np.bincount(bins, weights=np.nan_to_num(peak_kpa[rows, cols]))
+    n = len(profile)
+    distal = np.arange(int(n * 0.7), n - 2)
+    if len(distal) == 0:
+        return no_toes
+    valley = int(distal[np.argmin(profile[distal])])
+    before, after = profile[int(n * 0.5): valley].max(initial=0.0), profile[valley + 1:].max(initial=0.0)
+    if not (profile[valley] < 0.5 * before and after > 1.5 * profile[valley]):
+        return no_toes
+    toes = np.zeros_like(print_mask)
+    toes[rows[bins > valley], cols[bins > valley]] = True
+    return print_mask & ~toes, toes
+
+
 def foot_geometry(
     print_mask: np.ndarray, toes_mask: np.ndarray, pitch_x_mm: float, pitch_y_mm: float, forward,
     foot: str = "left",
@@ -122,3 +152,13 @@ def region_masks(geometry: FootGeometry | None, toes_mask: np.ndarray) -> dict[s
     for third, name in enumerate(REGIONS[:3]):
         masks[name][geometry.rows[best == third], geometry.cols[best == third]] = True
     return masks
+
+
+def side_of_print(geometry: FootGeometry, pitch_x_mm: float, pitch_y_mm: float) -> str:
+    """Which foot a lone print is: the midfoot's contact lies on the lateral side of the foot axis,
+    which is the person's left for a left foot."""
+    middle = geometry.third_overlap(1) > 0.5
+    xy = np.column_stack([geometry.cols[middle] * pitch_x_mm, geometry.rows[middle] * pitch_y_mm])
+    left = np.array([-geometry.axis[1], geometry.axis[0]])
+    offset = (xy.mean(axis=0) - geometry.heel_xy) @ left if len(xy) else 0.0
+    return "left" if offset > 0 else "right"

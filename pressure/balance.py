@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pressure.kernels.lowpass import lowpass
+
 SWAY_MEASURES = ("path_length", "mean_velocity", "rms_distance", "range_ap", "range_ml", "ellipse_area")
+SWAY_LOWPASS_HZ = 5.0  # Prieto et al. 1996 low-pass filtered the COP at 5 Hz before every measure
 
 
 def f_quantile_2(p: float, denominator_df: int) -> float:
@@ -14,13 +17,17 @@ def f_quantile_2(p: float, denominator_df: int) -> float:
     return m / 2.0 * ((1.0 - p) ** (-2.0 / m) - 1.0)
 
 
-def sway(cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, forward: np.ndarray) -> dict[str, float]:
+def sway(cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, forward: np.ndarray,
+         lowpass_hz: float | None = SWAY_LOWPASS_HZ) -> dict[str, float]:
     """Path length (mm), mean velocity (mm/s), RMS distance from the mean (mm), anterior-posterior
-    and medio-lateral ranges (mm) and the 95 % confidence ellipse area (mm^2) of a COP path.
+    and medio-lateral ranges (mm) and the 95 % confidence ellipse area (mm^2) of a COP path,
+    low-pass filtered at ``lowpass_hz`` (None: as it is) so that sensor noise does not add path.
     Frames where the COP is undefined (NaN) are left out; NaN everywhere for under 3 points."""
     valid = np.isfinite(cop_x) & np.isfinite(cop_y)
     if valid.sum() < 3:
         return {name: float("nan") for name in SWAY_MEASURES}
+    if lowpass_hz is not None and lowpass_hz < rate_hz / 2:
+        cop_x, cop_y = lowpass(cop_x, lowpass_hz, rate_hz), lowpass(cop_y, lowpass_hz, rate_hz)
     forward = np.asarray(forward, float)
     ap = cop_x * forward[0] + cop_y * forward[1]
     ml = -cop_x * forward[1] + cop_y * forward[0]

@@ -60,10 +60,29 @@ class CalibrationTable:
 
 def cell_mask(peak_kpa: np.ndarray, floor_kpa: np.ndarray, threshold_kpa: float,
               saturation_kpa: float | None) -> np.ndarray:
-    """Per cell: 0 usable, STUCK (one loaded value all session), SATURATED, NOT_A_SENSOR (NaN)."""
+    """Per cell: 0 usable, STUCK (one loaded value all session, while other loaded cells change),
+    SATURATED, NOT_A_SENSOR (NaN). A static image (nothing changes) has no stuck cells."""
     mask = np.zeros(peak_kpa.shape, np.int8)
-    mask[(peak_kpa == floor_kpa) & (peak_kpa > threshold_kpa)] = STUCK
+    loaded = peak_kpa > threshold_kpa
+    constant = loaded & (peak_kpa == floor_kpa)
+    if (loaded & ~constant).any():
+        mask[constant] = STUCK
     if saturation_kpa is not None:
         mask[floor_kpa >= saturation_kpa] = SATURATED
     mask[np.isnan(floor_kpa)] = NOT_A_SENSOR
     return mask
+
+
+def fill_from_neighbours(frames: np.ndarray, cells: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """A copy of ``frames`` where each of ``cells`` (boolean image) reads, frame by frame, the
+    mean of its usable 8-neighbours: a faulty cell under a foot keeps carrying its share."""
+    repaired = frames.copy()
+    rows, cols = frames.shape[1:]
+    for r, c in zip(*np.nonzero(cells)):
+        r0, r1, c0, c1 = max(r - 1, 0), min(r + 2, rows), max(c - 1, 0), min(c + 2, cols)
+        neighbours = usable[r0:r1, c0:c1]
+        if not neighbours.any():
+            continue
+        mean = frames[:, r0:r1, c0:c1][:, neighbours].astype(np.float64).mean(axis=1)
+        repaired[:, r, c] = np.rint(mean) if frames.dtype.kind in "iu" else mean
+    return repaired

@@ -72,8 +72,11 @@ def process(
     threshold_kpa: Threshold = 5.0,
     facing: FacingOption = Facing.plus_y,
     activity: ActivityOption = Activity.auto,
+    calibration: Annotated[Optional[Path], typer.Option(
+        "--calibration", exists=True, dir_okay=False,
+        help="CSV table of (device value, kPa) points, used instead of the linear scale.")] = None,
 ) -> None:
-    """Compute per-foot force, area, peak pressure, COP, arch index, load share and steps."""
+    """Compute per-foot force, area, peak pressure, COP, arch index, load share, steps and sway."""
     with user_errors():
         if Path(source).is_dir():
             fail(f"{source}: is a folder; give one session file")
@@ -82,8 +85,11 @@ def process(
         from pressure.summary import results_caption, results_table
 
         output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
+        from pressure.calibration import CalibrationTable
+
         options = Options(threshold_kpa=threshold_kpa, facing=facing.value,
-                          activity=None if activity is Activity.auto else activity.value)
+                          activity=None if activity is Activity.auto else activity.value,
+                          calibration=CalibrationTable.from_csv(calibration) if calibration else None)
         fallbacks = {"pitch": pitch_mm, "rate": rate_hz}
         dataset = run(source, output, options, fallbacks, picture)
         out = console()

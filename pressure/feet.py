@@ -182,8 +182,7 @@ def assign_feet(
         direction = facing
         lateral = centroids @ left_of(direction)
         if len(footprints) == 1:
-            # One print: which foot is unknowable from position alone; take the mat's side.
-            footprints[0].foot = "left"
+            footprints[0].foot = "left"  # provisional: the print's shape decides (arch.side_of_print)
         else:
             order = np.argsort(-lateral)
             for rank, index in enumerate(order):

@@ -25,10 +25,23 @@ def results_table(dataset, title: str) -> Table:
         ("load share", lambda f: _fmt(100 * float(per_foot(foot=f)["load_share"]), "{:.1f} %")),
         ("mean force", lambda f: _fmt(float(per_foot(foot=f)["force"].mean()), "{:.0f} N")),
         ("peak pressure", lambda f: _fmt(float(per_foot(foot=f)["peak_pressure"].max()), "{:.0f} kPa")),
-        ("COP path length", lambda f: _fmt(float(per_foot(foot=f)["cop_path_length"]), "{:.0f} mm")),
+        ("COP path (raw)", lambda f: _fmt(float(per_foot(foot=f)["cop_path_length"]), "{:.0f} mm")),
     ]
+    if dataset.attrs.get("activity") == "standing":
+        sway = dataset.sel(part=list(FEET))
+        rows.append(("sway path (5 Hz)", lambda f: _fmt(float(sway["sway_path_length"].sel(part=f)), "{:.0f} mm")))
+        rows.append(("sway ellipse 95 %", lambda f: _fmt(float(sway["sway_ellipse_area"].sel(part=f)), "{:.1f} mm^2")))
     if dataset.sizes.get("step", 0):
+        steps = dataset.set_coords("step_foot")
+
+        def per_step(name, pattern):
+            return lambda f: _fmt(float(steps[name].where(steps["step_foot"] == f).median()), pattern)
+
         rows.append(("steps", lambda f: str(int((dataset["step_foot"] == f).sum()))))
+        rows.append(("step length", per_step("step_length", "{:.0f} mm")))
+        rows.append(("stance time", per_step("step_stance_time", "{:.2f} s")))
+        rows.append(("progression angle", per_step("step_progression_angle", "{:+.1f} deg")))
+        rows.append(("CPEI", per_step("step_cpei", "{:.1f} %")))
     for label, value in rows:
         table.add_row(label, *(value(foot) for foot in FEET))
     return table
@@ -38,10 +51,20 @@ def results_caption(dataset) -> str:
     duration = float(dataset["time"][-1]) if dataset.sizes["time"] else 0.0
     si = float(dataset["symmetry_index"])
     side = "right" if si > 0 else "left"
-    return (
+    text = (
         f"{dataset.attrs.get('activity', '?')}, {dataset.sizes['time']} frames over {duration:.2f} s; "
         f"symmetry index {si:+.1f} % (more load on the {side})"
     )
+    if dataset.attrs.get("activity") == "standing" and np.isfinite(float(dataset["sway_path_length"].sel(part="mat"))):
+        mat = dataset.sel(part="mat")
+        text += (f"; whole-mat sway {float(mat['sway_path_length']):.0f} mm path, "
+                 f"{float(mat['sway_ellipse_area']):.0f} mm^2 ellipse")
+    if np.isfinite(float(dataset["cadence"])):
+        text += f"; cadence {float(dataset['cadence']):.0f} steps/min"
+    notes = [f"{dataset.attrs[key]} {label}" for key, label in (
+        ("extra_blobs", "loaded region(s) not a foot"), ("stuck_cells", "stuck cell(s) masked"),
+        ("saturated_cells", "saturated cell(s) masked")) if dataset.attrs.get(key)]
+    return text + ("\n" + "; ".join(notes) if notes else "")
 
 
 def session_lines(recording) -> list[str]:

@@ -126,3 +126,154 @@ def test_nan_in_live_cells_and_negative_pressure_are_refused():
     frames[2, 1, 1] = -3.0
     with pytest.raises(InputError, match="negative"):
         analyse(bare(frames))
+
+
+# -- hard cases ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("direction", ["+y", "-y", "+x", "-x"])
+def test_walking_in_every_direction(direction):
+    results, truth = assert_recovers(f"sim://walking?direction={direction}&speed=0")
+    assert results.attrs["direction"] == direction
+    assert list(results["step_foot"].values) == [c.foot for c in truth.contacts]
+    np.testing.assert_allclose(results["step_start"].values, [c.start_s for c in truth.contacts], atol=0.02)
+    np.testing.assert_allclose(results["step_end"].values, [c.end_s for c in truth.contacts], atol=0.02)
+
+
+@pytest.mark.parametrize("angle", [0, 7, 15])
+def test_rotated_feet(angle):
+    results, _ = assert_recovers(f"sim://walking?angle={angle}&speed=0")
+    # Progression angle: toe-out positive, within 2 degrees of the simulated turn-out.
+    np.testing.assert_allclose(results["step_progression_angle"].values, angle, atol=2.0)
+    standing, _ = assert_recovers(f"sim://standing?angle={angle}&speed=0&duration=1")
+
+
+def test_walking_gait_measures():
+    results, _ = assert_recovers("sim://walking?speed=0&angle=0")
+    # The simulator walks 600 mm steps, 100 mm wide, one every 0.545 s, stance 0.65 s.
+    np.testing.assert_allclose(results["step_length"].values[1:], 600.0, atol=5.0)
+    np.testing.assert_allclose(results["step_width"].values[1:], 100.0, atol=5.0)
+    assert np.isnan(results["step_length"].values[0])
+    assert float(results["cadence"]) == pytest.approx(60 / 0.545, rel=0.02)
+    np.testing.assert_allclose(results["step_stance_time"].values, 0.65, atol=0.03)
+    impulse = results["step_impulse"].values
+    assert impulse == pytest.approx([impulse[0]] * 3, rel=0.01) and impulse[0] > 100
+    assert np.all(np.isfinite(results["step_cpei"].values))
+    assert np.all(results["step_cop_path_length"].values > 150)
+
+
+def test_noisy_mat_with_stuck_cells():
+    results, _ = assert_recovers("sim://standing?noise=1&stuck=20&speed=0&duration=3")
+    assert results.attrs["stuck_cells"] == 20
+    assert (results["cell_mask"].values == 1).sum() == 20
+
+
+def test_knee_on_the_mat_is_reported_not_counted():
+    results, _ = assert_recovers("sim://standing?blob=1&speed=0&duration=1")
+    assert results.attrs["extra_blobs"] == 1
+    assert results.attrs["activity"] == "standing"
+    # The whole mat carries the knee too; the feet do not.
+    assert (results["mat_force"] - results["force"].sum("foot")).min() > 10
+    walking, _ = assert_recovers("sim://walking?blob=1&stuck=10&speed=0")
+    assert walking.attrs["extra_blobs"] == 1 and walking.sizes["step"] == 3
+
+
+def test_feet_touching_side_by_side():
+    # 90 mm between foot centres: the prints merge into one region, and are split again. Where the
+    # feet overlap, cells carry both, so the truth itself is shared: looser bounds.
+    results, _ = assert_recovers("sim://standing?stance=90&speed=0&duration=1", cop_mm=1.0, share_pp=1.0)
+    assert results.attrs["activity"] == "standing"
+
+
+def crop(recording, columns):
+    from drivers import Counters, MatInfo, Recording
+
+    cells = np.ascontiguousarray(recording.cells[:, :, columns])
+    info = MatInfo(rows=cells.shape[1], cols=cells.shape[2], pitch_x_mm=5.0, pitch_y_mm=5.0, rate_hz=100.0,
+                   device="cropped", dtype=cells.dtype, scale_kpa=recording.info.scale_kpa)
+    return Recording(cells, recording.counter, recording.time_s, info, Counters(), "cropped")
+
+
+@pytest.mark.parametrize("columns, foot", [(slice(0, 32), "left"), (slice(32, 64), "right")])
+def test_one_foot_only_is_named_by_its_shape(columns, foot):
+    recording, truth = simulate("sim://standing?speed=0&duration=1")
+    results, _ = analyse(crop(recording, columns))
+    other = "right" if foot == "left" else "left"
+    assert float(results["load_share"].sel(foot=foot)) == 1.0
+    assert np.isnan(results["arch_index"].sel(foot=other))
+    assert float(results["arch_index"].sel(foot=foot)) == pytest.approx(truth.arch_index[foot], abs=0.02)
+
+
+def test_foot_partly_off_the_mat_has_no_arch_index():
+    recording, _ = simulate("sim://standing?speed=0&duration=1")
+    results, _ = analyse(crop(recording, slice(12, 64)))  # cuts through the left forefoot
+    assert np.isnan(float(results["arch_index"].sel(foot="left")))
+    assert np.isfinite(float(results["arch_index"].sel(foot="right")))
+    assert np.isfinite(results["force"].sel(foot="left").values).all()
+
+
+# -- balance, imbalance, regions ----------------------------------------------------------------
+def test_standing_balance_and_left_share():
+    recording, truth = simulate("sim://standing?imbalance=0.2&speed=0&duration=4")
+    results, _ = analyse(recording)
+    true_left = truth.force_n[:, 0] / truth.force_n.sum(axis=1)
+    np.testing.assert_allclose(results["left_share"].values, true_left, atol=0.005)
+    true_x, true_y = truth.cop_x_mm[:, 0], truth.cop_y_mm[:, 0]
+    true_path = np.nansum(np.hypot(np.diff(true_x), np.diff(true_y)))
+    measured = float(results["sway_path_length"].sel(part="left"))
+    # The COP is low-pass filtered at 5 Hz before sway is measured, so the sensor noise adds
+    # little path; the simulated sway (below 1 Hz) passes untouched.
+    assert measured == pytest.approx(true_path, rel=0.1)
+    for name in ("sway_mean_velocity", "sway_rms_distance", "sway_range_ap", "sway_range_ml", "sway_ellipse_area"):
+        assert np.all(results[name].values > 0), name
+    # The whole-mat COP moves between the feet, so it sways more than either foot's.
+    assert float(results["sway_range_ml"].sel(part="mat")) > float(results["sway_range_ml"].sel(part="left"))
+
+
+def test_regions_cover_the_print_in_order():
+    results, _ = analyse(drivers.load("sim://standing?speed=0&duration=1&angle=0"))
+    region_map = results["region_map"].values
+    y = results["y"].values
+    left = results["foot_map"].values == 0
+    rows_of = {r: np.nonzero(((region_map == r) & left).any(axis=1))[0] for r in range(4)}
+    # Facing +y: heel at low y, then midfoot, forefoot and toes.
+    means = [y[rows_of[r]].mean() for r in range(4)]
+    assert means == sorted(means)
+    peaks = results["region_peak_pressure"].sel(foot="left").values
+    assert peaks[0] > peaks[1] and peaks[2] > peaks[1]  # heel and forefoot carry more than the arch
+    assert np.all(results["region_pti"].values > 0)
+
+
+def test_calibration_table_is_applied(tmp_path):
+    from pressure.calibration import CalibrationTable
+
+    table = tmp_path / "mat.csv"
+    table.write_text("device,kPa\n0,0\n1000,50\n65535,3276.75\n")
+    recording = drivers.load("sim://standing?speed=0&duration=0.5")
+    linear, _ = analyse(recording)
+    calibrated, _ = analyse(recording, Options(calibration=CalibrationTable.from_csv(table)))
+    # 1000 counts were 100 kPa linearly and are 50 kPa in the table: less force, same feet.
+    assert float(calibrated["force"].mean()) < float(linear["force"].mean())
+    assert calibrated.attrs["calibration"].startswith("table of 3 points")
+    assert linear.attrs["calibration"].startswith("linear: 0.1 kPa")
+
+
+def test_static_footprint_template_from_real_data():
+    """MUN104: the mean plantar-pressure image of 104 people's feet (real emed data). Seen as an
+    image, the heel is at low rows and the toes, joined to the forefoot in this mean image, at high
+    rows. The toes must be cut at the toe crease and each print recognised as its own foot; the
+    arch index of a mean print lies in the healthy range (Cavanagh & Rodgers: 0.23 +- 0.05)."""
+    from tests.conftest import shared_file
+    from drivers import Counters, MatInfo, Recording
+
+    for side, foot in (("L", "left"), ("R", "right")):
+        image = np.loadtxt(shared_file(f"mun104_template/MUN104{side}.csv"), delimiter=",").astype(np.float32)
+        frames = np.repeat(image[None], 5, axis=0)
+        info = MatInfo(rows=image.shape[0], cols=image.shape[1], pitch_x_mm=5.0, pitch_y_mm=5.0, rate_hz=100.0,
+                       device="MUN104", dtype=np.float32)
+        results, analysis = analyse(Recording(frames, np.arange(5), np.arange(5) / 100, info, Counters(), side),
+                                    Options(activity="standing"))
+        footprint = analysis.layout.footprints[0]
+        assert footprint.foot == foot
+        assert (footprint.mask & ~footprint.print_mask).sum() > 50  # the toes were cut off
+        index = float(results["arch_index"].sel(foot=foot))
+        assert 0.18 < index < 0.28
+        assert str(results["arch_axis_method"].sel(foot=foot).values) == "heel-toes"
