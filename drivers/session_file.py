@@ -20,6 +20,12 @@ from drivers.recording import Recording
 CHUNK_BYTES = 1 << 20
 CHUNK_CACHE_BYTES = 32 << 20  # room for a few open chunks; the 1 MiB default thrashes on appends
 PRESSURE = "pressure"
+# gzip (level 1, after byte shuffling) is read by every HDF5 tool; lzf is faster but h5py-only.
+COMPRESSION = {
+    "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
+    "lzf": {"compression": "lzf", "shuffle": True},
+    None: {},
+}
 
 
 def chunk_frames(info: MatInfo) -> int:
@@ -29,7 +35,8 @@ def chunk_frames(info: MatInfo) -> int:
 class SessionWriter:
     """Appends frames to a new session file; use as a context manager, or call ``close``."""
 
-    def __init__(self, path: Path, info: MatInfo, attrs: dict, flush_interval_s: float = 1.0):
+    def __init__(self, path: Path, info: MatInfo, attrs: dict, flush_interval_s: float = 1.0,
+                 compression: str | None = "gzip"):
         import h5netcdf
 
         self.path = Path(path)
@@ -54,10 +61,9 @@ class SessionWriter:
         f.create_variable("frame", ("time",), "i8", **series).attrs.update(long_name="device frame counter")
         f.create_variable("receive_time", ("time",), "f8", **series).attrs.update(
             units="s", long_name="host receive time, seconds after the Unix epoch")
+        packing = COMPRESSION[compression]
         pressure = f.create_variable(
-            PRESSURE, ("time", "y", "x"), info.dtype, chunks=(self._chunk, info.rows, info.cols),
-            compression="gzip", compression_opts=1, shuffle=True,
-        )
+            PRESSURE, ("time", "y", "x"), info.dtype, chunks=(self._chunk, info.rows, info.cols), **packing)
         pressure.attrs.update(units="kPa", long_name="pressure", coordinates="frame")
         if info.scale_kpa != 1.0:
             pressure.attrs["scale_factor"] = np.float64(info.scale_kpa)

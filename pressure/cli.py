@@ -151,6 +151,18 @@ def info(
 
 
 @app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller data and fewer repeats: under a minute.")] = False,
+    json_path: Annotated[Optional[Path], typer.Option("--json", dir_okay=False, help="Also write results as JSON.")] = None,
+) -> None:
+    """Measure throughput of every stage against plain NumPy and this machine's memory bandwidth."""
+    with user_errors():
+        from pressure.bench_report import run_and_report
+
+        run_and_report(quick, json_path, console())
+
+
+@app.command()
 def demo(
     output_dir: Annotated[Path, typer.Option("-o", "--output-dir", file_okay=False, help="Where results go.")] = Path("demo-output"),
 ) -> None:

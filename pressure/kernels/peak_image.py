@@ -11,25 +11,28 @@ from pressure.kernels import FASTMATH
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _cell_summary(frames, threshold, min_run):
+    """Branch-free per cell so the column loop vectorises; rows are shared out between threads."""
     n_frames, rows, cols = frames.shape
     peak = np.zeros((rows, cols), frames.dtype)
     floor = frames[0].copy()
     sustained = np.zeros((rows, cols), np.bool_)
     for r in prange(rows):
-        run = np.zeros(cols, np.int64)
+        high = peak[r].copy()
+        low = floor[r].copy()
+        run = np.zeros(cols, np.int32)
+        longest = np.zeros(cols, np.int32)
         for t in range(n_frames):
+            line = frames[t, r]
             for c in range(cols):
-                value = frames[t, r, c]
-                if value > peak[r, c]:
-                    peak[r, c] = value
-                if value < floor[r, c]:
-                    floor[r, c] = value
-                if value > threshold:
-                    run[c] += 1
-                    if run[c] >= min_run:
-                        sustained[r, c] = True
-                else:
-                    run[c] = 0
+                value = line[c]
+                high[c] = value if value > high[c] else high[c]
+                low[c] = value if value < low[c] else low[c]
+                run[c] = (run[c] + 1) if value > threshold else 0
+                longest[c] = run[c] if run[c] > longest[c] else longest[c]
+        peak[r] = high
+        floor[r] = low
+        for c in range(cols):
+            sustained[r, c] = longest[c] >= min_run
     return peak, floor, sustained
 
 

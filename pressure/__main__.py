@@ -1,0 +1,3 @@
+from pressure.cli import app
+
+app(prog_name="pressure")

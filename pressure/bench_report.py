@@ -1,0 +1,41 @@
+"""``pressure bench``: run the suite in benchmarks/ and show it as a table (and JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    return f"{value:,.0f} {unit}"
+
+
+def run_and_report(quick: bool, json_path: Path | None, console) -> None:
+    from rich.table import Table
+
+    try:
+        from benchmarks.suite import run
+    except ImportError as error:
+        raise RuntimeError(f"the benchmark suite is not installed with this copy ({error})") from None
+    with console.status("benchmarking") as status:
+        results, machine = run(quick, progress=lambda stage: status.update(f"benchmarking: {stage}"))
+    table = Table(title=f"{machine['cpu']}, {machine['cores']} cores; numpy {machine['numpy']}, "
+                        f"numba {machine['numba']}", title_justify="left")
+    for column in ("stage", "case", "median", "spread", "NumPy peer", "speed-up", "MB/s", "of bandwidth", "notes"):
+        table.add_column(column, justify="left" if column in ("stage", "case", "notes") else "right")
+    for m in results:
+        fraction = m.extra.get("bandwidth_fraction")
+        table.add_row(
+            m.stage, m.case, _number(m.value, m.unit), f"{m.spread:.0%}",
+            _number(m.numpy_value, m.unit) if m.numpy_value else "",
+            f"{m.speedup:.1f}x" if m.speedup else "",
+            f"{m.mb_per_s:,.0f}" if m.mb_per_s else "",
+            f"{fraction:.0%}" if fraction else "", m.notes,
+        )
+    console.print(table)
+    if json_path is not None:
+        json_path.write_text(json.dumps({"machine": machine, "quick": quick,
+                                         "results": [m.as_dict() for m in results]}, indent=2))
+        console.print(f"wrote {json_path}")
