@@ -166,6 +166,26 @@ def bench_end_to_end(quick: bool, folder: Path) -> list[Measurement]:
                         notes=f"{value:,.0f} frames/s: read, analyse, write")]
 
 
+def bench_analysis(quick: bool) -> list[Measurement]:
+    """The whole analysis of a long session already in memory, standing and walking."""
+    import drivers
+    from drivers import Recording
+    from pressure.analysis import analyse
+
+    minutes = 10 if quick else 60
+    results = []
+    for kind, url in (("standing", "sim://standing?speed=0&duration=10"),
+                      ("walking, repeated passes", "sim://walking?speed=0&rows=64&cols=320&direction=+x")):
+        short = drivers.load(url)
+        n = minutes * 60 * 100
+        cells = np.ascontiguousarray(np.resize(short.cells, (n,) + short.cells.shape[1:]))
+        long = Recording(cells, np.arange(n), np.arange(n) / 100.0, short.info, short.counters, "bench")
+        times = seconds(lambda: analyse(long), 1, warmup=0)
+        results.append(Measurement("analysis in memory", f"{minutes} min {kind}, {short.info.rows}x{short.info.cols}",
+                                   float(times[0]), "s", 0.0, notes=f"{n / float(times[0]):,.0f} frames/s"))
+    return results
+
+
 def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
     from pressure.pipeline import capture
 
@@ -206,6 +226,7 @@ def run(quick: bool, progress: Callable[[str], None] = lambda stage: None) -> tu
             ("kernels", lambda: bench_kernels(quick, bandwidth, repeats)),
             ("feet, arch index, steps", lambda: bench_feet(repeats)),
             ("HDF5", lambda: bench_hdf5(quick, repeats, folder)),
+            ("analysis", lambda: bench_analysis(quick)),
             ("end to end", lambda: bench_end_to_end(quick, folder)),
             ("capture", lambda: bench_capture(quick, folder)),
             ("command line", lambda: bench_cli(repeats, folder)),

@@ -18,6 +18,7 @@ from drivers.base import Counters, DriverError, Frame, MatInfo
 from drivers.recording import Recording
 
 CHUNK_BYTES = 1 << 20
+CHUNKS_PER_WRITE = 8  # fewer, larger writes: each costs a resize and a flush
 CHUNK_CACHE_BYTES = 32 << 20  # room for a few open chunks; the 1 MiB default thrashes on appends
 PRESSURE = "pressure"
 # gzip (level 1, after byte shuffling) is read by every HDF5 tool; lzf is faster but h5py-only.
@@ -96,7 +97,8 @@ class SessionWriter:
             raise DriverError(
                 f"frame of shape {frame.cells.shape} does not fit the session's {self.info.rows}x{self.info.cols}")
         self._pending.append(frame)
-        if len(self._pending) >= self._chunk or time.monotonic() - self._last_flush >= self.flush_interval_s:
+        if (len(self._pending) >= CHUNKS_PER_WRITE * self._chunk
+                or time.monotonic() - self._last_flush >= self.flush_interval_s):
             self.flush(counters)
 
     def flush(self, counters: Counters | None = None) -> None:
