@@ -16,6 +16,7 @@ from drivers.url import DriverURL, parse_url
 SCHEMES: dict[str, tuple[str, str]] = {
     "sim": ("drivers.simulator", "SimMat"),
     "file": ("drivers.files", "open_file"),
+    "serial": ("drivers.serial_mat", "SerialMat"),
 }
 
 __all__ = [

@@ -116,9 +116,13 @@ class MatDriver:
             if self._last_counter is not None:
                 gap = frame.counter - self._last_counter - 1
                 if gap > 0:
-                    self.counters.dropped += gap
+                    self._account_gap(gap)
             self._last_counter = frame.counter
         return frame
+
+    def _account_gap(self, missing: int) -> None:
+        """Frames the counter says never arrived; a driver that saw them arrive damaged says so."""
+        self.counters.dropped += missing
 
     def __iter__(self) -> Iterator[Frame]:
         while True:

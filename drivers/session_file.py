@@ -8,6 +8,7 @@ frame up to the last flush.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from drivers.base import Counters, DriverError, Frame, MatInfo
+from drivers.journal import JournalWriter, journal_path, read_journal
 from drivers.recording import Recording
 
 CHUNK_BYTES = 1 << 20
@@ -37,7 +39,7 @@ class SessionWriter:
     """Appends frames to a new session file; use as a context manager, or call ``close``."""
 
     def __init__(self, path: Path, info: MatInfo, attrs: dict, flush_interval_s: float = 1.0,
-                 compression: str | None = "gzip"):
+                 compression: str | None = "gzip", journal: bool = False):
         import h5netcdf
 
         self.path = Path(path)
@@ -74,6 +76,7 @@ class SessionWriter:
             foot_map = f.create_variable("foot_map", ("y", "x"), "i1", data=info.foot_map.astype(np.int8))
             foot_map.attrs.update(long_name="foot of each sensor: 0 left, 1 right, -1 none",
                                   flag_values=np.array([-1, 0, 1], np.int8), flag_meanings="none left right")
+        self._journal = JournalWriter(self.path, info, attrs) if journal else None
         f.attrs.update({
             "pitch_x_mm": info.pitch_x_mm,
             "pitch_y_mm": info.pitch_y_mm,
@@ -96,13 +99,17 @@ class SessionWriter:
         if frame.cells.shape != (self.info.rows, self.info.cols):
             raise DriverError(
                 f"frame of shape {frame.cells.shape} does not fit the session's {self.info.rows}x{self.info.cols}")
+        if self._journal is not None:
+            self._journal.append(frame, self._written + len(self._pending))
         self._pending.append(frame)
         if (len(self._pending) >= CHUNKS_PER_WRITE * self._chunk
                 or time.monotonic() - self._last_flush >= self.flush_interval_s):
             self.flush(counters)
 
     def flush(self, counters: Counters | None = None) -> None:
-        """Write buffered frames and make the file consistent on disk."""
+        """Write buffered frames and make the file consistent on disk (the journal first)."""
+        if self._journal is not None:
+            self._journal.sync()
         if self._pending:
             frames = self._pending
             self._pending = []
@@ -140,6 +147,22 @@ class SessionWriter:
         finally:
             self._file.close()
             self._file = None
+        if self._journal is not None:
+            self._journal.close()  # the session file is whole: the journal has done its job
+
+    def abandon(self) -> None:
+        """Close after a failure (a full disk): keep the journal, whatever the file holds."""
+        if self._journal is not None:
+            try:
+                self._journal.close(keep=True)
+            except OSError:
+                pass
+        if self._file is not None:
+            try:
+                self._file.close()
+            except (OSError, ValueError, RuntimeError):
+                pass
+            self._file = None
 
     def __enter__(self) -> "SessionWriter":
         return self
@@ -170,7 +193,7 @@ def read_session(path: Path, source_url: str) -> Recording:
             foot_map = f["foot_map"][...] if "foot_map" in f else None
     except DriverError:
         raise
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError, RuntimeError) as error:  # h5py raises all of these on damage
         raise DriverError(f"{path}: cannot read as HDF5 session ({error})") from None
     try:
         info = MatInfo(
@@ -198,3 +221,29 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def recover(path: Path) -> tuple[int, str]:
+    """Rebuild a session file from its capture journal; returns (frames, what was done)."""
+    path = Path(path)
+    journal = journal_path(path)
+    if not journal.exists():
+        if not path.exists():
+            raise DriverError(f"{path}: no such file, and no journal to rebuild it from")
+        recording = read_session(path, str(path))  # raises if it cannot be read
+        return recording.n_frames, "nothing to repair: the file opens and no journal is left"
+    info, attrs, frames = read_journal(journal)
+    counters = Counters(received=len(frames))
+    try:
+        counters = read_session(path, str(path)).counters
+        counters.received = max(counters.received, len(frames))
+    except DriverError:
+        pass
+    rebuilt = path.with_name(f".{path.name}.recovering")
+    writer = SessionWriter(rebuilt, info, {**attrs, "recovered_from_journal": 1})
+    for frame in frames:
+        writer.append(frame)
+    writer.close(counters)
+    os.replace(rebuilt, path)
+    journal.unlink()
+    return len(frames), f"rebuilt from the capture journal ({len(frames)} frames)"

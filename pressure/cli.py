@@ -98,32 +98,100 @@ def process(
         out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
 
 
+class Compression(str, Enum):
+    gzip = "gzip"
+    lzf = "lzf"
+    none = "none"
+
+
 @app.command()
 def capture(
-    source: Annotated[str, typer.Argument(help="Driver URL, e.g. sim://standing or a stored file.")],
+    source: Annotated[str, typer.Argument(help="Driver URL: serial:///dev/ttyUSB0?..., sim://standing, a stored file.")],
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="Session file to write (.h5).")],
     duration: Annotated[Optional[float], typer.Option("--duration", min=0.0, help="Stop after this many seconds.")] = None,
     frames: Annotated[Optional[int], typer.Option("--frames", min=1, help="Stop after this many frames.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Show the mat live in the terminal.")] = True,
+    compression: Annotated[Compression, typer.Option("--compression", help="gzip is read everywhere; lzf is faster.")] = Compression.gzip,
 ) -> None:
     """Record frames from a mat into a session file (Ctrl-C stops and keeps everything)."""
     with user_errors():
         if output.exists() and not overwrite:
             fail(f"{output}: exists; give --overwrite to replace it")
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         from pressure.pipeline import capture as run
 
-        total = frames
-        with Progress(TextColumn("capturing"), BarColumn(), TextColumn("{task.completed} frames"),
-                      TimeElapsedColumn(), transient=True, console=console()) as progress:
-            task = progress.add_task("capture", total=total)
-            result = run(source, output, duration_s=duration, max_frames=frames,
-                         on_frame=lambda frame, counters: progress.advance(task))
+        out = console()
+        packing = None if compression is Compression.none else compression.value
+        if live and out.is_terminal:
+            result = _capture_live(run, source, output, duration, frames, packing, out)
+        else:
+            result = run(source, output, duration_s=duration, max_frames=frames, compression=packing)
         counters = ", ".join(f"{k} {v}" for k, v in vars(result.counters).items())
         typer.echo(f"{output}: {result.frames} frames, {result.duration_s:.2f} s ({counters})")
         if result.stopped_by not in ("limit", "end", "interrupt"):
             fail(f"capture stopped early: {result.stopped_by}; the {result.frames} frames received are kept")
+
+
+def _capture_live(run, source, output, duration, frames, packing, out):
+    """Capture with the live view; the view only peeks at the latest frame, so drawing never
+    holds up reading or writing."""
+    from rich.live import Live
+
+    from pressure.live import LiveView
+
+    view = LiveView(source)
+    with Live(get_renderable=view.render, console=out, refresh_per_second=8, transient=False):
+        return run(source, output, duration_s=duration, max_frames=frames, on_start=view.start,
+                   on_frame=view.update, compression=packing)
+
+
+@app.command()
+def recover(
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="A session file whose capture was killed.")],
+) -> None:
+    """Repair a session file from its capture journal after a crash or a kill."""
+    with user_errors():
+        from pressure.pipeline import recover as run
+
+        frames, what = run(path)
+        typer.echo(f"{path}: {what}")
+
+
+@app.command()
+def simulate(
+    framing: Annotated[str, typer.Option("--framing", help="binary, trailer, rle, poll or lines.")] = "binary",
+    rate: Annotated[float, typer.Option("--rate", min=1.0, help="Frames per second.")] = 100.0,
+    corrupt: Annotated[float, typer.Option("--corrupt", min=0.0, max=1.0, help="Share of frames with a damaged byte.")] = 0.0,
+    drop: Annotated[float, typer.Option("--drop", min=0.0, max=1.0, help="Share of frames never sent.")] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the feet and the damage.")] = 0,
+    rows: Annotated[int, typer.Option("--rows", min=8)] = 64,
+    cols: Annotated[int, typer.Option("--cols", min=8)] = 64,
+    kind: Annotated[str, typer.Option("--sim", help="What stands on the virtual mat (a sim:// URL).")] = "sim://standing",
+    duration: Annotated[Optional[float], typer.Option("--duration", min=0.0, help="Stop after this many seconds.")] = None,
+) -> None:
+    """A virtual mat on a real pseudo-terminal: prints its device path, then streams frames."""
+    with user_errors():
+        import time
+
+        from drivers.virtual_mat import VirtualMat
+
+        max_frames = None if duration is None else int(duration * rate)
+        mat = VirtualMat(framing, rate, corrupt, drop, seed, kind, rows, cols, max_frames)
+        typer.echo(mat.device)
+        typer.echo(f"capture it with: pressure capture 'serial://{mat.device}?rows={rows}&cols={cols}"
+                   f"&framing={framing}&cell={'uint8' if framing in ('trailer', 'rle') else 'uint16'}"
+                   f"&rate={rate:g}' -o session.h5", err=True)
+        mat.start()
+        try:
+            while mat.running:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            mat.stop()
+        injected = mat.injected
+        typer.echo(f"sent {injected.sent} frames, corrupted {injected.corrupted}, dropped {injected.dropped}",
+                   err=True)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,7 +20,7 @@ class CaptureResult:
     frames: int
     duration_s: float
     counters: drivers.Counters
-    stopped_by: str  # "limit", "end", "interrupt" or an error message
+    stopped_by: str  # "limit", "end", "interrupt", or what went wrong
 
 
 def capture(
@@ -29,9 +30,15 @@ def capture(
     duration_s: float | None = None,
     max_frames: int | None = None,
     on_frame: Callable[[drivers.Frame, drivers.Counters], None] | None = None,
+    on_start: Callable[[drivers.MatInfo], None] | None = None,
+    stop_event: threading.Event | None = None,
+    compression: str | None = "gzip",
 ) -> CaptureResult:
     """Record frames from ``url`` into a session file until a limit, the end of the source,
-    Ctrl-C or SIGTERM; the file is finalised in every case and keeps every frame received."""
+    Ctrl-C, SIGTERM or ``stop_event``. Frames already received when asked to stop are still
+    written; the file is finalised in every case, and a journal beside it (removed when the file
+    is complete) survives even SIGKILL."""
+    from drivers.framing import TYPE_CODES
     from drivers.session_file import SessionWriter
 
     stop = {"reason": ""}
@@ -39,25 +46,37 @@ def capture(
     def request_stop(signum, _frame):
         stop["reason"] = "interrupt"
 
-    previous = signal.signal(signal.SIGTERM, request_stop)
     source = drivers.open_url(url)
     try:
-        writer = SessionWriter(output, source.info, {"source_url": url, "software_version": __version__})
+        writer = SessionWriter(output, source.info, {"source_url": url, "software_version": __version__},
+                               compression=compression, journal=source.info.dtype.name in TYPE_CODES)
     except BaseException:
         source.close()
-        signal.signal(signal.SIGTERM, previous)
         raise
+    if on_start is not None:
+        on_start(source.info)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, request_stop) if in_main_thread else None
     first_time: float | None = None
     last_time = 0.0
     frames = 0
+    failed = False
+    def keep_going() -> bool:
+        if stop_event is not None and stop_event.is_set():
+            stop["reason"] = "interrupt"
+        return not stop["reason"]
+
     try:
-        while not stop["reason"]:
+        while keep_going() or stop["reason"] == "interrupt":
             try:
-                frame = source.read_frame(timeout=0.25)
+                # Once asked to stop, only take what has already arrived.
+                frame = source.read_frame(timeout=0.25 if not stop["reason"] else 0.0)
             except EndOfStream:
-                stop["reason"] = "end"
+                stop["reason"] = stop["reason"] or "end"
                 break
             if frame is None:
+                if stop["reason"]:
+                    break
                 continue
             t = frame.device_time_s if frame.device_time_s is not None else frame.host_time_s
             first_time = t if first_time is None else first_time
@@ -71,16 +90,34 @@ def capture(
                 on_frame(frame, source.counters)
             if max_frames is not None and frames >= max_frames:
                 stop["reason"] = "limit"
+                break
     except KeyboardInterrupt:
         stop["reason"] = "interrupt"
     except DriverError as error:
         stop["reason"] = str(error)
+    except OSError as error:  # the disk is full, or the file went away
+        stop["reason"] = f"cannot write {output}: {error.strerror or error}"
+        failed = True
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
         source.close()
-        writer.close(source.counters)
+        if failed:
+            writer.abandon()
+        else:
+            try:
+                writer.close(source.counters)
+            except OSError as error:
+                writer.abandon()
+                stop["reason"] = f"cannot finish {output}: {error}; run pressure recover {output}"
     duration = last_time + 1.0 / source.info.rate_hz if frames else 0.0
     return CaptureResult(frames, duration, source.counters, stop["reason"])
+
+
+def recover(path: Path) -> tuple[int, str]:
+    from drivers.session_file import recover as rebuild
+
+    return rebuild(path)
 
 
 def process(
@@ -121,6 +158,6 @@ def _is_results(path: Path) -> bool:
     try:
         with h5py.File(path, "r") as f:
             return "force" in f and "pressure" not in f
-    except OSError as error:
+    except (OSError, RuntimeError) as error:
         raise DriverError(f"{path}: cannot read as HDF5 ({error})") from None
 

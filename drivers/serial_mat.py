@@ -1,0 +1,199 @@
+"""``serial:///dev/ttyUSB0?...``: a generic mat on a serial port, configured, not coded.
+
+Rows, cols, cell type, framing, order and polarity come from the URL or from a TOML mat profile
+(``?profile=velostat-28x56`` names one in drivers/profiles, or a path); URL options win. Bytes
+are read on their own thread, so a slow disk or slow drawing never makes the reader fall behind.
+A device that disappears (USB unplugged) is reopened when it comes back; frames already received
+are kept and the reconnect is counted.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+from drivers.base import DriverError, Frame, MatDriver, MatInfo
+from drivers.framing import CELL_TYPES, FRAMINGS, BinaryParser, PollParser, make_parser
+from drivers.url import DriverURL, choice, non_negative, positive
+
+PROFILES = Path(__file__).resolve().parent / "profiles"
+OPTIONS = {
+    "profile": (str, None),
+    "rows": (positive(int), None),
+    "cols": (positive(int), None),
+    "pitch": (positive(float), 10.0),
+    "cell": (choice(*CELL_TYPES), "uint16"),
+    "framing": (choice(*FRAMINGS), None),
+    "baud": (positive(int), 115200),
+    "rate": (positive(float), 100.0),
+    "scale": (positive(float), 1.0),
+    "order": (choice("row", "col"), "row"),
+    "active": (choice("high", "low"), "high"),
+    "full_scale": (positive(int), 1023),
+    "marker": (str, "fffefeff"),
+    "start": (str, ""),
+    "request": (str, "47"),
+    "reconnect": (non_negative(float), 0.5),
+}
+READ_SIZE = 1 << 16
+QUEUE_FRAMES = 1 << 16
+
+
+def load_profile(name: str) -> dict:
+    path = Path(name) if name.endswith(".toml") else PROFILES / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.toml")))
+        raise DriverError(f"no mat profile {name!r}; known: {known} (or a path to a .toml file)")
+    try:
+        with open(path, "rb") as f:
+            profile = tomllib.load(f)
+    except tomllib.TOMLDecodeError as error:
+        raise DriverError(f"{path}: not a valid TOML mat profile ({error})") from None
+    unknown = sorted(set(profile) - set(OPTIONS) - {"profile"})
+    if unknown:
+        raise DriverError(f"{path}: unknown profile keys {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
+    return {key: str(value) for key, value in profile.items()}
+
+
+class SerialMat(MatDriver):
+    def __init__(self, url: DriverURL):
+        super().__init__()
+        self.url = url.text
+        self.path = url.path
+        profile_name = url.options.get("profile") or url.fallbacks.get("profile")
+        if profile_name:
+            profiled = load_profile(profile_name)
+            url = DriverURL(url.scheme, url.path, {**profiled, **url.options}, url.text, url.fallbacks)
+        options = url.take(OPTIONS)
+        missing = [name for name in ("rows", "cols", "framing") if options[name] is None]
+        if missing:
+            raise DriverError(f"{url.text}: give {', '.join(f'{m}=' for m in missing)} or a profile= "
+                              f"(framings: {', '.join(FRAMINGS)})")
+        self.options = options
+        try:
+            self.parser = make_parser(options["framing"], options["rows"], options["cols"], options["cell"],
+                                      marker=options["marker"], order=options["order"],
+                                      active=options["active"], full_scale=options["full_scale"])
+        except ValueError as error:
+            raise DriverError(f"{url.text}: {error}") from None
+        self.info = MatInfo(
+            rows=options["rows"], cols=options["cols"], pitch_x_mm=options["pitch"], pitch_y_mm=options["pitch"],
+            rate_hz=options["rate"], device=f"serial mat {self.path} ({options['framing']})",
+            dtype=self.parser.dtype.newbyteorder("="), scale_kpa=options["scale"],
+        )
+        self._frames: queue.Queue[Frame] = queue.Queue(QUEUE_FRAMES)
+        self._stop = threading.Event()
+        self._trouble_at_last_frame = 0
+        self._last_counter_seen: int | None = None
+        self.port = None
+        self._open()  # the first open must work: a wrong path is the user's to fix now
+        self._thread = threading.Thread(target=self._read_loop, name=f"read {self.path}", daemon=True)
+        self._thread.start()
+
+    # -- the port ----------------------------------------------------------------------------
+    def _open(self) -> None:
+        import serial
+
+        try:
+            self.port = serial.serial_for_url(self.path, baudrate=self.options["baud"], timeout=0.02)
+        except (serial.SerialException, OSError, ValueError) as error:
+            raise DriverError(f"cannot open serial port {self.path}: {error}") from None
+        start = self.options["start"]
+        if start:
+            self.port.write(start.encode().decode("unicode_escape").encode("latin-1"))
+
+    def _reopen(self) -> None:
+        """Wait for the device to come back (or for close), then resume reading."""
+        import serial
+
+        try:
+            self.port.close()
+        except (serial.SerialException, OSError):
+            pass
+        while not self._stop.wait(self.options["reconnect"]):
+            try:
+                self._open()
+            except DriverError:
+                continue
+            self.counters.reconnects += 1
+            return
+
+    def _read_loop(self) -> None:
+        import serial
+
+        poll = isinstance(self.parser, PollParser)
+        request = bytes.fromhex(self.options["request"])
+        reply = self.parser.cells * self.parser.dtype.itemsize
+        next_poll = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if poll:  # ask at the mat's rate, not as fast as it answers
+                    next_poll = max(next_poll + 1.0 / self.info.rate_hz, time.monotonic() - 1.0)
+                    self._stop.wait(max(0.0, next_poll - time.monotonic()))
+                    self.port.write(request)
+                    data = self.port.read(reply)
+                    if len(data) < reply:
+                        self.parser.reset()
+                        continue
+                else:
+                    data = self.port.read(max(1, min(READ_SIZE, self.port.in_waiting)))
+            except (serial.SerialException, OSError, TypeError, AttributeError):
+                if self._stop.is_set():
+                    return
+                self._reopen()
+                continue
+            if not data:
+                continue
+            now = time.time()
+            for parsed in self.parser.feed(data):
+                self._count_gap(parsed)
+                self._frames.put(Frame(parsed.cells, parsed.counter, parsed.device_time_s, now))
+
+    def _count_gap(self, parsed) -> None:
+        """Frames missing before this one: corrupted if damaged bytes came in their place, else
+        dropped. Counted here, as bytes are parsed, where the two can still be told apart."""
+        if parsed.counter is None:
+            return
+        if self._last_counter_seen is not None:
+            missing = parsed.counter - self._last_counter_seen - 1
+            if missing > 0:
+                if parsed.trouble_before > self._trouble_at_last_frame:
+                    self.counters.corrupt += missing
+                else:
+                    self.counters.dropped += missing
+        self._last_counter_seen = parsed.counter
+        self._trouble_at_last_frame = parsed.trouble_before
+
+    # -- the driver contract ------------------------------------------------------------------
+    def _read_frame(self, timeout: float | None) -> Frame | None:
+        try:
+            frame = self._frames.get(timeout=timeout)
+        except queue.Empty:
+            frame = None
+        self._sync_counters()
+        return frame
+
+    def _sync_counters(self) -> None:
+        if not isinstance(self.parser, BinaryParser):  # no counter: damaged frames are all we know of
+            self.counters.corrupt = self.parser.corrupt
+        self.counters.resyncs = self.parser.resyncs
+
+    def _account_gap(self, missing: int) -> None:
+        """Already counted by the reader thread (``_count_gap``)."""
+
+    def _close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        if self.port is not None:
+            try:
+                self.port.close()
+            except OSError:
+                pass
+
+    def pending(self) -> int:
+        """Frames received but not yet read."""
+        return self._frames.qsize()
+

@@ -1,0 +1,150 @@
+"""A virtual mat on a real pseudo-terminal: simulator frames in any framing, through the
+operating system's serial stack, with corrupted bytes and dropped frames injected on request."""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import tty
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivers.framing import FRAMINGS, encode_binary, encode_lines, encode_rle, encode_trailer
+from drivers.simulator import SimMat
+from drivers.url import parse_url
+
+
+LOOP_FRAMES = 512
+
+
+@dataclass
+class Injected:
+    sent: int = 0
+    corrupted: int = 0
+    dropped: int = 0
+
+
+class VirtualMat:
+    """Open with ``start()``; ``device`` is the path a serial driver opens."""
+
+    def __init__(self, framing: str = "binary", rate_hz: float = 100.0, corrupt: float = 0.0, drop: float = 0.0,
+                 seed: int = 0, sim: str = "sim://standing", rows: int = 64, cols: int = 64,
+                 max_frames: int | None = None, request: bytes = b"G"):
+        if framing not in FRAMINGS:
+            raise ValueError(f"unknown framing {framing!r}; known: {', '.join(FRAMINGS)}")
+        if not (0 <= corrupt <= 1 and 0 <= drop <= 1):
+            raise ValueError("corrupt and drop are probabilities between 0 and 1")
+        self.framing, self.rate_hz = framing, rate_hz
+        self.corrupt, self.drop = corrupt, drop
+        self.rng = np.random.default_rng(seed)
+        separator = "&" if "?" in sim else "?"
+        # A few seconds of frames, rendered once and sent in a loop, keep up with any rate.
+        with SimMat(parse_url(f"{sim}{separator}rows={rows}&cols={cols}&seed={seed}&duration=0&speed=0")) as mat:
+            self.loop = mat.load(LOOP_FRAMES).cells
+        self.max_frames = max_frames
+        self.request = request
+        self.injected = Injected()
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.device = os.ttyname(self.slave)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def encode_cells(self, cells: np.ndarray) -> np.ndarray:
+        """The cell values the framing carries: one byte per cell for trailer and rle mats
+        (an eighth of the simulator's counts), and 0..1023 for an ADC printing lines."""
+        if self.framing == "trailer":
+            return np.clip(cells // 8, 0, 255).astype(np.uint8)
+        if self.framing == "rle":
+            return np.clip(cells // 8, 0, 254).astype(np.uint8)
+        if self.framing == "lines":
+            return np.clip(cells, 0, 1023).astype(np.uint16)
+        return cells.astype(np.uint16)
+
+    def encode(self, cells: np.ndarray, counter: int) -> bytes:
+        values = self.encode_cells(cells)
+        if self.framing == "binary":
+            return encode_binary(values, counter, int(counter * 1e6 / self.rate_hz))
+        if self.framing == "trailer":
+            return encode_trailer(values)
+        if self.framing == "rle":
+            return encode_rle(values)
+        if self.framing == "poll":
+            return np.ascontiguousarray(values, dtype="<u2").tobytes()
+        return encode_lines(values)
+
+    def _damage(self, data: bytes) -> bytes:
+        damaged = bytearray(data)
+        at = int(self.rng.integers(0, len(damaged)))
+        damaged[at] ^= int(self.rng.integers(1, 256))
+        return bytes(damaged)
+
+    def run(self) -> None:
+        """Stream until stopped or ``max_frames`` are sent; paced at ``rate_hz``."""
+        start = time.monotonic()
+        counter = 0
+        while not self._stop.is_set() and (self.max_frames is None or counter < self.max_frames):
+            data = self.encode(self.loop[counter % len(self.loop)], counter)
+            counter += 1
+            if self.framing == "poll":
+                ready, _, _ = select.select([self.master], [], [], 0.2)
+                if not ready:
+                    continue
+                os.read(self.master, 64)
+            else:
+                due = start + counter / self.rate_hz
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            if self.rng.random() < self.drop:
+                self.injected.dropped += 1
+                continue
+            if self.rng.random() < self.corrupt:
+                data = self._damage(data)
+                self.injected.corrupted += 1
+            self._write(data)
+            self.injected.sent += 1
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view and not self._stop.is_set():
+            try:
+                written = os.write(self.master, view)
+            except BlockingIOError:
+                time.sleep(0.001)
+                continue
+            except OSError:  # the reader went away
+                return
+            view = view[written:]
+
+    def start(self) -> "VirtualMat":
+        self._thread = threading.Thread(target=self.run, name="virtual mat", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def stop(self) -> None:
+        """Stop streaming and unplug: the device path stops working."""
+        self._stop.set()
+        self.wait(2.0)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> "VirtualMat":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
