@@ -292,6 +292,9 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
     arch_per_print, arch, axis_method = _arch_indices(analysis, info)
     impulse = feet.force_n.sum(axis=0)
     share = impulse / impulse.sum() if impulse.sum() > 0 else np.full(2, np.nan)
+    one_insole = info.foot_map is not None and not all((info.foot_map == i).any() for i in range(2))
+    if one_insole:  # the other foot was not measured at all: no share, no symmetry
+        share = np.full(2, np.nan)
     both = feet.force_n.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         left_share = np.where(both > 0, feet.force_n[:, 0] / both, np.nan)
@@ -331,7 +334,7 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
         "load_share": share,
         "cop_path_length": np.array([path_length(feet.cop_x_mm[:, i], feet.cop_y_mm[:, i]) if geometry else np.nan
                                      for i in range(2)]),
-        "symmetry_index": np.array(symmetry_index(*feet.force_n.mean(axis=0))),
+        "symmetry_index": np.array(np.nan if one_insole else symmetry_index(*feet.force_n.mean(axis=0))),
         "region_peak_pressure": region_peak,
         "region_pti": region_pti,
         **{f"sway_{name}": np.array([s[name] for s in sways]) for name in SWAY_MEASURES},

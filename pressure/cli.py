@@ -3,6 +3,7 @@ heavy modules (numba, xarray, matplotlib) are imported inside commands so ``--he
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -47,7 +48,7 @@ def user_errors():
         yield
     except typer.Exit:
         raise
-    except (DriverError, ValueError, OSError) as error:
+    except (DriverError, ValueError, OSError, RuntimeError) as error:
         fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
@@ -64,9 +65,10 @@ ActivityOption = Annotated[Activity, typer.Option("--activity", help="Standing o
 
 @app.command()
 def process(
-    source: Annotated[str, typer.Argument(help="Session file, vendor export, .npy/.csv frames or driver URL.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", dir_okay=False, help="Results file (.h5).")] = None,
+    source: Annotated[str, typer.Argument(help="Session file, vendor export, .npy/.csv frames, driver URL, or a study folder.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Results file (.h5), or the output folder for a study.")] = None,
     picture: Annotated[Optional[Path], typer.Option("--picture", dir_okay=False, help="Also write a PNG picture.")] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also write an HTML report beside each results file.")] = False,
     pitch_mm: Annotated[Optional[float], typer.Option("--pitch-mm", min=0.0, help="Cell pitch for inputs without metadata.")] = None,
     rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0, help="Frame rate for inputs without metadata.")] = None,
     threshold_kpa: Threshold = 5.0,
@@ -75,27 +77,117 @@ def process(
     calibration: Annotated[Optional[Path], typer.Option(
         "--calibration", exists=True, dir_okay=False,
         help="CSV table of (device value, kPa) points, used instead of the linear scale.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Sessions processed at once (a study folder).")] = os.cpu_count() or 1,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:PORT, for a study.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Redo sessions whose results are up to date.")] = False,
 ) -> None:
     """Compute per-foot force, area, peak pressure, COP, arch index, load share, steps and sway."""
     with user_errors():
+        settings = {"threshold_kpa": threshold_kpa, "facing": facing.value,
+                    "activity": None if activity is Activity.auto else activity.value,
+                    "calibration": str(calibration.resolve()) if calibration else None}
+        fallbacks = {"pitch": pitch_mm, "rate": rate_hz}
         if Path(source).is_dir():
-            fail(f"{source}: is a folder; give one session file")
-        from pressure.analysis import Options
-        from pressure.pipeline import process as run
+            _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report)
+            return
+        from pressure.study import Task, process_task
         from pressure.summary import results_caption, results_table
 
         output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
-        from pressure.calibration import CalibrationTable
+        if output.is_dir():
+            fail(f"{output}: is a folder; give a results file name")
+        outcome = process_task(Task(source, str(output), settings, fallbacks, report=report, force=True))
+        if outcome.status == "failed":
+            fail(outcome.error)
+        import xarray as xr
 
-        options = Options(threshold_kpa=threshold_kpa, facing=facing.value,
-                          activity=None if activity is Activity.auto else activity.value,
-                          calibration=CalibrationTable.from_csv(calibration) if calibration else None)
-        fallbacks = {"pitch": pitch_mm, "rate": rate_hz}
-        dataset = run(source, output, options, fallbacks, picture)
+        with xr.open_dataset(output, engine="h5netcdf") as dataset:
+            dataset.load()
+        if picture is not None:
+            from pressure.picture import save_picture
+
+            save_picture(dataset, picture)
         out = console()
         out.print(results_table(dataset, f"{source}"))
         out.print(results_caption(dataset))
         out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
+
+
+def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbacks: dict, workers: int,
+                   scheduler: Optional[str], force: bool, report: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from pressure.study import Task, find_sessions, outcome_counts, output_for, run_tasks, write_summary
+
+    output_folder = output or folder.with_name(folder.name + "-results")
+    sessions = find_sessions(folder, output_folder.resolve())
+    if not sessions:
+        fail(f"{folder}: no session files found (known: .h5, .npy, .csv, .asf, .asc, .lst)")
+    tasks = [Task(str(path), str(output_for(path, folder, output_folder)), settings, fallbacks, report, force)
+             for path in sessions]
+    out = console()
+    with Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=out, transient=True) as progress:
+        task_id = progress.add_task("study", total=len(tasks))
+        outcomes = run_tasks(tasks, workers, scheduler, progress=lambda outcome: progress.advance(task_id))
+    written = write_summary(outcomes, output_folder)
+    counts = outcome_counts(outcomes)
+    out.print(f"{len(tasks)} sessions: {counts['done']} processed, {counts['skipped']} up to date, "
+              f"{counts['failed']} failed; table: {', '.join(str(p) for p in written)}")
+    failed = [o for o in outcomes if o.status == "failed"]
+    for outcome in failed:
+        typer.echo(f"failed: {outcome.error}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    path: Annotated[str, typer.Argument(help="A results file, or anything process reads (processed first).")],
+    output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="report.html or report.png")],
+    pitch_mm: Annotated[Optional[float], typer.Option("--pitch-mm", min=0.0)] = None,
+    rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0)] = None,
+) -> None:
+    """A picture or a self-contained HTML page of a session: feet, COP, forces, steps or sway."""
+    with user_errors():
+        from pressure.report import write_report
+
+        write_report(_results_of(path, {"pitch": pitch_mm, "rate": rate_hz}), output)
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
+def export(
+    path: Annotated[str, typer.Argument(help="A results file, or anything process reads (processed first).")],
+    csv_files: Annotated[bool, typer.Option("--csv", help="Per-frame and per-step CSV files.")] = False,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Prefix of the files written.")] = None,
+    pitch_mm: Annotated[Optional[float], typer.Option("--pitch-mm", min=0.0)] = None,
+    rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0)] = None,
+) -> None:
+    """Results for spreadsheets: PREFIX.frames.csv and PREFIX.steps.csv, units in the headers."""
+    with user_errors():
+        if not csv_files:
+            fail("say which format: --csv")
+        from pressure.export import export_csv
+
+        prefix = output or Path(Path(path.split("?")[0]).name.removesuffix(".h5").removesuffix(".results"))
+        for written in export_csv(_results_of(path, {"pitch": pitch_mm, "rate": rate_hz}), prefix):
+            typer.echo(f"wrote {written}")
+
+
+def _results_of(path: str, fallbacks: dict):
+    """The results dataset of ``path``: read when it is a results file, computed otherwise."""
+    from pressure.pipeline import describe
+
+    if Path(path).is_file() and Path(path).suffix.lower() in (".h5", ".hdf5", ".nc"):
+        found = describe(path)
+        if found["kind"] == "results":
+            return found["dataset"]
+    import drivers
+    from pressure.analysis import analyse
+
+    dataset, _ = analyse(drivers.load(path, fallbacks=fallbacks))
+    return dataset
 
 
 class Compression(str, Enum):

@@ -126,10 +126,12 @@ def process(
     options: Options,
     fallbacks: dict[str, str] | None = None,
     picture: Path | None = None,
+    extra_attrs: dict | None = None,
 ):
     """Analyse one recording and write its results file (and optionally a picture)."""
     recording = drivers.load(source, fallbacks=fallbacks)
     dataset, _ = analyse(recording, options)
+    dataset.attrs.update(extra_attrs or {})
     write_results(dataset, output)
     if picture is not None:
         from pressure.picture import save_picture

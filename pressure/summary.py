@@ -12,12 +12,8 @@ def _fmt(value: float, pattern: str) -> str:
     return pattern.format(value) if np.isfinite(value) else "-"
 
 
-def results_table(dataset, title: str) -> Table:
-    """Per-foot summary of a results dataset."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("")
-    for foot in FEET:
-        table.add_column(foot, justify="right")
+def summary_rows(dataset) -> list[tuple[str, str, str]]:
+    """Per-foot summary of a results dataset as (label, left, right) text."""
     per_foot = dataset.sel
     rows = [
         ("arch index", lambda f: _fmt(float(per_foot(foot=f)["arch_index"]), "{:.3f}")),
@@ -42,8 +38,16 @@ def results_table(dataset, title: str) -> Table:
         rows.append(("stance time", per_step("step_stance_time", "{:.2f} s")))
         rows.append(("progression angle", per_step("step_progression_angle", "{:+.1f} deg")))
         rows.append(("CPEI", per_step("step_cpei", "{:.1f} %")))
-    for label, value in rows:
-        table.add_row(label, *(value(foot) for foot in FEET))
+    return [(label, value(FEET[0]), value(FEET[1])) for label, value in rows]
+
+
+def results_table(dataset, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for foot in FEET:
+        table.add_column(foot, justify="right")
+    for row in summary_rows(dataset):
+        table.add_row(*row)
     return table
 
 

@@ -57,7 +57,9 @@ def test_process_real_tekscan_insole(tmp_path):
     result = run("process", shared_file("tekscan_fscan/FrasP01L.asf"), "-o", out)
     assert result.exit_code == 0, result.output
     with xr.open_dataset(out, engine="h5netcdf") as results:
-        assert float(results["load_share"].sel(foot="left")) == 1.0
+        # One insole: the other foot was not measured, so there is no share or symmetry.
+        assert np.isnan(results["load_share"].values).all() and np.isnan(float(results["symmetry_index"]))
+        assert results["force"].sel(foot="left").max() > 300
         assert results.attrs["activity"] == "walking"
         assert results.sizes["step"] >= 2
 
@@ -138,8 +140,8 @@ def test_bad_input_gets_one_line_and_no_output(tmp_path, name, content, fragment
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
 
-def test_process_refuses_a_folder(tmp_path):
-    assert_user_error(run("process", tmp_path), "is a folder")
+def test_process_an_empty_folder(tmp_path):
+    assert_user_error(run("process", tmp_path), "no session files found")
 
 
 def test_help_is_instant_and_imports_nothing_heavy():

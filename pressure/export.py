@@ -1,0 +1,52 @@
+"""``pressure export --csv``: per-frame metrics and the step table as CSV, units in the headers."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from pressure.schema import FEET, RESULTS
+
+FRAME_VARIABLES = ("force", "contact_area", "peak_pressure", "cop_x", "cop_y", "mat_force", "mat_cop_x",
+                   "mat_cop_y", "left_share")
+
+
+def _header(name: str, foot: str | None = None) -> str:
+    units = RESULTS[name].units
+    label = f"{name}_{foot}" if foot else name
+    return f"{label} [{units}]" if units and units != "1" else label
+
+
+def _cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if not np.isfinite(value) else f"{value:.6g}"
+    return str(value)
+
+
+def export_csv(dataset, prefix: Path) -> list[Path]:
+    """Writes PREFIX.frames.csv and PREFIX.steps.csv; returns the paths."""
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    frames_path = prefix.with_name(prefix.name + ".frames.csv")
+    columns = [("time [s]", dataset["time"].values), ("frame", dataset["frame"].values)]
+    for name in FRAME_VARIABLES:
+        variable = dataset[name]
+        if "foot" in variable.dims:
+            columns += [(_header(name, foot), variable.sel(foot=foot).values) for foot in FEET]
+        else:
+            columns.append((_header(name), variable.values))
+    with open(frames_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([header for header, _ in columns])
+        for row in zip(*(values for _, values in columns)):
+            writer.writerow([_cell(v) for v in row])
+    steps_path = prefix.with_name(prefix.name + ".steps.csv")
+    step_names = [name for name, spec in RESULTS.items() if spec.dims == ("step",)]
+    with open(steps_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([_header(name) for name in step_names])
+        for i in range(dataset.sizes.get("step", 0)):
+            writer.writerow([_cell(dataset[name].values[i]) for name in step_names])
+    return [frames_path, steps_path]

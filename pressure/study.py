@@ -1,0 +1,244 @@
+"""Processing a study folder: every session, in parallel (local processes or a Dask cluster),
+skipping what is up to date, and one table across sessions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pressure import __version__
+
+RESULTS_SUFFIX = ".results.h5"
+TEXT_COLUMNS = ("file", "subject", "session", "status", "error", "activity", "arch_type_left", "arch_type_right")
+SUMMARY_COLUMNS = (
+    "file", "subject", "session", "status", "error", "activity", "duration_s", "frames", "steps", "cadence_per_min",
+    "arch_index_left", "arch_index_right", "arch_type_left", "arch_type_right", "load_share_left",
+    "load_share_right", "symmetry_index_pct", "sway_path_length_mm", "sway_mean_velocity_mm_s",
+    "sway_ellipse_area_mm2",
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One session to process; plain data, so it travels to worker processes and clusters."""
+
+    source: str
+    output: str
+    options: dict
+    fallbacks: dict
+    report: bool = False
+    force: bool = False
+
+
+@dataclass
+class Outcome:
+    source: str
+    output: str
+    status: str  # "done", "skipped" or "failed"
+    error: str = ""
+    row: dict = field(default_factory=dict)
+
+
+def options_signature(options: dict, fallbacks: dict) -> str:
+    return json.dumps({"options": options, "fallbacks": fallbacks, "version": __version__}, sort_keys=True)
+
+
+def find_sessions(folder: Path, output_folder: Path | None = None) -> list[Path]:
+    """Every file under ``folder`` that a driver reads, leaving out results files and journals."""
+    from drivers.files import recognised
+
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if output_folder is not None and output_folder in path.parents:
+            continue
+        if path.name.endswith(RESULTS_SUFFIX) or not recognised(path):
+            continue
+        found.append(path)
+    return found
+
+
+def report_path(results: Path) -> Path:
+    """walk.results.h5 -> walk.report.html, beside it."""
+    name = results.name
+    base = name[: -len(RESULTS_SUFFIX)] if name.endswith(RESULTS_SUFFIX) else results.stem
+    return results.with_name(base + ".report.html")
+
+
+def output_for(source: Path, folder: Path, output_folder: Path) -> Path:
+    relative = source.relative_to(folder)
+    return output_folder / relative.parent / (relative.name + RESULTS_SUFFIX)
+
+
+def up_to_date(task: Task) -> bool:
+    """The output is newer than its input and was made by this version with the same options."""
+    import h5py
+
+    output, source = Path(task.output), Path(task.source)
+    if task.force or not output.exists() or output.stat().st_mtime < source.stat().st_mtime:
+        return False
+    try:
+        with h5py.File(output, "r") as f:
+            made_with = f.attrs.get("processing", b"")
+    except (OSError, RuntimeError):
+        return False
+    made_with = made_with.decode() if isinstance(made_with, bytes) else str(made_with)
+    return made_with == options_signature(task.options, task.fallbacks)
+
+
+def process_task(task: Task) -> Outcome:
+    """Process one session (or skip it); never raises, so one bad file cannot stop a study."""
+    try:
+        if up_to_date(task):
+            import xarray as xr
+
+            with xr.open_dataset(task.output, engine="h5netcdf") as dataset:
+                row = summary_row(dataset, Path(task.source))
+            return Outcome(task.source, task.output, "skipped", row=row)
+        from pressure.analysis import Options
+        from pressure.calibration import CalibrationTable
+        from pressure.pipeline import process
+
+        settings = dict(task.options)
+        calibration = settings.pop("calibration", None)
+        options = Options(**settings, calibration=CalibrationTable.from_csv(Path(calibration)) if calibration else None)
+        dataset = process(task.source, Path(task.output), options, task.fallbacks,
+                          extra_attrs={"processing": options_signature(task.options, task.fallbacks)})
+        if task.report:
+            from pressure.report import write_report
+
+            write_report(dataset, report_path(Path(task.output)))
+        return Outcome(task.source, task.output, "done", row=summary_row(dataset, Path(task.source)))
+    except Exception as error:  # a study goes on: the failure is reported with the others
+        from drivers import DriverError
+
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if not isinstance(error, (DriverError, ValueError, OSError)):  # unexpected: say what it was
+            message = traceback.format_exception_only(error)[-1].strip()
+        if task.source not in message:
+            message = f"{task.source}: {message}"
+        return Outcome(task.source, task.output, "failed", error=message,
+                       row={"file": task.source, "status": "failed", "error": message})
+
+
+SUBJECT = re.compile(r"(?:^|[_\-. ])(?:sub|subject|subj|participant)[_\-]?([A-Za-z0-9]+)", re.IGNORECASE)
+SESSION = re.compile(r"(?:^|[_\-. ])(?:ses|session|visit)[_\-]?([A-Za-z0-9]+)", re.IGNORECASE)
+
+
+def subject_and_session(path: Path) -> tuple[str, str]:
+    """From names like ``sub-03_ses-2_walk.h5``; else the folder names the subject and the file
+    the session."""
+    subject = SUBJECT.search(path.stem)
+    session = SESSION.search(path.stem)
+    return (subject.group(1) if subject else path.parent.name,
+            session.group(1) if session else path.stem)
+
+
+def summary_row(dataset, source: Path) -> dict:
+    import numpy as np
+
+    def number(value) -> float | str:
+        value = float(value)
+        return round(value, 6) if np.isfinite(value) else ""
+
+    subject, session = subject_and_session(source)
+    subject = str(dataset.attrs.get("subject", subject))
+    session = str(dataset.attrs.get("session", session))
+    duration = float(dataset["time"][-1]) + 1.0 / float(dataset.attrs["rate_hz"]) if dataset.sizes["time"] else 0.0
+    mat = dataset.sel(part="mat")
+    return {
+        "file": str(source), "subject": subject, "session": session, "status": "done", "error": "",
+        "activity": dataset.attrs.get("activity", ""), "duration_s": round(duration, 4),
+        "frames": int(dataset.sizes["time"]), "steps": int(dataset.sizes.get("step", 0)),
+        "cadence_per_min": number(dataset["cadence"]),
+        "arch_index_left": number(dataset["arch_index"].sel(foot="left")),
+        "arch_index_right": number(dataset["arch_index"].sel(foot="right")),
+        "arch_type_left": str(dataset["arch_type"].sel(foot="left").values),
+        "arch_type_right": str(dataset["arch_type"].sel(foot="right").values),
+        "load_share_left": number(dataset["load_share"].sel(foot="left")),
+        "load_share_right": number(dataset["load_share"].sel(foot="right")),
+        "symmetry_index_pct": number(dataset["symmetry_index"]),
+        "sway_path_length_mm": number(mat["sway_path_length"]),
+        "sway_mean_velocity_mm_s": number(mat["sway_mean_velocity"]),
+        "sway_ellipse_area_mm2": number(mat["sway_ellipse_area"]),
+    }
+
+
+def run_tasks(tasks: list[Task], workers: int, scheduler: str | None,
+              progress: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
+    """Every task's outcome, in the order of ``tasks``; on local processes, or on the Dask
+    cluster at ``scheduler`` (tcp://host:port)."""
+    outcomes: dict[int, Outcome] = {}
+    if scheduler:
+        for index, outcome in _on_dask(tasks, scheduler):
+            outcomes[index] = outcome
+            progress(outcome)
+    elif workers <= 1 or len(tasks) <= 1:
+        for index, task in enumerate(tasks):
+            outcomes[index] = process_task(task)
+            progress(outcomes[index])
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # Spawned, not forked: a fork after Numba's threads have run can deadlock or abort.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(process_task, task): index for index, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                outcomes[futures[future]] = future.result()
+                progress(outcomes[futures[future]])
+    return [outcomes[index] for index in range(len(tasks))]
+
+
+def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[int, Outcome]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise RuntimeError("--scheduler needs Dask: pip install 'pressure-mat[cluster]'") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler} ({error})") from None
+    with client:
+        futures = client.map(process_task, tasks, pure=False)
+        index_of = {future.key: index for index, future in enumerate(futures)}
+        for future in as_completed(futures):
+            yield index_of[future.key], future.result()
+
+
+def write_summary(outcomes: list[Outcome], output_folder: Path) -> list[Path]:
+    """summary.csv (and summary.parquet when pyarrow is installed): one row per session."""
+    output_folder.mkdir(parents=True, exist_ok=True)
+    rows = [{column: outcome.row.get(column, "") for column in SUMMARY_COLUMNS} for outcome in outcomes]
+    written = [output_folder / "summary.csv"]
+    with open(written[0], "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    try:
+        import pyarrow  # noqa: F401 - only to know whether parquet can be written
+    except ImportError:
+        return written
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    for column in SUMMARY_COLUMNS:
+        if column not in TEXT_COLUMNS:  # blank cells (failed sessions, no steps) become NaN
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    table.to_parquet(output_folder / "summary.parquet")
+    written.append(output_folder / "summary.parquet")
+    return written
+
+
+def outcome_counts(outcomes: list[Outcome]) -> dict[str, int]:
+    counts = {"done": 0, "skipped": 0, "failed": 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    return counts
+

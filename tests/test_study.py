@@ -1,0 +1,175 @@
+"""A study folder: parallel equals serial, re-runs skip, failures are reported, Dask agrees."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from pressure.cli import app
+from pressure.pipeline import capture
+from tests.conftest import SHARED_DATA
+
+REAL = ["tekscan_fscan/FrasP01L.asf", "tekscan_fscan/FrasP01R.asf", "xsensor_insole/xsensor_data.csv",
+        "novel_pedar/pedar_example.asc"]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """20 generated sessions in subject folders, the real recordings linked in (read in place),
+    and one corrupt file."""
+    folder = tmp_path_factory.mktemp("study")
+    for subject in range(1, 5):
+        (folder / f"sub-{subject:02d}").mkdir()
+    for index in range(20):
+        subject = folder / f"sub-{index % 4 + 1:02d}"
+        kind = "walking" if index % 4 == 3 else "standing"
+        url = (f"sim://{kind}?seed={index}&speed=0" + ("&duration=1" if kind == "standing" else "")
+               + f"&imbalance={(index % 5 - 2) / 10}")
+        if index % 5 == 4:  # some as plain frames, which need --pitch-mm and --rate-hz
+            import drivers
+
+            np.save(subject / f"sub-{index % 4 + 1:02d}_ses-{index}_{kind}.npy", drivers.load(url).kpa())
+        else:
+            capture(url, subject / f"sub-{index % 4 + 1:02d}_ses-{index}_{kind}.h5")
+    if SHARED_DATA.is_dir():
+        (folder / "real").mkdir()
+        for relative in REAL:
+            os.symlink(SHARED_DATA / relative, folder / "real" / relative.replace("/", "_"))
+    (folder / "sub-04" / "sub-04_ses-99_broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    return folder
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def read_summary(folder):
+    with open(folder / "summary.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def load_all(folder):
+    return {path.relative_to(folder): xr.load_dataset(path, engine="h5netcdf")
+            for path in sorted(folder.rglob("*.results.h5"))}
+
+
+def test_parallel_equals_serial_then_rerun_skips(study, tmp_path):
+    common = ["--pitch-mm", 5, "--rate-hz", 100]
+    serial = run("process", study, "-o", tmp_path / "serial", "--workers", 1, *common)
+    parallel = run("process", study, "-o", tmp_path / "parallel", "--workers", 2, *common)
+    n = 21 + (len(REAL) if SHARED_DATA.is_dir() else 0)
+    for result in (serial, parallel):
+        assert result.exit_code == 1  # the broken file
+        assert f"{n} sessions: {n - 1} processed, 0 up to date, 1 failed" in result.stdout
+        assert "sub-04_ses-99_broken.h5" in result.stderr and "Traceback" not in result.output
+    one, other = load_all(tmp_path / "serial"), load_all(tmp_path / "parallel")
+    assert one.keys() == other.keys() and len(one) == n - 1
+    for key in one:
+        xr.testing.assert_identical(one[key], other[key])
+    rows = read_summary(tmp_path / "parallel")
+    assert len(rows) == n
+    standing = [r for r in rows if r["session"] == "0"][0]
+    assert standing["subject"] == "01" and standing["activity"] == "standing"
+    assert float(standing["load_share_left"]) + float(standing["load_share_right"]) == pytest.approx(1.0)
+    walking = [r for r in rows if r["session"] == "3"][0]
+    assert int(walking["steps"]) == 3 and float(walking["cadence_per_min"]) > 100
+    assert [r["status"] for r in rows].count("failed") == 1
+    assert (tmp_path / "parallel" / "summary.parquet").exists() == (importlib.util.find_spec("pyarrow") is not None)
+
+    again = run("process", study, "-o", tmp_path / "parallel", "--workers", 2, *common)
+    assert f"{n} sessions: 0 processed, {n - 1} up to date, 1 failed" in again.stdout
+    forced = run("process", study, "-o", tmp_path / "parallel", "--workers", 2, "--force", *common)
+    assert f"{n - 1} processed, 0 up to date" in forced.stdout
+    changed = run("process", study, "-o", tmp_path / "parallel", "--threshold-kpa", 6, *common)
+    assert f"{n - 1} processed, 0 up to date" in changed.stdout  # other options: redone
+
+
+def test_dask_cluster_gives_the_same_results(study, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                  processes=True) as cluster:
+        result = run("process", study, "-o", tmp_path / "dask", "--scheduler", cluster.scheduler_address,
+                     "--pitch-mm", 5, "--rate-hz", 100)
+    assert "processed" in result.stdout, result.output
+    local = run("process", study, "-o", tmp_path / "local", "--workers", 2, "--pitch-mm", 5, "--rate-hz", 100)
+    assert local.exit_code == result.exit_code == 1
+    on_dask, here = load_all(tmp_path / "dask"), load_all(tmp_path / "local")
+    assert on_dask.keys() == here.keys()
+    for key in here:
+        xr.testing.assert_identical(on_dask[key], here[key])
+
+
+def test_unreachable_scheduler_is_one_line(study, tmp_path):
+    pytest.importorskip("distributed")
+    result = run("process", study, "-o", tmp_path / "x", "--scheduler", "tcp://127.0.0.1:1")
+    assert result.exit_code == 1 and result.stderr.startswith("error: cannot reach the Dask scheduler")
+
+
+def test_results_of_a_study_open_together_along_session(study, tmp_path):
+    """As the README shows: per-session values of every results file, concatenated."""
+    pytest.importorskip("dask")
+    run("process", study, "-o", tmp_path / "out", "--pitch-mm", 5, "--rate-hz", 100)
+    paths = sorted((tmp_path / "out").rglob("*standing*.results.h5"))
+
+    def per_session(dataset):
+        return dataset[["arch_index", "load_share", "symmetry_index"]]
+
+    combined = xr.open_mfdataset(paths, engine="h5netcdf", combine="nested", concat_dim="session",
+                                 preprocess=per_session)
+    assert combined.sizes["session"] == len(paths) > 5
+    assert combined["load_share"].dims == ("session", "foot")
+    assert np.allclose(combined["load_share"].sum("foot").values, 1.0)
+    combined.close()
+
+
+def test_report_png_and_html(tmp_path):
+    from tests.conftest import FIXTURES
+
+    png = tmp_path / "walk.png"
+    assert run("report", FIXTURES / "walking.h5", "-o", png).exit_code == 0
+    from matplotlib.image import imread
+
+    picture = imread(png)
+    assert picture.shape[:2] == (1000, 1200)  # 12 x 10 inches at 100 dpi
+    assert png.stat().st_size > 50_000
+    assert picture[..., :3].std() > 0.05  # not a blank page
+    page = tmp_path / "stand.html"
+    processed = tmp_path / "stand.results.h5"
+    run("process", FIXTURES / "standing.h5", "-o", processed)
+    assert run("report", processed, "-o", page).exit_code == 0
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 1 and "<table>" in text and "arch index" in text
+    assert "src=\"http" not in text  # self-contained
+    bad = run("report", processed, "-o", tmp_path / "r.pdf")
+    assert bad.exit_code == 1 and "a report is .html or .png" in bad.stderr
+
+
+def test_process_report_flag_writes_one_per_session(tmp_path):
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "w.results.h5"
+    assert run("process", FIXTURES / "walking.h5", "-o", out, "--report").exit_code == 0
+    assert (tmp_path / "w.report.html").exists()
+
+
+def test_export_csv_with_units(tmp_path):
+    from tests.conftest import FIXTURES
+
+    result = run("export", FIXTURES / "walking.h5", "--csv", "-o", tmp_path / "walk")
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "walk.frames.csv") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:4] == ["time [s]", "frame", "force_left [N]", "force_right [N]"]
+    assert "cop_x_left [mm]" in rows[0] and "contact_area_left [cm^2]" in rows[0]
+    assert len(rows) == 1 + 234
+    with open(tmp_path / "walk.steps.csv") as f:
+        steps = list(csv.DictReader(f))
+    assert [s["step_foot"] for s in steps] == ["right", "left", "right"]
+    assert float(steps[1]["step_length [mm]"]) == pytest.approx(600, abs=5)
+    assert run("export", FIXTURES / "walking.h5", "-o", tmp_path / "x").exit_code == 1
