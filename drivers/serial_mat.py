@@ -97,8 +97,10 @@ class SerialMat(MatDriver):
     def _open(self) -> None:
         import serial
 
+        # A poll reply gets a few frame periods to arrive; a stream is read in short slices.
+        timeout = max(0.1, 3.0 / self.options["rate"]) if self.options["framing"] == "poll" else 0.02
         try:
-            self.port = serial.serial_for_url(self.path, baudrate=self.options["baud"], timeout=0.02)
+            self.port = serial.serial_for_url(self.path, baudrate=self.options["baud"], timeout=timeout)
         except (serial.SerialException, OSError, ValueError) as error:
             raise DriverError(f"cannot open serial port {self.path}: {error}") from None
         start = self.options["start"]
@@ -135,8 +137,9 @@ class SerialMat(MatDriver):
                     self._stop.wait(max(0.0, next_poll - time.monotonic()))
                     self.port.write(request)
                     data = self.port.read(reply)
-                    if len(data) < reply:
+                    if len(data) < reply:  # late or short: drop it, and whatever of it comes later
                         self.parser.reset()
+                        self.port.reset_input_buffer()
                         continue
                 else:
                     data = self.port.read(max(1, min(READ_SIZE, self.port.in_waiting)))

@@ -202,7 +202,7 @@ def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[int, Outcome]]
     except ImportError:
         raise RuntimeError("--scheduler needs Dask: pip install 'pressure-mat[cluster]'") from None
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout="3s")
     except (OSError, TimeoutError) as error:
         raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler} ({error})") from None
     with client:

@@ -59,20 +59,30 @@ def load_all(folder):
             for path in sorted(folder.rglob("*.results.h5"))}
 
 
-def test_parallel_equals_serial_then_rerun_skips(study, tmp_path):
-    common = ["--pitch-mm", 5, "--rate-hz", 100]
+COMMON = ["--pitch-mm", 5, "--rate-hz", 100]
+
+
+@pytest.fixture(scope="module")
+def parallel(study, tmp_path_factory):
+    """The study processed on two local worker processes, once for the tests below."""
+    out = tmp_path_factory.mktemp("parallel")
+    return run("process", study, "-o", out, "--workers", 2, *COMMON), out
+
+
+def test_parallel_equals_serial_then_rerun_skips(study, parallel, tmp_path):
+    common = COMMON
     serial = run("process", study, "-o", tmp_path / "serial", "--workers", 1, *common)
-    parallel = run("process", study, "-o", tmp_path / "parallel", "--workers", 2, *common)
+    parallel, parallel_folder = parallel
     n = 21 + (len(REAL) if SHARED_DATA.is_dir() else 0)
     for result in (serial, parallel):
         assert result.exit_code == 1  # the broken file
         assert f"{n} sessions: {n - 1} processed, 0 up to date, 1 failed" in result.stdout
         assert "sub-04_ses-99_broken.h5" in result.stderr and "Traceback" not in result.output
-    one, other = load_all(tmp_path / "serial"), load_all(tmp_path / "parallel")
+    one, other = load_all(tmp_path / "serial"), load_all(parallel_folder)
     assert one.keys() == other.keys() and len(one) == n - 1
     for key in one:
         xr.testing.assert_identical(one[key], other[key])
-    rows = read_summary(tmp_path / "parallel")
+    rows = read_summary(parallel_folder)
     assert len(rows) == n
     standing = [r for r in rows if r["session"] == "0"][0]
     assert standing["subject"] == "01" and standing["activity"] == "standing"
@@ -80,26 +90,27 @@ def test_parallel_equals_serial_then_rerun_skips(study, tmp_path):
     walking = [r for r in rows if r["session"] == "3"][0]
     assert int(walking["steps"]) == 3 and float(walking["cadence_per_min"]) > 100
     assert [r["status"] for r in rows].count("failed") == 1
-    assert (tmp_path / "parallel" / "summary.parquet").exists() == (importlib.util.find_spec("pyarrow") is not None)
+    assert (parallel_folder / "summary.parquet").exists() == (importlib.util.find_spec("pyarrow") is not None)
 
-    again = run("process", study, "-o", tmp_path / "parallel", "--workers", 2, *common)
+    again = run("process", study, "-o", tmp_path / "serial", "--workers", 1, *common)
     assert f"{n} sessions: 0 processed, {n - 1} up to date, 1 failed" in again.stdout
-    forced = run("process", study, "-o", tmp_path / "parallel", "--workers", 2, "--force", *common)
-    assert f"{n - 1} processed, 0 up to date" in forced.stdout
-    changed = run("process", study, "-o", tmp_path / "parallel", "--threshold-kpa", 6, *common)
+    changed = run("process", study, "-o", tmp_path / "serial", "--workers", 1, "--threshold-kpa", 6, *common)
     assert f"{n - 1} processed, 0 up to date" in changed.stdout  # other options: redone
+    forced = run("process", study, "-o", tmp_path / "serial", "--workers", 1, "--force", "--threshold-kpa", 6,
+                 *common)
+    assert f"{n - 1} processed, 0 up to date" in forced.stdout
 
 
-def test_dask_cluster_gives_the_same_results(study, tmp_path):
+def test_dask_cluster_gives_the_same_results(study, parallel, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
                                   processes=True) as cluster:
         result = run("process", study, "-o", tmp_path / "dask", "--scheduler", cluster.scheduler_address,
                      "--pitch-mm", 5, "--rate-hz", 100)
     assert "processed" in result.stdout, result.output
-    local = run("process", study, "-o", tmp_path / "local", "--workers", 2, "--pitch-mm", 5, "--rate-hz", 100)
+    local, local_folder = parallel
     assert local.exit_code == result.exit_code == 1
-    on_dask, here = load_all(tmp_path / "dask"), load_all(tmp_path / "local")
+    on_dask, here = load_all(tmp_path / "dask"), load_all(local_folder)
     assert on_dask.keys() == here.keys()
     for key in here:
         xr.testing.assert_identical(on_dask[key], here[key])
@@ -111,11 +122,10 @@ def test_unreachable_scheduler_is_one_line(study, tmp_path):
     assert result.exit_code == 1 and result.stderr.startswith("error: cannot reach the Dask scheduler")
 
 
-def test_results_of_a_study_open_together_along_session(study, tmp_path):
+def test_results_of_a_study_open_together_along_session(parallel):
     """As the README shows: per-session values of every results file, concatenated."""
     pytest.importorskip("dask")
-    run("process", study, "-o", tmp_path / "out", "--pitch-mm", 5, "--rate-hz", 100)
-    paths = sorted((tmp_path / "out").rglob("*standing*.results.h5"))
+    paths = sorted(parallel[1].rglob("*standing*.results.h5"))
 
     def per_session(dataset):
         return dataset[["arch_index", "load_share", "symmetry_index"]]
