@@ -221,6 +221,36 @@ def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
                               f"(dropped {result.counters.dropped}, corrupt {result.counters.corrupt})")]
 
 
+def bench_study(quick: bool, folder: Path) -> list[Measurement]:
+    """A study folder processed by one process and by a worker per core."""
+    from pressure.pipeline import capture
+    from pressure.study import Task, find_sessions, output_for, run_tasks
+
+    sessions = folder / "study"
+    sessions.mkdir()
+    count = 8 if quick else 24
+    for index in range(count):
+        kind = "walking" if index % 3 == 2 else "standing"
+        url = f"sim://{kind}?seed={index}&speed=0" + ("&duration=10" if kind == "standing" else "")
+        capture(url, sessions / f"sub-{index:02d}_{kind}.h5")
+    paths = find_sessions(sessions)
+    size_mb = sum(path.stat().st_size for path in paths) / 1e6
+    options = {"threshold_kpa": 5.0, "facing": "+y", "activity": None, "calibration": None}
+    results = []
+    rates = {}
+    for workers in (1, os.cpu_count() or 1):
+        out = folder / f"study-{workers}"
+        tasks = [Task(str(p), str(output_for(p, sessions, out)), options, {}, force=True) for p in paths]
+        times = seconds(lambda: run_tasks(tasks, workers, None), 1, warmup=0)
+        rates[workers] = len(tasks) / float(times[0])
+        results.append(Measurement("study processing", f"{len(tasks)} sessions, {workers} worker(s)",
+                                   rates[workers], "sessions/s", 0.0, mb_per_s=size_mb / float(times[0])))
+    if len(rates) == 2:
+        many = max(rates)
+        results[-1].notes = f"{rates[many] / rates[1]:.2f}x one process"
+    return results
+
+
 def bench_cli(repeats: int, folder: Path) -> list[Measurement]:
     pressure = [sys.executable, "-m", "pressure"]
 
@@ -255,6 +285,7 @@ def run(quick: bool, progress: Callable[[str], None] = lambda stage: None) -> tu
             ("analysis", lambda: bench_analysis(quick)),
             ("end to end", lambda: bench_end_to_end(quick, folder)),
             ("capture", lambda: bench_capture(quick, folder)),
+            ("study", lambda: bench_study(quick, folder)),
             ("command line", lambda: bench_cli(repeats, folder)),
         ):
             progress(name)
