@@ -34,3 +34,18 @@ def cell_summary_numpy(frames: np.ndarray, threshold: float, min_run: int):
         run = np.where(frame_above, run + 1, 0)
         sustained |= run >= min_run
     return peak, floor, sustained
+
+
+def label_components_numpy(mask: np.ndarray) -> np.ndarray:
+    """8-connected components by label propagation: every cell takes the largest label among
+    its neighbours until nothing changes (labels differ from the kernel's numbering)."""
+    labels = np.where(mask, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
+    while True:
+        padded = np.pad(labels, 1)
+        rows, cols = mask.shape
+        neighbours = np.max([padded[1 + dr: 1 + dr + rows, 1 + dc: 1 + dc + cols]
+                             for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0)
+        updated = np.where(mask, neighbours, 0)
+        if np.array_equal(updated, labels):
+            return labels
+        labels = updated

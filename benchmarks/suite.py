@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from benchmarks.bandwidth import read_bandwidth_gb_s
-from benchmarks.reference import cell_summary_numpy, frame_metrics_numpy
+from benchmarks.reference import cell_summary_numpy, frame_metrics_numpy, label_components_numpy
 from benchmarks.timing import Measurement, rate, seconds
 
 SHAPES = {  # (rows, cols): a simulator URL that puts two feet on such a mat
@@ -96,7 +96,8 @@ def bench_feet(repeats: int) -> list[Measurement]:
     loaded = recording.kpa().max(axis=0) > 5.0
     results = []
     value, spread = rate(1, seconds(lambda: label_components(loaded), repeats * 20))
-    results.append(Measurement("foot labelling: components", "320x64 walk", value, "images/s", spread))
+    peer, _ = rate(1, seconds(lambda: label_components_numpy(loaded), repeats))
+    results.append(Measurement("foot labelling: components", "320x64 walk", value, "images/s", spread, peer))
     value, spread = rate(1, seconds(lambda: find_footprints(loaded, 5.0, 5.0), repeats * 5))
     results.append(Measurement("foot labelling: footprints + toes", "320x64 walk", value, "images/s", spread))
     footprints, _ = find_footprints(loaded, 5.0, 5.0)
@@ -151,7 +152,7 @@ def bench_end_to_end(quick: bool, folder: Path) -> list[Measurement]:
     from pressure.analysis import Options
     from pressure.pipeline import process
 
-    minutes = 10 if quick else 60
+    minutes = 5 if quick else 60
     n = minutes * 60 * 100
     recording = drivers.load("sim://standing?speed=0&duration=10")
     session = folder / "hour.h5"
@@ -172,7 +173,7 @@ def bench_analysis(quick: bool) -> list[Measurement]:
     from drivers import Recording
     from pressure.analysis import analyse
 
-    minutes = 10 if quick else 60
+    minutes = 5 if quick else 60
     results = []
     for kind, url in (("standing", "sim://standing?speed=0&duration=10"),
                       ("walking, repeated passes", "sim://walking?speed=0&rows=64&cols=320&direction=+x")):
@@ -196,7 +197,7 @@ def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
     from drivers.virtual_mat import VirtualMat
     from pressure.pipeline import capture
 
-    n = 6000 if quick else 30000
+    n = 3000 if quick else 30000
     mat = VirtualMat("binary", rate_hz=100_000, max_frames=n, seed=1)
     done = threading.Event()
     arrivals: list[float] = []
@@ -228,7 +229,7 @@ def bench_study(quick: bool, folder: Path) -> list[Measurement]:
 
     sessions = folder / "study"
     sessions.mkdir()
-    count = 8 if quick else 24
+    count = 4 if quick else 24
     for index in range(count):
         kind = "walking" if index % 3 == 2 else "standing"
         url = f"sim://{kind}?seed={index}&speed=0" + ("&duration=10" if kind == "standing" else "")

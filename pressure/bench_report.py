@@ -34,6 +34,8 @@ def run_and_report(quick: bool, json_path: Path | None, console) -> None:
             f"{m.mb_per_s:,.0f}" if m.mb_per_s else "",
             f"{fraction:.0%}" if fraction else "", m.notes,
         )
+    if not console.is_terminal:
+        console.width = max(console.width, 200)  # a file or a pipe: no need to wrap the table
     console.print(table)
     if json_path is not None:
         json_path.write_text(json.dumps({"machine": machine, "quick": quick,
