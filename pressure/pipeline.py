@@ -61,6 +61,7 @@ def capture(
     last_time = 0.0
     frames = 0
     failed = False
+
     def keep_going() -> bool:
         if stop_event is not None and stop_event.is_set():
             stop["reason"] = "interrupt"
