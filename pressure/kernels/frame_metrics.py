@@ -28,15 +28,19 @@ def label_spans(labels: np.ndarray) -> np.ndarray:
     return np.array(spans, dtype=np.int64).reshape(-1, 4)
 
 
+FRAMES_PER_TASK = 256
+
+
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _frame_sums(frames, spans, n_labels, threshold, accumulator, run_offsets):
     """Sums of loaded cells (value > threshold) per frame and label; slot ``n_labels`` is all labels.
 
-    Only labelled cells are visited, one contiguous run of a row at a time, so the inner loop
-    vectorises and unloaded parts of the mat cost nothing. ``accumulator`` is a one-element array
-    whose dtype the frame sums use; ``run_offsets`` (0, 1, ... MAX_RUN - 1) sets the dtype of
-    the sums within a run: for 8- and 16-bit frames int32, which cannot overflow in MAX_RUN cells
-    and vectorises where int64 multiplies do not.
+    Only labelled cells are visited, one contiguous run of a row at a time, so unloaded parts of
+    the mat cost nothing. Each thread takes blocks of frames and sums into small arrays of its
+    own, written out once per frame. ``accumulator`` is a one-element array whose dtype the frame
+    sums use; ``run_offsets`` (0, 1, ... MAX_RUN - 1) sets the dtype of the sums within a run:
+    for 8- and 16-bit frames int32, which cannot overflow in MAX_RUN cells and vectorises where
+    int64 multiplies do not.
     """
     n_frames = frames.shape[0]
     slots = n_labels + 1
@@ -47,31 +51,49 @@ def _frame_sums(frames, spans, n_labels, threshold, accumulator, run_offsets):
     peak = np.zeros((n_frames, slots), frames.dtype)
     run_zero = run_offsets[0] * 0
     cell_zero = np.zeros(1, frames.dtype)[0]  # not value * 0, which is NaN for a NaN cell
-    for t in prange(n_frames):
-        frame = frames[t]
-        for s in range(spans.shape[0]):
-            label, r, first, end = spans[s, 0], spans[s, 1], spans[s, 2], spans[s, 3]
-            line = frame[r]
-            run_total = run_zero
-            run_moment = run_zero
-            run_count = 0
-            run_peak = cell_zero
-            for c in range(first, end):
-                value = line[c]
-                loaded = value > threshold
-                weight = value if loaded else cell_zero
-                run_total += weight
-                run_moment += weight * run_offsets[c - first]
-                run_count += 1 if loaded else 0
-                run_peak = run_peak if run_peak > weight else weight
-            for slot in (label, n_labels):
-                total[t, slot] += run_total
-                moment_col[t, slot] += run_moment
-                moment_col[t, slot] += run_total * first
-                moment_row[t, slot] += run_total * r
-                count[t, slot] += run_count
-                if run_peak > peak[t, slot]:
-                    peak[t, slot] = run_peak
+    n_tasks = (n_frames + FRAMES_PER_TASK - 1) // FRAMES_PER_TASK
+    for task in prange(n_tasks):
+        sums = np.zeros((3, n_labels), accumulator.dtype)
+        counts = np.zeros(n_labels, np.int64)
+        peaks = np.zeros(n_labels, frames.dtype)
+        for t in range(task * FRAMES_PER_TASK, min(n_frames, (task + 1) * FRAMES_PER_TASK)):
+            sums[:] = 0
+            counts[:] = 0
+            peaks[:] = cell_zero
+            frame = frames[t]
+            for s in range(spans.shape[0]):
+                label, r, first, end = spans[s, 0], spans[s, 1], spans[s, 2], spans[s, 3]
+                line = frame[r]
+                run_total = run_zero
+                run_moment = run_zero
+                run_count = 0
+                run_peak = cell_zero
+                for c in range(first, end):
+                    value = line[c]
+                    loaded = value > threshold
+                    weight = value if loaded else cell_zero
+                    run_total += weight
+                    run_moment += weight * run_offsets[c - first]
+                    run_count += 1 if loaded else 0
+                    run_peak = run_peak if run_peak > weight else weight
+                sums[0, label] += run_total
+                sums[1, label] += run_moment + run_total * first
+                sums[2, label] += run_total * r
+                counts[label] += run_count
+                if run_peak > peaks[label]:
+                    peaks[label] = run_peak
+            for k in range(n_labels):
+                total[t, k] = sums[0, k]
+                moment_col[t, k] = sums[1, k]
+                moment_row[t, k] = sums[2, k]
+                count[t, k] = counts[k]
+                peak[t, k] = peaks[k]
+                total[t, n_labels] += sums[0, k]
+                moment_col[t, n_labels] += sums[1, k]
+                moment_row[t, n_labels] += sums[2, k]
+                count[t, n_labels] += counts[k]
+                if peaks[k] > peak[t, n_labels]:
+                    peak[t, n_labels] = peaks[k]
     return total, moment_col, moment_row, count, peak
 
 
