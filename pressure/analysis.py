@@ -313,7 +313,7 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
 
     foot_map = np.full(peak_image.shape, -1, np.int8)
     region_map = np.full(peak_image.shape, -1, np.int8)
-    for index, footprint in enumerate(footprints):
+    for footprint in footprints:
         foot_map[footprint.mask] = FEET.index(footprint.foot)
     in_footprints = (region_labels >= 0) & (region_labels < len(footprints) * len(REGIONS))
     region_map[in_footprints] = region_labels[in_footprints] % len(REGIONS)

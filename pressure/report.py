@@ -17,9 +17,9 @@ import numpy as np
 from pressure.balance import SWAY_LOWPASS_HZ, f_quantile_2
 from pressure.kernels.components import label_components
 from pressure.kernels.lowpass import lowpass
+from pressure.picture import COLOURS
 from pressure.summary import summary_rows
 
-COLOURS = {"left": "#1f77b4", "right": "#d62728"}
 FIGURE_INCHES = (12.0, 10.0)
 DPI = 100
 

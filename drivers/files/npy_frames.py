@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.base import Counters, DriverError, MatInfo
+from drivers.base import Counters, DriverError
 from drivers.files.metadata import GEOMETRY_OPTIONS, plain_info
 from drivers.recording import Recording
 
