@@ -156,6 +156,29 @@ class MatDriver:
         self.close()
 
 
+class Pacer:
+    """Releases frames at ``speed`` times the pace they were recorded at (0: at once)."""
+
+    def __init__(self, speed: float):
+        self.speed = speed
+        self._origin: float | None = None
+
+    def wait_for(self, time_s: float, timeout: float | None) -> bool:
+        """Sleep until the frame recorded at ``time_s`` is due; False when ``timeout`` passes first."""
+        if self.speed <= 0:
+            return True
+        now = time.monotonic()
+        if self._origin is None:
+            self._origin = now - time_s / self.speed
+        wait = self._origin + time_s / self.speed - now
+        if timeout is not None and wait > timeout:
+            time.sleep(max(timeout, 0.0))
+            return False
+        if wait > 0:
+            time.sleep(wait)
+        return True
+
+
 class EndOfStream(Exception):
     """The source has no more frames (a file replayed to its end, a finite simulation)."""
 

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from drivers.base import DriverError, EndOfStream, Frame, MatDriver, MatInfo
+from drivers.base import DriverError, EndOfStream, Frame, MatDriver, MatInfo, Pacer
 from drivers.foot_model import PlacedFoot, shape_for_arch, unit
 from drivers.recording import Recording
 from drivers.url import DriverURL, choice, non_negative, parse_url, positive
@@ -311,11 +311,10 @@ class SimMat(MatDriver):
         except ValueError as error:
             raise DriverError(f"{url.text}: {error}") from None
         self.info = self.session.info
-        self.speed = params["speed"]
+        self.pacer = Pacer(params["speed"])
         self._next = 0
         self._block_start = 0
         self._block = np.zeros((0, self.info.rows, self.info.cols), dtype=np.uint16)
-        self._started: float | None = None
 
     def _read_frame(self, timeout: float | None) -> Frame | None:
         n = self.session.n_frames
@@ -326,17 +325,8 @@ class SimMat(MatDriver):
             stop = self._next + BLOCK if n is None else min(self._next + BLOCK, n)
             self._block = self.session.render_counts(self._next, stop)
         device_time = self._next / self.info.rate_hz
-        now = time.monotonic()
-        if self._started is None:
-            self._started = now
-        if self.speed > 0:
-            due = self._started + device_time / self.speed
-            wait = due - now
-            if timeout is not None and wait > timeout:
-                time.sleep(max(timeout, 0.0))
-                return None
-            if wait > 0:
-                time.sleep(wait)
+        if not self.pacer.wait_for(device_time, timeout):
+            return None
         cells = self._block[self._next - self._block_start]
         frame = Frame(cells, self._next, device_time, time.time())
         self._next += 1

@@ -50,6 +50,8 @@ def user_errors():
         raise
     except (DriverError, ValueError, OSError, RuntimeError) as error:
         fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+    except Exception as error:  # a bug, not bad input: still one line, named for the report
+        fail(f"unexpected {type(error).__name__}: {error}")
 
 
 def console():
@@ -90,23 +92,13 @@ def process(
         if Path(source).is_dir():
             _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report)
             return
-        from pressure.study import Task, process_task
+        from pressure.study import Task, process_session
         from pressure.summary import results_caption, results_table
 
         output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
         if output.is_dir():
             fail(f"{output}: is a folder; give a results file name")
-        outcome = process_task(Task(source, str(output), settings, fallbacks, report=report, force=True))
-        if outcome.status == "failed":
-            fail(outcome.error)
-        import xarray as xr
-
-        with xr.open_dataset(output, engine="h5netcdf") as dataset:
-            dataset.load()
-        if picture is not None:
-            from pressure.picture import save_picture
-
-            save_picture(dataset, picture)
+        dataset = process_session(Task(source, str(output), settings, fallbacks, report=report), picture)
         out = console()
         out.print(results_table(dataset, f"{source}"))
         out.print(results_caption(dataset))

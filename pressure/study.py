@@ -92,6 +92,24 @@ def up_to_date(task: Task) -> bool:
     return made_with == options_signature(task.options, task.fallbacks)
 
 
+def process_session(task: Task, picture: Path | None = None):
+    """Analyse one session, write its results (and report, and picture) and return the dataset."""
+    from pressure.analysis import Options
+    from pressure.calibration import CalibrationTable
+    from pressure.pipeline import process
+
+    settings = dict(task.options)
+    calibration = settings.pop("calibration", None)
+    options = Options(**settings, calibration=CalibrationTable.from_csv(Path(calibration)) if calibration else None)
+    dataset = process(task.source, Path(task.output), options, task.fallbacks, picture=picture,
+                      extra_attrs={"processing": options_signature(task.options, task.fallbacks)})
+    if task.report:
+        from pressure.report import write_report
+
+        write_report(dataset, report_path(Path(task.output)))
+    return dataset
+
+
 def process_task(task: Task) -> Outcome:
     """Process one session (or skip it); never raises, so one bad file cannot stop a study."""
     try:
@@ -101,19 +119,7 @@ def process_task(task: Task) -> Outcome:
             with xr.open_dataset(task.output, engine="h5netcdf") as dataset:
                 row = summary_row(dataset, Path(task.source))
             return Outcome(task.source, task.output, "skipped", row=row)
-        from pressure.analysis import Options
-        from pressure.calibration import CalibrationTable
-        from pressure.pipeline import process
-
-        settings = dict(task.options)
-        calibration = settings.pop("calibration", None)
-        options = Options(**settings, calibration=CalibrationTable.from_csv(Path(calibration)) if calibration else None)
-        dataset = process(task.source, Path(task.output), options, task.fallbacks,
-                          extra_attrs={"processing": options_signature(task.options, task.fallbacks)})
-        if task.report:
-            from pressure.report import write_report
-
-            write_report(dataset, report_path(Path(task.output)))
+        dataset = process_session(task)
         return Outcome(task.source, task.output, "done", row=summary_row(dataset, Path(task.source)))
     except Exception as error:  # a study goes on: the failure is reported with the others
         from drivers import DriverError

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers.base import DriverError, EndOfStream, Frame, MatDriver
+from drivers.base import DriverError, EndOfStream, Frame, MatDriver, Pacer
 from drivers.recording import Recording
 from drivers.url import DriverURL, existing_file, non_negative
 
@@ -69,28 +69,19 @@ class FileMat(MatDriver):
         self.recording = recording
         self.info = recording.info
         self.url = recording.source_url
-        self.speed = speed
+        self.pacer = Pacer(speed)
         self.counters.corrupt = recording.counters.corrupt
         self.counters.resyncs = recording.counters.resyncs
         self.counters.reconnects = recording.counters.reconnects
         self._next = 0
-        self._started: float | None = None
 
     def _read_frame(self, timeout: float | None) -> Frame | None:
         recording = self.recording
         if self._next >= recording.n_frames:
             raise EndOfStream
         t = float(recording.time_s[self._next])
-        if self.speed > 0:
-            now = time.monotonic()
-            if self._started is None:
-                self._started = now - t / self.speed
-            wait = self._started + t / self.speed - now
-            if timeout is not None and wait > timeout:
-                time.sleep(max(timeout, 0.0))
-                return None
-            if wait > 0:
-                time.sleep(wait)
+        if not self.pacer.wait_for(t, timeout):
+            return None
         index = self._next
         self._next += 1
         return Frame(recording.cells[index], int(recording.counter[index]), t, time.time())
