@@ -31,7 +31,7 @@ class BoxPlan:
     thresholds: np.ndarray  # (total box rows, widest box), the frames' dtype
 
 
-def _label_extents(labels: np.ndarray, n_labels: int) -> dict[int, tuple[int, int, int, int]]:
+def _label_extents(labels: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
     """First and end row and column of each label present."""
     rows, cols = np.nonzero(labels >= 0)
     which = labels[rows, cols]
@@ -53,8 +53,8 @@ def plan_boxes(labels: np.ndarray, n_labels: int, threshold, never) -> BoxPlan:
 
     ``threshold`` applies on labelled cells, ``never`` (no cell exceeds it) everywhere else.
     """
-    mat_rows, mat_cols = labels.shape
-    extents = _label_extents(labels, n_labels)
+    mat_cols = labels.shape[1]
+    extents = _label_extents(labels)
     groups: list[list[int]] = []
     for label in sorted(extents, key=lambda k: extents[k][2]):
         first, end = extents[label][2:]
