@@ -92,7 +92,7 @@ def test_plan_boxes_shares_a_box_between_prints_side_by_side():
     labels = np.full((40, 64), -1)
     labels[5:35, 8:26] = 0
     labels[5:35, 38:56] = 1
-    plan = plan_boxes(labels, 2, 5, 65535)
+    plan = plan_boxes(labels, 5, 65535)
     assert len(plan.boxes) == 1
     first_row, end_row, first_col, width = plan.boxes[0, :4]
     assert (first_row, end_row) == (5, 35) and width % LANES == 0 and first_col <= 8 and first_col + width >= 56
@@ -102,7 +102,7 @@ def test_plan_boxes_shares_a_box_between_prints_side_by_side():
 
 def test_plan_boxes_keeps_labels_sharing_columns_apart():
     labels = feet_and_regions(60, 40)
-    plan = plan_boxes(labels, 6, 1.0, np.inf)
+    plan = plan_boxes(labels, 1.0, np.inf)
     for box in plan.boxes:
         members = plan.members[box[5]:box[6]]
         columns = [set(range(first, end)) for _, first, end in members]
@@ -113,7 +113,7 @@ def test_plan_boxes_keeps_labels_sharing_columns_apart():
 
 def test_plan_boxes_on_a_mat_narrower_than_a_vector():
     labels = np.zeros((5, 3), int)
-    plan = plan_boxes(labels, 1, 0, 255)
+    plan = plan_boxes(labels, 0, 255)
     assert plan.boxes[0, 2] == 0 and plan.boxes[0, 3] == 3
 
 

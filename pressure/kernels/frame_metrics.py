@@ -28,7 +28,7 @@ class BoxPlan:
 
     boxes: np.ndarray  # (n_boxes, 7) int64, columns FIRST_ROW ... END_MEMBER
     members: np.ndarray  # (n_members, 3) int64: label, first and end column within its box
-    thresholds: np.ndarray  # (total box rows, widest box), the frames' dtype
+    thresholds: np.ndarray  # (total box rows, widest box), the dtype of threshold and never
 
 
 def _label_extents(labels: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
@@ -48,7 +48,7 @@ def _box_cost(extents: list[tuple[int, int, int, int]]) -> int:
     return height * (ROW_COST + -(-width // LANES))
 
 
-def plan_boxes(labels: np.ndarray, n_labels: int, threshold, never) -> BoxPlan:
+def plan_boxes(labels: np.ndarray, threshold, never) -> BoxPlan:
     """Groups labels whose columns do not overlap into shared boxes when that is cheaper than separate ones.
 
     ``threshold`` applies on labelled cells, ``never`` (no cell exceeds it) everywhere else.
@@ -233,7 +233,7 @@ def frame_metrics(
         limits = np.iinfo(frames.dtype)
         # value > t for an integer value is value > floor(t); clip into the dtype's range.
         threshold = frames.dtype.type(min(np.floor(threshold), limits.max))
-        plan = plan_boxes(labels, n_labels, threshold, frames.dtype.type(limits.max))
+        plan = plan_boxes(labels, threshold, frames.dtype.type(limits.max))
         frame_sum = np.zeros(1, np.int64)
         tallest = int((plan.boxes[:, END_ROW] - plan.boxes[:, FIRST_ROW]).max(initial=0))
         fits_int32 = frames.dtype.itemsize <= 2 and tallest * (tallest + 1) // 2 * limits.max <= np.iinfo(np.int32).max
@@ -241,7 +241,7 @@ def frame_metrics(
         column_cumulative = np.zeros(1, np.int32 if fits_int32 else np.int64)
     else:
         threshold = frames.dtype.type(threshold)
-        plan = plan_boxes(labels, n_labels, threshold, frames.dtype.type(np.inf))
+        plan = plan_boxes(labels, threshold, frames.dtype.type(np.inf))
         frame_sum = column_sum = column_cumulative = np.zeros(1, np.float64)
     total, moment_col, moment_row, count, peak = _frame_sums(
         np.ascontiguousarray(frames), plan.boxes, plan.members, plan.thresholds.astype(column_sum.dtype),
