@@ -10,7 +10,7 @@ from numba import njit, prange
 from pressure.kernels import FASTMATH
 
 LANES = 8  # 32-bit sums in one 256-bit vector: box widths are a multiple of this where the mat allows
-ROW_COST = 6  # fixed cost of a box row, in vectors of LANES cells (measured: ~10 ns a row, ~1.5 ns a vector)
+ROW_COST = 2  # fixed cost of a box row in vectors of LANES cells (callgrind: ~28 instructions a row, ~15 a vector)
 FRAMES_PER_TASK = 256
 
 # Columns of BoxPlan.boxes.
