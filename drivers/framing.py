@@ -53,6 +53,15 @@ class Parser:
     def _shape(self, values: np.ndarray) -> np.ndarray:
         return values.astype(self.dtype.newbyteorder("="), copy=False).reshape(self.rows, self.cols)
 
+    def _take_until(self, delimiter: bytes) -> bytes | None:
+        """The bytes before the next ``delimiter``, taken from the buffer with it; None until one has come."""
+        end = self.buffer.find(delimiter)
+        if end < 0:
+            return None
+        chunk = bytes(self.buffer[:end])
+        del self.buffer[: end + len(delimiter)]
+        return chunk
+
 
 # -- binary: ours, with header, counter, device time and CRC-32 ---------------------------------
 SYNC = b"\xaa\x55\x5a\xa5"
@@ -164,12 +173,7 @@ class RleParser(Parser):
 
     def _parse(self) -> list[ParsedFrame]:
         frames = []
-        while True:
-            end = self.buffer.find(b"\xff")
-            if end < 0:
-                return frames
-            chunk = bytes(self.buffer[:end])
-            del self.buffer[: end + 1]
+        while (chunk := self._take_until(b"\xff")) is not None:
             cells = self._decode(chunk)
             if cells is not None:
                 frames.append(ParsedFrame(self._shape(cells)))
@@ -178,6 +182,7 @@ class RleParser(Parser):
             elif chunk:  # before the first end marker: the tail of a frame we joined late
                 self.resyncs += 1
             self.synced = True
+        return frames
 
     def _decode(self, chunk: bytes) -> np.ndarray | None:
         values = []
@@ -256,15 +261,11 @@ class LinesParser(Parser):
 
     def _parse(self) -> list[ParsedFrame]:
         frames = []
-        while True:
-            end = self.buffer.find(b"\n")
-            if end < 0:
-                return frames
-            line = bytes(self.buffer[:end]).strip()
-            del self.buffer[: end + 1]
-            frame = self._line(line)
+        while (line := self._take_until(b"\n")) is not None:
+            frame = self._line(line.strip())
             if frame is not None:
                 frames.append(frame)
+        return frames
 
     def _line(self, line: bytes) -> ParsedFrame | None:
         if not line:  # a frame boundary: rows still pending belong to a frame cut short
