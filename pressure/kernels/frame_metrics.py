@@ -236,8 +236,9 @@ def frame_metrics(
         plan = plan_boxes(labels, threshold, frames.dtype.type(limits.max))
         frame_sum = np.zeros(1, np.int64)
         tallest = int((plan.boxes[:, END_ROW] - plan.boxes[:, FIRST_ROW]).max(initial=0))
-        fits_int32 = frames.dtype.itemsize <= 2 and tallest * (tallest + 1) // 2 * limits.max <= np.iinfo(np.int32).max
-        column_sum = np.zeros(1, np.int32 if frames.dtype.itemsize <= 2 else np.int64)
+        narrow = frames.dtype.itemsize <= 2
+        fits_int32 = narrow and tallest * (tallest + 1) // 2 * limits.max <= np.iinfo(np.int32).max
+        column_sum = np.zeros(1, np.int32 if narrow else np.int64)
         column_cumulative = np.zeros(1, np.int32 if fits_int32 else np.int64)
     else:
         threshold = frames.dtype.type(threshold)
