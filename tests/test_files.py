@@ -168,3 +168,55 @@ def test_unknown_extension_lists_the_known_ones(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(DriverError, match="no such file"):
         drivers.load(str(tmp_path / "absent.h5"))
+
+
+# -- emed, the real export (pressuRe sample): two Key: value pairs a line, a page header per picture --
+EMED_SAMPLE = "pressuRe_extdata/emed_test.lst"
+
+
+def test_emed_real_export_force_agrees_with_the_file():
+    recording = drivers.load(str(shared_file(EMED_SAMPLE)))
+    # README: one footstep, 106 pictures at 10 ms, 0.25 cm² sensors, Matrix 64x95 (COLSxROWS).
+    assert recording.cells.shape == (106, 95, 64)
+    assert recording.info.pitch_x_mm == recording.info.pitch_y_mm == pytest.approx(5.0)
+    assert recording.info.cell_area_mm2 == pytest.approx(25.0) and recording.info.rate_hz == pytest.approx(100.0)
+    assert list(recording.counter[[0, -1]]) == [1, 106] and recording.time_s[-1] == pytest.approx(1.05)
+    # Every picture's window is rows 30-83, columns 26-47 (1-based); the step fills it to its edges.
+    loaded_rows, loaded_cols = np.nonzero(recording.cells.max(axis=0))
+    assert (loaded_rows.min(), loaded_rows.max(), loaded_cols.min(), loaded_cols.max()) == (29, 82, 25, 46)
+    computed = recording.kpa().sum(axis=(1, 2)) * (0.25e-4 * 1000.0)  # kPa * m² * 1000 = N
+    reported = recording.extras["reported_force_n"]
+    assert reported.max() == pytest.approx(818.63)
+    assert np.abs(computed - reported).max() <= 0.005 * reported.max()
+
+
+def test_emed_real_export_walks_towards_lower_rows():
+    recording = drivers.load(str(shared_file(EMED_SAMPLE)))
+    kpa = recording.kpa()
+    total = kpa.sum(axis=(1, 2))
+    loaded = np.nonzero(total > 0)[0]
+    centre_row = (kpa.sum(axis=2) * np.arange(kpa.shape[1])).sum(axis=1)[loaded] / total[loaded]
+    # README: heel at higher rows, the walk goes towards lower row indices.
+    assert centre_row[0] > centre_row[-1] + 20
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncated", r"line 100: file ends inside picture 2"),
+    ("short_row", r"line 90: picture 2, row 40: 22 values, expected 23"),
+    ("rows_and_cols_swapped", r"line 48: picture 1: row 65 outside the 64 plate rows"),
+    ("no_time", r"line 10: header needs .* missing Time/picture"),
+])
+def test_emed_bad_input_names_the_file_and_the_line(tmp_path, damage, message):
+    lines = shared_file(EMED_SAMPLE).read_bytes().decode("latin-1").split("\n")[:135]  # pages 1 and 2
+    if damage == "truncated":
+        lines = lines[:100]
+    elif damage == "short_row":
+        lines[89] = lines[89].rsplit("\t", 1)[0]
+    elif damage == "rows_and_cols_swapped":
+        lines = [line.replace("Matrix: 64x95", "Matrix: 95x64") for line in lines]
+    else:
+        lines = [line.replace("\tTime/picture:10.0 ms", "") for line in lines]
+    path = tmp_path / f"{damage}.lst"
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+    with pytest.raises(DriverError, match=f"{damage}.lst: {message}"):
+        drivers.load(str(path))

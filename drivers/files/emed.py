@@ -1,11 +1,25 @@
 """Novel emed platform exports (``.lst``): one cropped window of the plate per picture.
 
-Latin-1 text. The header gives ``Matrix: COLSxROWS``, ``Sensor area: A cm²`` and
-``Time/picture: T ms``. Each picture starts with ``Pict-No.``; then a row of column indices, and
-per data row its row index, tab-separated kPa values and a trailing ``Force``; a ``Force`` row of
-column forces closes it. Each window is placed on the full plate at its indices (1-based unless
-``?index_base=0``); a picture without a window is an unloaded plate. The file's own total force
-(the Force row's last value) is kept to check the force computed from pressure.
+Latin-1, tab-separated. A real export is a series of printed pages, one picture per page, and
+every page repeats its header::
+
+    <TAB><TAB><TAB><TAB>Page 2
+    <TAB>File: C:\\...\\2.dat <TAB>Matrix: 64x95
+    <TAB>Sensor area: 0.25 cm²<TAB>Time/picture:10.0 ms
+    <TAB>Sensor size: 0.500x0.500 cm        (and some vendor lines)
+    <TAB>Pict-No.: 2  Force[N]=sum*sensor_area in row/column
+    <TAB>26<TAB>27 ... 47<TAB>Force         plate columns of the window
+    30<TAB>0.00 ... 0.00<TAB>0.00           row index, kPa per column, the row's force (N)
+    ...
+    Force<TAB>column forces ...<TAB>39.63  the picture's total force last
+    <FORM FEED>
+
+``Matrix`` is COLSxROWS: the sample's window (rows 30-83, columns 26-47) only fits a plate of 95
+rows. Its indices fit 0- and 1-based alike; 1-based is assumed unless ``?index_base=0``. Older or
+hand-made files put one ``Key: value`` per line and no page header; a picture with no window at
+all is an unloaded plate. The Force row's last value (the picture's total, N) is kept as
+``extras["reported_force_n"]`` to check the force computed from pressure; it is rounded once,
+where the sum of the rounded row forces drifts by up to 0.13 N in the sample.
 """
 
 from __future__ import annotations
@@ -20,70 +34,149 @@ from drivers.url import choice
 
 FORMAT_NAME = "emed ASCII"
 OPTIONS = {"index_base": (choice("0", "1"), "1")}
+NEEDED = {"matrix": "Matrix", "sensor area": "Sensor area", "time/picture": "Time/picture"}
 NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 
 
+class LineError(ValueError):
+    """What is wrong with one line; ``read`` adds the file and the line number."""
+
+
 def _number(text: str) -> float:
-    return float(text.strip().replace(",", "."))
+    return float(text.replace(",", "."))
+
+
+def header_pairs(fields: list[str]):
+    """Every ``Key: value`` field of a header line; real exports put two on a line, tab-separated."""
+    for field in fields:
+        key, colon, value = field.partition(":")
+        if colon and key.strip():
+            yield key.strip().lower(), value.strip()
+
+
+class Picture:
+    """One ``Pict-No.`` block, written into its own full-plate frame as its lines arrive."""
+
+    def __init__(self, number: int, rows: int, cols: int, base: int):
+        self.number = number
+        self.frame = np.zeros((rows, cols), np.float32)
+        self.base = base
+        self.columns: list[int] | None = None  # plate columns of the window, 0-based
+        self.width = 0  # values per data row: one per column, plus the row's force if announced
+        self.last_row: int | None = None
+        self.force = 0.0  # a picture without a window is an unloaded plate
+        self.closed = False  # its Force row was read
+
+    @property
+    def open(self) -> bool:
+        return self.columns is not None and not self.closed
+
+    def column_line(self, fields: list[str]) -> None:
+        announced_force = fields[-1].lower() == "force"
+        indices = [int(field) - self.base for field in (fields[:-1] if announced_force else fields)]
+        if not indices or min(indices) < 0 or max(indices) >= self.frame.shape[1]:
+            raise LineError(f"picture {self.number}: window columns outside the {self.frame.shape[1]} "
+                            f"plate columns; is ?index_base= right?")
+        self.columns, self.width = indices, len(indices) + announced_force
+
+    def data_row(self, fields: list[str]) -> None:
+        values = fields[1:]
+        if len(values) != self.width:
+            raise LineError(f"picture {self.number}, row {fields[0]}: {len(values)} values, expected {self.width}")
+        row = int(fields[0]) - self.base
+        if self.last_row is not None and row != self.last_row + 1:  # a window is a rectangle
+            raise LineError(f"picture {self.number}: row {fields[0]} after row {self.last_row + self.base}")
+        self.last_row = row
+        if not 0 <= row < self.frame.shape[0]:
+            raise LineError(f"picture {self.number}: row {fields[0]} outside the {self.frame.shape[0]} "
+                            f"plate rows; is ?index_base= right?")
+        self.frame[row, self.columns] = [_number(value) for value in values[: len(self.columns)]]
+
+    def force_row(self, fields: list[str]) -> None:
+        totals = fields[1:]
+        if len(totals) != self.width:
+            raise LineError(f"picture {self.number}: Force row has {len(totals)} values, expected {self.width}")
+        self.force = _number(totals[-1])  # the last one is the picture's total, in N
+        self.closed = True
 
 
 def read(path, options, url) -> Recording:
     with open(path, encoding="latin-1") as f:
-        lines = f.read().splitlines()
-    header: dict[str, str] = {}
-    first_page = None
-    for index, line in enumerate(lines):
-        if line.strip().startswith("Pict-No"):
-            first_page = index
-            break
-        key, separator, value = line.partition(":")
-        if separator:
-            header[key.strip().lower()] = value.strip()
-    if first_page is None:
-        raise DriverError(f"{path}: no 'Pict-No.' pages; not an emed export")
-    try:
-        size = re.match(r"\s*(\d+)\s*[xX*]\s*(\d+)", header["matrix"])
-        cols, rows = int(size.group(1)), int(size.group(2))
-        area_cm2 = _number(NUMBER.search(header["sensor area"]).group())
-        period_ms = _number(NUMBER.search(header["time/picture"]).group())
-    except (KeyError, AttributeError) as error:
-        raise DriverError(f"{path}: header needs Matrix, Sensor area and Time/picture ({error})") from None
+        lines = f.read().split("\n")  # not splitlines(): form feeds would shift the line numbers
     base = int(options["index_base"])
-    pages: list[list[str]] = []
-    for line in lines[first_page:]:
-        if line.strip().startswith("Pict-No"):
-            pages.append([])
-        elif line.strip():
-            pages[-1].append(line)
-    frames = np.zeros((len(pages), rows, cols), np.float32)
-    reported = np.full(len(pages), np.nan)
-    for number, page in enumerate(pages):
-        if not page:
-            reported[number] = 0.0
+    header: dict[str, tuple[str, int]] = {}
+    pictures: list[Picture] = []
+    plate = None  # (rows, cols, area_cm2, period_ms), fixed at the first picture
+    for number, line in enumerate(lines, start=1):
+        fields = [field.strip() for field in line.split("\t")]
+        while fields and not fields[-1]:
+            fields.pop()
+        if not fields:  # blank lines and the form feed between pages
             continue
-        column_fields = page[0].split("\t")
-        if column_fields and column_fields[-1].strip().lower() == "force":
-            column_fields = column_fields[:-1]
-        column_index = [int(field) - base for field in column_fields if field.strip()]
-        for line in page[1:]:
-            fields = line.split("\t")
-            label = fields[0].strip()
-            if label.lower() == "force":
-                reported[number] = _number(fields[-1])
-                continue
-            row = int(label) - base
-            values = [_number(field) for field in fields[1: 1 + len(column_index)]]
-            if len(values) != len(column_index):
-                raise DriverError(f"{path}: picture {number + 1}, row {label}: "
-                                  f"{len(values)} values for {len(column_index)} columns")
-            if not (0 <= row < rows and 0 <= min(column_index) and max(column_index) < cols):
-                raise DriverError(f"{path}: picture {number + 1}: window outside the {cols}x{rows} plate "
-                                  f"(row {label}); is ?index_base= right?")
-            frames[number, row, column_index] = values
-    pitch = float(np.sqrt(area_cm2 * 100.0))
-    rate = 1000.0 / period_ms
-    info = MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch, pitch_y_mm=pitch, rate_hz=rate,
+        picture = pictures[-1] if pictures else None
+        try:
+            if line.strip().startswith("Pict-No"):
+                if picture is not None and picture.open:
+                    raise LineError(f"picture {picture.number} ends without its Force row")
+                plate = plate or _plate(header)
+                found = re.match(r"Pict-No\.?:?\s*(\d+)", line.strip())
+                if not found:
+                    raise LineError("'Pict-No.' without a picture number")
+                if picture is not None and int(found.group(1)) <= picture.number:
+                    raise LineError(f"picture {found.group(1)} after picture {picture.number}")
+                pictures.append(Picture(int(found.group(1)), plate[0], plate[1], base))
+            elif picture is not None and picture.columns is None and fields[0] == "" and fields[1].isdigit():
+                picture.column_line(fields[1:])  # the index column of this line is empty
+            elif fields[0].isdigit() or fields[0].lower() == "force":
+                if picture is None or not picture.open:
+                    raise LineError(f"a window row outside a picture: {line.strip()[:30]!r}")
+                (picture.data_row if fields[0].isdigit() else picture.force_row)(fields)
+            elif picture is not None and picture.open:  # e.g. a page header where a row should be
+                raise LineError(f"picture {picture.number} ends without its Force row")
+            else:
+                _keep_header(header, header_pairs(fields), number)
+        except LineError as error:
+            raise DriverError(f"{path}: line {number}: {error}") from None
+        except ValueError as error:  # from int() and float()
+            raise DriverError(f"{path}: line {number}: not a number ({error})") from None
+    if not pictures:
+        raise DriverError(f"{path}: no 'Pict-No.' pictures; not an emed export")
+    if pictures[-1].open:
+        raise DriverError(f"{path}: line {len(lines)}: file ends inside picture {pictures[-1].number} "
+                          f"(truncated?)")
+
+    rows, cols, area_cm2, period_ms = plate
+    pitch = float(np.sqrt(area_cm2 * 100.0))  # square sensors: 0.25 cm² is 5 mm
+    info = MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch, pitch_y_mm=pitch, rate_hz=1000.0 / period_ms,
                    device="Novel emed", dtype=np.float32, cell_area_mm2=area_cm2 * 100.0)
-    counter = np.arange(len(pages), dtype=np.int64)
-    return Recording(frames, counter, counter / rate, info, Counters(), url,
-                     extras={"reported_force_n": reported})
+    counter = np.array([picture.number for picture in pictures], np.int64)
+    time_s = (counter - counter[0]) * (period_ms / 1000.0)
+    frames = np.stack([picture.frame for picture in pictures])
+    reported = np.array([picture.force for picture in pictures])
+    return Recording(frames, counter, time_s, info, Counters(), url, extras={"reported_force_n": reported})
+
+
+def _keep_header(header: dict, pairs, number: int) -> None:
+    """The first value of each key; a repeated page header must not change the plate."""
+    for key, value in pairs:
+        if key in NEEDED and key in header and header[key][0] != value:
+            raise LineError(f"{NEEDED[key]} changes from {header[key][0]!r} (line {header[key][1]}) to {value!r}")
+        header.setdefault(key, (value, number))
+
+
+def _plate(header: dict) -> tuple[int, int, float, float]:
+    """Plate rows and columns, sensor area (cm²) and picture period (ms) from the header."""
+    missing = [name for key, name in NEEDED.items() if key not in header]
+    if missing:
+        raise LineError(f"header needs Matrix, Sensor area and Time/picture before the first picture; "
+                        f"missing {', '.join(missing)}")
+    size = re.match(r"(\d+)\s*[xX*]\s*(\d+)$", header["matrix"][0])
+    area = NUMBER.search(header["sensor area"][0])
+    period = NUMBER.search(header["time/picture"][0])
+    # A plate is a few thousand sensors; the bound keeps a damaged Matrix from exhausting memory.
+    if not (size and area and period and 0 < int(size.group(1)) * int(size.group(2)) <= 1_000_000
+            and _number(area.group()) > 0 and _number(period.group()) > 0):
+        raise LineError(f"header Matrix {header['matrix'][0]!r}, Sensor area {header['sensor area'][0]!r}, "
+                        f"Time/picture {header['time/picture'][0]!r}: expected COLSxROWS and two positive numbers")
+    # Matrix is COLSxROWS: the sample's window reaches row 83 on its 64x95 plate.
+    return int(size.group(2)), int(size.group(1)), _number(area.group()), _number(period.group())
