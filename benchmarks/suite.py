@@ -87,9 +87,11 @@ def bench_kernels(quick: bool, bandwidth_gb_s: float, repeats: int) -> list[Meas
 
 def bench_feet(repeats: int) -> list[Measurement]:
     import drivers
-    from pressure.analysis import contact_runs
     from pressure.arch import arch_index, foot_geometry
-    from pressure.feet import find_footprints
+    from pressure.contacts.fragments import find_feet
+    from pressure.contacts.geometry import Grid
+    from pressure.contacts.insoles import insole_contacts
+    from pressure.contacts.tracking import track_contacts
     from pressure.kernels.components import label_components
 
     recording = drivers.load("sim://walking?speed=0")
@@ -98,21 +100,26 @@ def bench_feet(repeats: int) -> list[Measurement]:
     value, spread = rate(1, seconds(lambda: label_components(loaded), repeats * 20))
     peer, _ = rate(1, seconds(lambda: label_components_numpy(loaded), repeats))
     results.append(Measurement("foot labelling: components", "320x64 walk", value, "images/s", spread, peer))
-    value, spread = rate(1, seconds(lambda: find_footprints(loaded, 5.0, 5.0), repeats * 5))
-    results.append(Measurement("foot labelling: footprints + toes", "320x64 walk", value, "images/s", spread))
-    footprints, _ = find_footprints(loaded, 5.0, 5.0)
-    fp = footprints[0]
-    toes = fp.mask & ~fp.print_mask
+    cells = recording.cells
+    value, spread = rate(len(cells), seconds(lambda: track_contacts(cells, 50, 100.0, 0.1), repeats))
+    results.append(Measurement("contact tracking: runs + links", "320x64 walk", value, "frames/s", spread))
+    raw = track_contacts(cells, 50, 100.0, 0.1)
+    grid = Grid(cells.shape[1:], 5.0, 5.0)
+    value, spread = rate(1, seconds(lambda: find_feet(raw, grid, 100.0), repeats * 5))
+    results.append(Measurement("contacts to feet: pieces + toes", "320x64 walk", value, "walks/s", spread))
+    feet, _ = find_feet(raw, grid, 100.0)
+    print_mask = feet[0].parts[0].mask(grid.shape)
+    toes = feet[0].whole.mask(grid.shape) & ~print_mask
 
     def arch():
-        arch_index(foot_geometry(fp.print_mask, toes, 5.0, 5.0, np.array([0.0, 1.0])))
+        arch_index(foot_geometry(print_mask, toes, 5.0, 5.0, np.array([0.0, 1.0])))
 
     value, spread = rate(1, seconds(arch, repeats * 20))
     results.append(Measurement("arch index", "one print", value, "prints/s", spread))
     rng = np.random.default_rng(0)
     force = np.clip(np.sin(np.arange(360_000) / 30.0) * 600 + rng.normal(0, 5, 360_000), 0, None)
-    value, spread = rate(len(force), seconds(lambda: contact_runs(force), repeats))
-    results.append(Measurement("step detection", "1 h at 100 Hz", value, "frames/s", spread))
+    value, spread = rate(len(force), seconds(lambda: insole_contacts(force, 100.0), repeats))
+    results.append(Measurement("insole step detection", "1 h at 100 Hz", value, "frames/s", spread))
     return results
 
 

@@ -2,36 +2,44 @@
 
 1. Device values become kPa (linear scale, or a calibration table); cells stuck or saturated
    all session are masked.
-2. Cells loaded for several frames in a row form footprints (toes join their print); a first
-   kernel pass gives each footprint's force, so contacts, standing or walking, direction and
-   left/right follow.
+2. Contacts are found in space and time (``pressure.contacts``): on a mat, cells loaded together
+   over a stretch of time, pieces of one foot joined; on insoles, each insole's force curve. A
+   first kernel pass gives each contact's force and COP, so each one is a step or standing,
+   complete or cut, left or right, and the session's activity and direction follow.
 3. Each print's axis gives its arch index and its regions; a second kernel pass over the
-   regions gives every per-frame measure, summed up to footprints and feet.
-4. Steps, balance and imbalance are computed from those series, and everything is assembled
-   through the results schema.
+   regions gives every per-frame measure, summed up to contacts and feet.
+4. Steps, balance and imbalance are computed from those series (cut contacts left out of the
+   statistics), and everything is assembled through the results schema.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from drivers import Recording
 from pressure import __version__
-from pressure.arch import REGIONS, FootGeometry, arch_index, arch_type, foot_geometry, region_masks, side_of_print, split_toes
+from pressure.arch import REGIONS, FootGeometry, arch_index, arch_type, foot_geometry, region_masks, split_toes
 from pressure.balance import SWAY_LOWPASS_HZ, SWAY_MEASURES, sway
 from pressure.calibration import NOT_A_SENSOR, SATURATED, STUCK, CalibrationTable, cell_mask, fill_from_neighbours
-from pressure.feet import DIRECTIONS, FEET, Footprint, FootLayout, assign_feet, find_footprints
-from pressure.gait import STEP_MEASURES, Contact, cadence, step_table
+from pressure.contacts.fragments import find_feet
+from pressure.contacts.geometry import Grid, cut_by_edge
+from pressure.contacts.insoles import insole_contacts
+from pressure.contacts.orientation import Heading, heading
+from pressure.contacts.series import contact_metrics
+from pressure.contacts.session import (DIRECTIONS, FEET, FootContact, activity_of, cut_by_recording, kind_of,
+                                       name_feet)
+from pressure.contacts.tracking import RawContact, track_contacts
+from pressure.gait import STEP_MEASURES, cadence, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
 from pressure.kernels.peak_image import cell_summary
 from pressure.schema import build_results
 
-CONTACT_FRACTION = 0.02  # a footprint is in contact while its force exceeds this share of its peak
-MIN_CONTACT_FRAMES = 2
 SUSTAINED_FRAMES = 3  # a cell belongs to a print when loaded this many frames in a row; noise spikes are not
 PARTS = ("mat", "left", "right")
+TOE_OVERLAP_MM = 10.0  # a toe piece's centre lies beyond the main piece's front end, give or take this
+INSOLE_HEADING = Heading(np.array([0.0, 1.0]), "insole", 0.0)  # insole grids run heel to toe along rows
 
 
 class InputError(ValueError):
@@ -45,6 +53,11 @@ class Options:
     activity: str | None = None  # None: decided from the data
     calibration: CalibrationTable | None = None
 
+    @property
+    def activity_kind(self) -> str | None:
+        """The kind every contact takes when the activity is forced."""
+        return {"standing": "standing", "walking": "step"}.get(self.activity or "")
+
     def __post_init__(self) -> None:
         if self.facing not in DIRECTIONS:
             raise InputError(f"facing must be one of {', '.join(DIRECTIONS)}, got {self.facing}")
@@ -56,12 +69,22 @@ class Options:
 
 @dataclass
 class Analysis:
-    """Intermediate results, kept for pictures and summaries."""
+    """Intermediate results, kept for pictures, summaries and benchmarks."""
 
-    layout: FootLayout
-    footprint_metrics: FrameMetrics
-    contacts: list[Contact] = field(default_factory=list)
-    geometries: list[FootGeometry | None] = field(default_factory=list)
+    contacts: list[FootContact]
+    extra_blobs: list[RawContact]
+    contact_metrics: FrameMetrics  # (time, contact)
+    geometries: list[FootGeometry | None]
+    direction: str
+    direction_source: str
+    grid: Grid
+
+    def labels(self) -> np.ndarray:
+        """Per cell: the last contact on it, then extra blobs numbered after the contacts; -1 elsewhere."""
+        labels = np.full(self.grid.shape[0] * self.grid.shape[1], -1, np.int32)
+        for index, raw in enumerate([c.raw for c in self.contacts] + self.extra_blobs):
+            labels[raw.cells] = index
+        return labels.reshape(self.grid.shape)
 
 
 def kernel_frames(recording: Recording, calibration: CalibrationTable | None) -> tuple[np.ndarray, float]:
@@ -119,16 +142,6 @@ def merge_slots(metrics: FrameMetrics, groups: list[list[int]]) -> FrameMetrics:
     return FrameMetrics(force, area, peak, cop_x, cop_y)
 
 
-def contact_runs(force: np.ndarray) -> list[tuple[int, int]]:
-    """First and last frame of each run where ``force`` exceeds CONTACT_FRACTION of its peak."""
-    peak = force.max(initial=0.0)
-    if peak <= 0:
-        return []
-    on = np.concatenate([[False], force > CONTACT_FRACTION * peak, [False]])
-    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
-    return [(a, b - 1) for a, b in zip(edges[::2], edges[1::2]) if b - a >= MIN_CONTACT_FRAMES]
-
-
 def path_length(x: np.ndarray, y: np.ndarray) -> float:
     """Length of a path with gaps (NaN) where it is not defined."""
     return float(np.nansum(np.hypot(np.diff(x), np.diff(y))))
@@ -140,10 +153,6 @@ def symmetry_index(mean_left: float, mean_right: float) -> float:
     return float(100.0 * (mean_right - mean_left) / (0.5 * total)) if total > 0 else float("nan")
 
 
-def touches_edge(mask: np.ndarray) -> bool:
-    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
-
-
 def analyse(recording: Recording, options: Options | None = None):
     """Results dataset (DESIGN.md section 6) of one recording, and the intermediate Analysis."""
     options = options or Options()
@@ -152,71 +161,102 @@ def analyse(recording: Recording, options: Options | None = None):
     frames, scale = kernel_frames(recording, options.calibration)
     check_frames(frames, scale, name)
     threshold = options.threshold_kpa
-    peak, floor, sustained = cell_summary(frames, threshold / scale, SUSTAINED_FRAMES)
+    peak, floor, _ = cell_summary(frames, threshold / scale, SUSTAINED_FRAMES)
     peak_kpa, floor_kpa = peak.astype(np.float64) * scale, floor.astype(np.float64) * scale
     faults = cell_mask(peak_kpa, floor_kpa, threshold, saturation_kpa(recording, frames, scale))
-    loaded = sustained & (faults == 0)
     peak_image = np.where(faults == 0, peak_kpa, np.nan)
-
-    # Footprints, and a first pass for their force over time.
-    if info.foot_map is not None:
-        footprints = [Footprint(loaded & (info.foot_map == i), loaded & (info.foot_map == i), np.zeros(2), foot)
-                      for i, foot in enumerate(FEET) if (loaded & (info.foot_map == i)).any()]
-        extra: list[np.ndarray] = []
-    else:
-        footprints, extra = find_footprints(loaded, info.pitch_x_mm, info.pitch_y_mm, options.facing)
-    if not footprints:
-        raise InputError(f"{name}: no foot found (nothing above {threshold:g} kPa the size of a foot)")
-    frames = _repair_under_feet(frames, faults, footprints)
-    layout = FootLayout(footprints, "", options.facing, extra)
     geometry_args = dict(threshold_kpa=threshold, scale_kpa=scale, pitch_x_mm=info.pitch_x_mm,
                          pitch_y_mm=info.pitch_y_mm, cell_area_mm2=info.cell_area_mm2)
-    first_pass = frame_metrics(frames, layout.labels(), len(footprints) + len(extra), **geometry_args)
-    runs = [contact_runs(first_pass.force_n[:, i]) for i in range(len(footprints))]
-    time_s = recording.time_s
+    grid = Grid(frames.shape[1:], info.pitch_x_mm, info.pitch_y_mm)
+
+    # Contacts in space and time, then a first pass for each one's force and COP.
     if info.foot_map is not None:
-        layout.activity = options.activity or ("walking" if any(len(r) > 1 for r in runs) else "standing")
+        contacts, extra = _insole_contacts(frames, faults, info.foot_map, info.rate_hz, geometry_args)
     else:
-        start = np.array([time_s[r[0][0]] if r else np.inf for r in runs])
-        fraction = np.array([sum(b - a + 1 for a, b in r) / len(time_s) for r in runs])
-        layout.activity, layout.direction = assign_feet(footprints, start, fraction, options.facing, options.activity)
-    forward = np.array(DIRECTIONS[layout.direction])
+        raw = track_contacts(frames, threshold / scale, info.rate_hz, scale, live=faults == 0)
+        pieces, extra = find_feet(raw, grid, info.rate_hz)
+        contacts = [FootContact(i, p.whole, p.parts, heading(p.whole, grid, info.rate_hz)) for i, p in enumerate(pieces)]
+    if not contacts:
+        raise InputError(f"{name}: no foot found (nothing above {threshold:g} kPa the size of a foot)")
+    frames = _repair_under_feet(frames, faults, contacts, grid)
+    windows = [(c.first, c.last) for c in contacts]
+    whole = contact_metrics(frames, [(c.raw.cells, np.zeros(len(c.raw.cells), np.int64)) for c in contacts],
+                            windows, 1, **geometry_args)
+    spatial = grid if info.foot_map is None else None
+    for contact in contacts:
+        if info.foot_map is None:
+            contact.cut_start, contact.cut_end = cut_by_recording(whole.force_n[:, contact.index], contact.first,
+                                                                  contact.last)
+            contact.cut_edge = cut_by_edge(contact.raw, grid)
+        contact.kind = options.activity_kind or kind_of(contact, whole.cop_x_mm[:, contact.index],
+                                                         whole.cop_y_mm[:, contact.index], info.rate_hz, spatial)
+    direction, direction_source = name_feet(contacts, spatial, options.facing)
 
     # Geometry and regions of each print, then the second pass over the regions.
-    geometries: list[FootGeometry | None] = []
-    region_labels = np.full(loaded.shape, -1, np.int32)
-    for index, footprint in enumerate(footprints):
-        toes = footprint.mask & ~footprint.print_mask
-        if not toes.any() and info.foot_map is None:
-            footprint.print_mask, toes = split_toes(footprint.print_mask, peak_kpa, info.pitch_x_mm,
-                                                    info.pitch_y_mm, forward)
-        geometry = None
-        if info.has_geometry:
-            geometry = foot_geometry(footprint.print_mask, toes, info.pitch_x_mm, info.pitch_y_mm, forward,
-                                     footprint.foot)
-            if geometry is not None and len(footprints) == 1 and info.foot_map is None:
-                # A lone print's position says nothing of its side; its shape does.
-                footprint.foot = side_of_print(geometry, info.pitch_x_mm, info.pitch_y_mm)
-                geometry = foot_geometry(footprint.print_mask, toes, info.pitch_x_mm, info.pitch_y_mm,
-                                         forward, footprint.foot)
+    geometries, toes = [], []
+    for contact in contacts:
+        geometry, toe_cells = _print_geometry(contact, grid) if info.has_geometry and spatial else (None, None)
         geometries.append(geometry)
-        masks = region_masks(geometry, toes)
-        if geometry is None:  # no geometry: the whole print counts as one (unnamed) region
-            masks["hindfoot"] = footprint.mask.copy()
-        for region, region_name in enumerate(REGIONS):
-            region_labels[masks[region_name]] = index * len(REGIONS) + region
-    for blob, mask in enumerate(extra):
-        region_labels[mask] = len(footprints) * len(REGIONS) + blob
-    n_slots = len(footprints) * len(REGIONS) + len(extra)
-    region_metrics = frame_metrics(frames, region_labels, n_slots, **geometry_args)
-    footprint_metrics = merge_slots(
-        region_metrics, [list(range(i * len(REGIONS), (i + 1) * len(REGIONS))) for i in range(len(footprints))])
-    contacts = sorted(
-        (Contact(i, footprints[i].foot, first, last) for i, r in enumerate(runs) for first, last in r),
-        key=lambda contact: contact.first)
-    analysis = Analysis(layout, footprint_metrics, contacts, geometries)
-    results = _results(recording, options, analysis, region_metrics, peak_image, faults, region_labels)
+        toes.append(toe_cells)
+    region_slots = [(c.raw.cells, _region_of_cells(c, g, t, grid)) for c, g, t in zip(contacts, geometries, toes)]
+    region_slots += [(blob.cells, np.zeros(len(blob.cells), np.int64)) for blob in extra]
+    region_metrics = contact_metrics(frames, region_slots, windows + [(b.first, b.last) for b in extra],
+                                     len(REGIONS), **geometry_args)
+    per_contact = merge_slots(region_metrics, [list(range(i * len(REGIONS), (i + 1) * len(REGIONS)))
+                                               for i in range(len(contacts))])
+    analysis = Analysis(contacts, extra, per_contact, geometries, direction, direction_source, grid)
+    results = _results(recording, options, analysis, region_metrics, peak_image, faults, region_slots)
     return results, analysis
+
+
+def _insole_contacts(frames, faults, foot_map, rate_hz, geometry_args) -> tuple[list[FootContact], list]:
+    """Insoles: each grid's force curve gives its contacts; all its cells belong to its foot."""
+    labels = np.where((faults == 0) & (foot_map >= 0), foot_map, -1).astype(np.int32)
+    force = frame_metrics(frames, labels, len(FEET), **geometry_args).force_n
+    contacts = []
+    for side, foot in enumerate(FEET):
+        cells = np.flatnonzero(labels.ravel() == side)
+        if len(cells) == 0:
+            continue
+        for found in insole_contacts(force[:, side], rate_hz):
+            raw = RawContact(found.first, found.last, cells, np.full(len(cells), found.first), np.zeros(len(cells)))
+            contacts.append(FootContact(0, raw, [raw], INSOLE_HEADING, foot, cut_start=found.cut_start,
+                                        cut_end=found.cut_end))
+    contacts.sort(key=lambda contact: contact.first)
+    for index, contact in enumerate(contacts):
+        contact.index = index
+    return contacts, []
+
+
+def _print_geometry(contact: FootContact, grid: Grid) -> tuple[FootGeometry | None, np.ndarray]:
+    """The print's geometry and which of its cells are toes: pieces lying beyond the main
+    piece's front end, else the part beyond the toe crease."""
+    axis = contact.heading.axis
+    main = max(contact.parts, key=lambda part: len(part.cells))
+    front = (grid.xy(main.cells) @ axis).max()
+    toe_parts = [part for part in contact.parts
+                 if part is not main and (grid.xy(part.cells) @ axis).mean() > front - TOE_OVERLAP_MM]
+    toe_cells = np.concatenate([part.cells for part in toe_parts]) if toe_parts else np.zeros(0, np.int64)
+    print_mask = contact.raw.mask(grid.shape)
+    toes_mask = np.zeros(grid.shape, bool)
+    toes_mask.ravel()[toe_cells] = True
+    print_mask &= ~toes_mask
+    if not toe_parts:
+        peak = contact.raw.image(contact.raw.peak_kpa, grid.shape)
+        print_mask, toes_mask = split_toes(print_mask, peak, grid.pitch_x_mm, grid.pitch_y_mm, axis)
+    geometry = foot_geometry(print_mask, toes_mask, grid.pitch_x_mm, grid.pitch_y_mm, axis, contact.foot)
+    return geometry, toes_mask
+
+
+def _region_of_cells(contact: FootContact, geometry: FootGeometry | None, toes_mask, grid: Grid) -> np.ndarray:
+    """Each cell's region index (REGIONS); without geometry every cell counts as the first."""
+    if geometry is None:
+        return np.zeros(len(contact.raw.cells), np.int64)
+    masks = region_masks(geometry, toes_mask)
+    region = np.zeros(grid.shape[0] * grid.shape[1], np.int64)
+    for index, region_name in enumerate(REGIONS):
+        region[masks[region_name].ravel()] = index
+    return region[contact.raw.cells]
 
 
 def neighbour_count(mask: np.ndarray) -> np.ndarray:
@@ -227,96 +267,136 @@ def neighbour_count(mask: np.ndarray) -> np.ndarray:
                for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
 
 
-def _repair_under_feet(frames: np.ndarray, faults: np.ndarray, footprints: list[Footprint]) -> np.ndarray:
-    """Stuck or saturated cells inside a print (most of their neighbours in it) join the print
+def _repair_under_feet(frames: np.ndarray, faults: np.ndarray, contacts: list[FootContact], grid: Grid) -> np.ndarray:
+    """Stuck or saturated cells inside a print (most of their neighbours in it) join the contact
     and read their neighbours' mean; elsewhere they are simply left out."""
     faulty = (faults == STUCK) | (faults == SATURATED)
     if not faulty.any():
         return frames
     inside = np.zeros_like(faulty)
-    for footprint in footprints:
-        in_print = faulty & (neighbour_count(footprint.print_mask) >= 5)
-        in_footprint = faulty & (neighbour_count(footprint.mask) >= 5)
-        footprint.print_mask |= in_print
-        footprint.mask |= in_print | in_footprint
-        inside |= in_print | in_footprint
+    for contact in contacts:
+        joining = faulty & ~contact.raw.mask(grid.shape) & (neighbour_count(contact.raw.mask(grid.shape)) >= 5)
+        if joining.any():
+            cells = np.flatnonzero(joining.ravel())
+            patch = RawContact(contact.first, contact.last, cells, np.full(len(cells), contact.first),
+                               np.zeros(len(cells)))
+            contact.raw = contact.raw.merged(patch)
+            contact.parts = [*contact.parts, patch]
+            inside |= joining
     return fill_from_neighbours(frames, inside, faults == 0) if inside.any() else frames
 
 
-def _arch_indices(analysis: Analysis, info) -> tuple[list[float], dict[str, float], dict[str, str]]:
-    """Per print, per foot (median over its prints) and the axis method per foot. NaN for
-    insoles (in-shoe prints have no arch index), sensor sets and prints cut by the mat's edge."""
-    per_print, method = [], {foot: "" for foot in FEET}
-    for footprint, geometry in zip(analysis.layout.footprints, analysis.geometries):
-        usable = info.foot_map is None and geometry is not None and not touches_edge(footprint.mask)
-        per_print.append(arch_index(geometry) if usable else float("nan"))
+def _arch_indices(analysis: Analysis) -> tuple[list[float], dict[str, float], dict[str, str]]:
+    """Per contact, per foot (median over its whole prints) and the axis method per foot. NaN
+    for insoles (in-shoe prints have no arch index), sensor sets and prints not seen whole."""
+    per_contact, method = [], {foot: "" for foot in FEET}
+    for contact, geometry in zip(analysis.contacts, analysis.geometries):
+        usable = geometry is not None and contact.print_whole
+        per_contact.append(arch_index(geometry) if usable else float("nan"))
         if usable:
-            method[footprint.foot] = geometry.method
+            method[contact.foot] = geometry.method
     per_foot = {}
     for foot in FEET:
-        values = [a for a, fp in zip(per_print, analysis.layout.footprints) if fp.foot == foot and np.isfinite(a)]
+        values = [a for a, c in zip(per_contact, analysis.contacts) if c.foot == foot and np.isfinite(a)]
         per_foot[foot] = float(np.median(values)) if values else float("nan")
-    return per_print, per_foot, method
+    return per_contact, per_foot, method
 
 
 def _region_measures(analysis: Analysis, region_metrics: FrameMetrics, rate_hz: float):
     """Peak pressure and mean pressure-time integral per contact, per foot and region."""
     peak = np.full((2, len(REGIONS)), np.nan)
     pti_sum, contacts_of = np.zeros((2, len(REGIONS))), np.zeros(2)
-    for index, footprint in enumerate(analysis.layout.footprints):
-        foot = FEET.index(footprint.foot)
-        slots = [index * len(REGIONS) + region for region in range(len(REGIONS))]
-        region_peak = region_metrics.peak_kpa[:, slots]
+    for contact in analysis.contacts:
+        foot = FEET.index(contact.foot)
+        slots = slice(contact.index * len(REGIONS), (contact.index + 1) * len(REGIONS))
+        region_peak = region_metrics.peak_kpa[contact.first: contact.last + 1, slots]
         peak[foot] = np.fmax(peak[foot], region_peak.max(axis=0))
-        for contact in analysis.contacts:
-            if contact.footprint == index:
-                pti_sum[foot] += region_peak[contact.first: contact.last + 1].sum(axis=0) / rate_hz
-                contacts_of[foot] += 1
+        pti_sum[foot] += region_peak.sum(axis=0) / rate_hz
+        contacts_of[foot] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         pti = np.where(contacts_of[:, None] > 0, pti_sum / contacts_of[:, None], np.nan)
     return peak, pti
 
 
-def _results(recording, options, analysis, region_metrics, peak_image, faults, region_labels):
-    info = recording.info
-    layout = analysis.layout
-    footprints = layout.footprints
-    fp = analysis.footprint_metrics
-    feet = merge_slots(fp, [[i for i, f in enumerate(footprints) if f.foot == foot] for foot in FEET])
-    mat = region_metrics
-    geometry = info.has_geometry
-    forward = np.array(DIRECTIONS[layout.direction])
-    time_s = recording.time_s
-    standing = layout.activity == "standing"
+def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
+    """Frames in which every standing foot stands: where sway and the standing load share are
+    measured (both feet when both stood, else the one that did)."""
+    standing = [c for c in contacts if c.kind == "standing"]
+    frames = np.zeros(n_frames, bool)
+    for contact in standing:
+        frames[contact.first: contact.last + 1] = True
+    for foot in {c.foot for c in standing}:
+        on = np.zeros(n_frames, bool)
+        for contact in standing:
+            if contact.foot == foot:
+                on[contact.first: contact.last + 1] = True
+        frames &= on
+    return frames
 
-    arch_per_print, arch, axis_method = _arch_indices(analysis, info)
-    impulse = feet.force_n.sum(axis=0)
-    share = impulse / impulse.sum() if impulse.sum() > 0 else np.full(2, np.nan)
-    one_insole = info.foot_map is not None and not all((info.foot_map == i).any() for i in range(2))
-    if one_insole:  # the other foot was not measured at all: no share, no symmetry
-        share = np.full(2, np.nan)
+
+def _load_share(feet: FrameMetrics, table: dict, steps: list[FootContact], standing_frames: np.ndarray,
+                both_feet_seen: bool) -> tuple[np.ndarray, float, str]:
+    """Per foot share and the symmetry index, and what they come from: the mean force while
+    standing, else the mean impulse of each foot's complete steps (so an extra contact on one
+    side does not move them). NaN where a foot was not measured at all."""
+    if standing_frames.any():
+        mean = feet.force_n[standing_frames].mean(axis=0)
+        source = "standing"
+    else:
+        impulse = table["impulse"]
+        mean = np.array([np.nanmean(impulse[[k for k, c in enumerate(steps) if c.foot == foot]])
+                         if any(c.foot == foot and np.isfinite(impulse[k]) for k, c in enumerate(steps)) else np.nan
+                         for foot in FEET])
+        source = "steps"
+    total = np.nansum(mean)
+    share = mean / total if total > 0 else np.full(2, np.nan)
+    if source == "standing" and not both_feet_seen and total > 0:
+        share = np.nan_to_num(share)  # one foot only, standing: it carried everything on the mat
+    elif source == "steps" and not np.all(np.isfinite(share)):
+        share = np.full(2, np.nan)  # a foot without a complete step: no share to speak of
+    index = symmetry_index(*mean) if both_feet_seen and np.all(np.isfinite(mean)) else float("nan")
+    return share, index, source
+
+
+def _results(recording, options, analysis: Analysis, region_metrics, peak_image, faults, region_slots):
+    info = recording.info
+    contacts = analysis.contacts
+    per_contact = analysis.contact_metrics
+    feet = merge_slots(per_contact, [[c.index for c in contacts if c.foot == foot] for foot in FEET])
+    mat = merge_slots(region_metrics, [list(range(region_metrics.force_n.shape[1]))])
+    geometry = info.has_geometry
+    forward = np.array(DIRECTIONS[analysis.direction])
+    time_s = recording.time_s
+    n_frames = len(time_s)
+    activity = activity_of(contacts)
+
+    arch_per_contact, arch, axis_method = _arch_indices(analysis)
+    steps = [c for c in contacts if c.kind == "step"]
+    table = step_table(steps, per_contact.force_n, per_contact.cop_x_mm, per_contact.cop_y_mm,
+                       analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
+                       forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
+    standing_frames = _standing_frames(contacts, n_frames)
+    both_feet_seen = {c.foot for c in contacts} == set(FEET)
+    share, symmetry, share_source = _load_share(feet, table, steps, standing_frames, both_feet_seen)
     both = feet.force_n.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         left_share = np.where(both > 0, feet.force_n[:, 0] / both, np.nan)
 
-    steps = [] if standing else analysis.contacts
-    table = step_table(steps, fp.force_n, fp.cop_x_mm, fp.cop_y_mm,
-                       analysis.geometries if geometry else [None] * len(footprints), arch_per_print,
-                       forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
-    if standing and geometry:
-        paths = [(mat.cop_x_mm[:, -1], mat.cop_y_mm[:, -1])] + [
+    if standing_frames.any() and geometry:
+        def standing_only(series):
+            return np.where(standing_frames, series, np.nan)
+        paths = [(mat.cop_x_mm[:, 0], mat.cop_y_mm[:, 0])] + [
             (feet.cop_x_mm[:, i], feet.cop_y_mm[:, i]) for i in range(2)]
-        sways = [sway(x, y, info.rate_hz, forward) for x, y in paths]
+        sways = [sway(standing_only(x), standing_only(y), info.rate_hz, forward) for x, y in paths]
     else:
         sways = [sway(np.full(1, np.nan), np.full(1, np.nan), info.rate_hz, forward)] * len(PARTS)
     region_peak, region_pti = _region_measures(analysis, region_metrics, info.rate_hz)
 
     foot_map = np.full(peak_image.shape, -1, np.int8)
     region_map = np.full(peak_image.shape, -1, np.int8)
-    for footprint in footprints:
-        foot_map[footprint.mask] = FEET.index(footprint.foot)
-    in_footprints = (region_labels >= 0) & (region_labels < len(footprints) * len(REGIONS))
-    region_map[in_footprints] = region_labels[in_footprints] % len(REGIONS)
+    for contact, (cells, regions) in zip(contacts, region_slots):
+        foot_map.ravel()[cells] = FEET.index(contact.foot)
+        region_map.ravel()[cells] = regions
     keep = (lambda a: a) if geometry else (lambda a: np.full_like(a, np.nan))
     data = {
         "force": feet.force_n,
@@ -324,9 +404,9 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
         "peak_pressure": feet.peak_kpa,
         "cop_x": keep(feet.cop_x_mm),
         "cop_y": keep(feet.cop_y_mm),
-        "mat_force": mat.force_n[:, -1],
-        "mat_cop_x": keep(mat.cop_x_mm[:, -1]),
-        "mat_cop_y": keep(mat.cop_y_mm[:, -1]),
+        "mat_force": mat.force_n[:, 0],
+        "mat_cop_x": keep(mat.cop_x_mm[:, 0]),
+        "mat_cop_y": keep(mat.cop_y_mm[:, 0]),
         "left_share": left_share,
         "arch_index": np.array([arch[foot] for foot in FEET]),
         "arch_type": np.array([arch_type(arch[foot]) for foot in FEET], dtype=object),
@@ -334,7 +414,7 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
         "load_share": share,
         "cop_path_length": np.array([path_length(feet.cop_x_mm[:, i], feet.cop_y_mm[:, i]) if geometry else np.nan
                                      for i in range(2)]),
-        "symmetry_index": np.array(np.nan if one_insole else symmetry_index(*feet.force_n.mean(axis=0))),
+        "symmetry_index": np.array(symmetry),
         "region_peak_pressure": region_peak,
         "region_pti": region_pti,
         **{f"sway_{name}": np.array([s[name] for s in sways]) for name in SWAY_MEASURES},
@@ -342,6 +422,7 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
         "step_foot": np.array([c.foot for c in steps], dtype=object),
         "step_start": np.array([time_s[c.first] for c in steps], dtype=float),
         "step_end": np.array([time_s[c.last] for c in steps], dtype=float),
+        "step_complete": np.array([c.complete for c in steps], dtype=bool),
         **{f"step_{name}": table[name] for name in STEP_MEASURES},
         "peak_pressure_image": peak_image,
         "foot_map": foot_map,
@@ -359,10 +440,17 @@ def _results(recording, options, analysis, region_metrics, peak_image, faults, r
     }
     calibration = (options.calibration.describe() if options.calibration is not None
                    else f"linear: {info.scale_kpa:g} kPa per unit, offset {info.offset_kpa:g} kPa")
+    standing_times = time_s[standing_frames]
     attrs = {
-        "activity": layout.activity,
-        "direction": layout.direction,
-        "extra_blobs": len(layout.extra_blobs),
+        "activity": activity,
+        "direction": analysis.direction,
+        "direction_source": analysis.direction_source,
+        "contacts": len(contacts),
+        "standing_contacts": sum(c.kind == "standing" for c in contacts),
+        "standing_from_s": float(standing_times[0]) if len(standing_times) else float("nan"),
+        "standing_to_s": float(standing_times[-1]) if len(standing_times) else float("nan"),
+        "load_share_from": share_source,
+        "extra_blobs": len(analysis.extra_blobs),
         "threshold_kpa": options.threshold_kpa,
         "calibration": calibration,
         "sway_lowpass_hz": SWAY_LOWPASS_HZ,

@@ -152,13 +152,3 @@ def region_masks(geometry: FootGeometry | None, toes_mask: np.ndarray) -> dict[s
     for third, name in enumerate(REGIONS[:3]):
         masks[name][geometry.rows[best == third], geometry.cols[best == third]] = True
     return masks
-
-
-def side_of_print(geometry: FootGeometry, pitch_x_mm: float, pitch_y_mm: float) -> str:
-    """Which foot a lone print is: the midfoot's contact lies on the lateral side of the foot axis,
-    which is the person's left for a left foot."""
-    middle = geometry.third_overlap(1) > 0.5
-    xy = np.column_stack([geometry.cols[middle] * pitch_x_mm, geometry.rows[middle] * pitch_y_mm])
-    left = np.array([-geometry.axis[1], geometry.axis[0]])
-    offset = (xy.mean(axis=0) - geometry.heel_xy) @ left if len(xy) else 0.0
-    return "left" if offset > 0 else "right"

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from pressure.arch import FootGeometry
 
 STEP_MEASURES = ("peak_force", "impulse", "stance_time", "cop_path_length", "length", "width",
                  "progression_angle", "cpei", "arch_index")
-
-
-@dataclass
-class Contact:
-    """One foot contact: a footprint loaded from frame ``first`` to frame ``last``."""
-
-    footprint: int
-    foot: str
-    first: int
-    last: int
 
 
 def progression_angle(axis: np.ndarray, direction: np.ndarray, foot: str) -> float:
@@ -65,47 +53,52 @@ def cpei(cop_x: np.ndarray, cop_y: np.ndarray, geometry: FootGeometry, foot: str
 
 
 def step_table(
-    contacts: list[Contact],
-    force: np.ndarray,  # (time, footprint)
+    steps: list,  # FootContact, in time order
+    force: np.ndarray,  # (time, contact)
     cop_x: np.ndarray,
     cop_y: np.ndarray,
-    geometries: list[FootGeometry | None],
-    arch_indices: list[float],
+    geometries: list[FootGeometry | None],  # by contact index
+    arch_indices: list[float],  # by contact index, NaN where the print was not seen whole
     direction: np.ndarray,
     time_s: np.ndarray,
     rate_hz: float,
     pitch_x_mm: float,
     pitch_y_mm: float,
 ) -> dict[str, np.ndarray]:
-    """Per contact: the STEP_MEASURES, NaN where one cannot be had (e.g. a first step's length)."""
-    table = {name: np.full(len(contacts), np.nan) for name in STEP_MEASURES}
+    """Per step: the STEP_MEASURES, NaN where one cannot be had: timing and loads of a step cut by
+    the recording, shape measures of a print not seen whole, the first step's length."""
+    table = {name: np.full(len(steps), np.nan) for name in STEP_MEASURES}
     left = np.array([-direction[1], direction[0]])
-    for k, contact in enumerate(contacts):
-        frames = slice(contact.first, contact.last + 1)
-        f = force[frames, contact.footprint]
-        x, y = cop_x[frames, contact.footprint], cop_y[frames, contact.footprint]
-        table["peak_force"][k] = f.max()
-        table["impulse"][k] = f.sum() / rate_hz
-        table["stance_time"][k] = time_s[contact.last] - time_s[contact.first]
-        table["cop_path_length"][k] = float(np.nansum(np.hypot(np.diff(x), np.diff(y))))
-        geometry = geometries[contact.footprint]
-        table["arch_index"][k] = arch_indices[contact.footprint]
-        if geometry is None:
+    for k, step in enumerate(steps):
+        frames = slice(step.first, step.last + 1)
+        f = force[frames, step.index]
+        x, y = cop_x[frames, step.index], cop_y[frames, step.index]
+        table["arch_index"][k] = arch_indices[step.index]
+        if not (step.cut_start or step.cut_end):
+            table["peak_force"][k] = f.max()
+            table["impulse"][k] = f.sum() / rate_hz
+            table["stance_time"][k] = time_s[step.last] - time_s[step.first]
+            table["cop_path_length"][k] = float(np.nansum(np.hypot(np.diff(x), np.diff(y))))
+        geometry = geometries[step.index]
+        if geometry is None or not step.print_whole:
             continue
-        table["progression_angle"][k] = progression_angle(geometry.axis, direction, contact.foot)
-        table["cpei"][k] = cpei(x, y, geometry, contact.foot, pitch_x_mm, pitch_y_mm)
-        if k > 0 and contacts[k - 1].foot != contact.foot:
-            previous = geometries[contacts[k - 1].footprint]
-            if previous is not None:
-                offset = geometry.heel_xy - previous.heel_xy
+        table["progression_angle"][k] = progression_angle(geometry.axis, direction, step.foot)
+        table["cpei"][k] = cpei(x, y, geometry, step.foot, pitch_x_mm, pitch_y_mm)
+        previous = steps[k - 1] if k > 0 else None
+        if previous is not None and previous.foot != step.foot and previous.print_whole:
+            before = geometries[previous.index]
+            if before is not None:
+                offset = geometry.heel_xy - before.heel_xy
                 table["length"][k] = float(offset @ direction)
                 table["width"][k] = float(abs(offset @ left))
     return table
 
 
-def cadence(contacts: list[Contact], time_s: np.ndarray) -> float:
-    """Steps per minute from the first to the last contact's start."""
-    if len(contacts) < 2:
+def cadence(steps: list, time_s: np.ndarray) -> float:
+    """Steps per minute from the first to the last step start seen (a step cut by the recording's
+    start has no start)."""
+    starts = [time_s[step.first] for step in steps if not step.cut_start]
+    if len(starts) < 2:
         return float("nan")
-    span = time_s[contacts[-1].first] - time_s[contacts[0].first]
-    return float(60.0 * (len(contacts) - 1) / span) if span > 0 else float("nan")
+    span = starts[-1] - starts[0]
+    return float(60.0 * (len(starts) - 1) / span) if span > 0 else float("nan")

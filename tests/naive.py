@@ -64,3 +64,50 @@ def label_components(mask):
                         queue.append((rr, cc))
         n += 1
     return labels, n
+
+
+def cell_runs(frames, high, low, bridge):
+    """Each cell's loading runs, plainly: (cell, first, last, peak) sorted by cell and time. A run
+    starts above ``high``, lasts while above ``low``, and dips of up to ``bridge`` frames do not
+    end it."""
+    n_frames, rows, cols = frames.shape
+    runs = []
+    for r in range(rows):
+        for c in range(cols):
+            start = None
+            for t in range(n_frames):
+                value = frames[t, r, c]
+                if start is None:
+                    if value > high:
+                        start, last, peak = t, t, value
+                elif value > low:
+                    last, peak = t, max(peak, value)
+                elif t - last > bridge:
+                    runs.append((r * cols + c, start, last, float(peak)))
+                    start = None
+            if start is not None:
+                runs.append((r * cols + c, start, last, float(peak)))
+    return runs
+
+
+def link_runs(runs, shape, slack):
+    """Components of runs, every pair checked: 8-neighbouring cells, times overlapping within
+    ``slack`` frames. Returns a list of sets of run indices."""
+    rows, cols = shape
+    parent = list(range(len(runs)))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, (cell_a, start_a, end_a, _) in enumerate(runs):
+        for j, (cell_b, start_b, end_b, _) in enumerate(runs[:i]):
+            (ra, ca), (rb, cb) = divmod(cell_a, cols), divmod(cell_b, cols)
+            neighbours = max(abs(ra - rb), abs(ca - cb)) == 1
+            if neighbours and start_a <= end_b + slack and start_b <= end_a + slack:
+                parent[find(i)] = find(j)
+    groups = {}
+    for i in range(len(runs)):
+        groups.setdefault(find(i), set()).add(i)
+    return list(groups.values())

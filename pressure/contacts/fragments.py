@@ -1,0 +1,202 @@
+"""From raw contacts to feet: pieces of one foot join, two touching feet part, the rest is not a foot.
+
+A real print often comes in pieces: a high arch leaves the heel an island, the toes are islands
+beyond the forefoot (one each, or one row when they touch), a lesser toe a speck. Pieces that are
+loaded at the same time join when, together, they still make one plausible foot: no longer than
+a long foot, no wider than a wide one, elongated, and the piece lying along that foot rather than
+beside it. The closest pieces join first, so toes find their own foot and not the other one.
+What is left is a foot when it has a foot's size and shape (or is cut by the mat's edge), two
+feet when it splits into two side by side, and otherwise a hand, knee or object (``extra``)
+when it is big enough to matter, else a speck that is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pressure.contacts.geometry import Grid, cut_by_edge, extent
+from pressure.contacts.orientation import heading, left_of
+from pressure.contacts.tracking import RawContact
+
+MAX_GAP_MM = 100.0  # a high arch can leave 75 mm between heel and forefoot (SpeedPP2DS)
+MAX_FOOT_LENGTH_MM = 330.0
+MAX_FOOT_WIDTH_MM = 140.0
+MIN_FOOT_LENGTH_MM = 100.0
+MIN_FOOT_WIDTH_MM = 40.0  # a row of toes, however long, is narrower than any foot
+MIN_ELONGATION = 1.6  # length over width of a foot's print; a knee or two feet side by side are rounder
+MIN_PIECES_ELONGATION = 1.4  # pieces joining may still be a part of a foot (a forefoot and its toes)
+MAX_OFF_AXIS_MM = 55.0  # a small piece (a lesser toe) lies at most half a wide foot aside of the axis
+MAX_OFF_AXIS_BIG_MM = 30.0  # a big one (heel, forefoot, row of toes) lies along it; a knee beside it does not
+TIME_SLACK_S = 0.05
+TOE_REACH_MM = 40.0  # toes lie up to 30 mm beyond the forefoot, and a cell more
+TOE_ZONE = 0.75  # toes lie in the front quarter of the foot, heel to toe
+MIN_PRINT_CM2 = 15.0
+HAND_OR_KNEE_CM2 = 5.0
+
+
+def one_foot(a: np.ndarray, b: np.ndarray, grid: Grid) -> bool:
+    """Whether two groups of pieces (their cells' positions) together make one plausible foot."""
+    union = extent(np.concatenate([a, b]), grid)
+    if union.length_mm > MAX_FOOT_LENGTH_MM or union.width_mm > MAX_FOOT_WIDTH_MM:
+        return False
+    if union.length_mm >= MIN_FOOT_LENGTH_MM and union.elongation < MIN_PIECES_ELONGATION:
+        return False
+    across = np.array([-union.axis[1], union.axis[0]])
+    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    return all(abs((xy.mean(axis=0) - union.centre) @ across) <= (MAX_OFF_AXIS_BIG_MM if len(xy) >= big else MAX_OFF_AXIS_MM)
+               for xy in (a, b))
+
+
+def nearest_mm(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) * len(b) > 4_000_000:  # thin the larger set; distances of a few mm do not matter here
+        step = max(1, len(a) * len(b) // 4_000_000)
+        a, b = (a[::step], b) if len(a) > len(b) else (a, b[::step])
+    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min())
+
+
+def join_pieces(raw: list[RawContact], grid: Grid, rate_hz: float) -> list[list[RawContact]]:
+    """Groups of raw contacts that are one foot (or one hand, knee, speck): closest pairs first."""
+    slack = int(round(TIME_SLACK_S * rate_hz))
+    groups = [[contact] for contact in raw]
+    xy = [[grid.xy(contact.cells)] for contact in raw]
+    span = [(contact.first, contact.last) for contact in raw]
+
+    pairs = []
+    for i in range(len(groups)):  # raw contacts come ordered by first frame
+        for j in range(i + 1, len(groups)):
+            if span[j][0] > span[i][1] + slack:
+                break
+            distance = nearest_mm(xy[i][0], xy[j][0])
+            if distance <= MAX_GAP_MM:
+                pairs.append((distance, i, j))
+    pairs.sort()
+    owner = list(range(len(groups)))  # each raw contact's group, followed to its root
+
+    def root(i: int) -> int:
+        while owner[i] != i:
+            i = owner[i]
+        return i
+
+    refused: set[tuple[int, int, int, int]] = set()
+    joined = True
+    while joined:  # a pair refused early may fit once one side has grown (toes after the heel joined)
+        joined = False
+        for _, i, j in pairs:
+            a, b = root(i), root(j)
+            if a == b:
+                continue
+            key = (a, b, len(groups[a]), len(groups[b]))
+            if key in refused:
+                continue
+            if not one_foot(np.concatenate(xy[a]), np.concatenate(xy[b]), grid):
+                refused.add(key)
+                continue
+            groups[a] += groups[b]
+            xy[a] += xy[b]
+            owner[b] = a
+            groups[b], xy[b] = [], []
+            joined = True
+    return [group for group in groups if group]
+
+
+def whole(group: list[RawContact]) -> RawContact:
+    contact = group[0]
+    for part in group[1:]:
+        contact = contact.merged(part)
+    return contact
+
+
+def foot_like(contact: RawContact, grid: Grid) -> bool:
+    xy = grid.xy(contact.cells)
+    if len(xy) * grid.cell_cm2 < MIN_PRINT_CM2:
+        return False
+    shape = extent(xy, grid)
+    if cut_by_edge(contact, grid):  # cut by the mat's edge: a foot whatever its visible shape
+        return shape.width_mm <= MAX_FOOT_WIDTH_MM * 1.2
+    return (MIN_FOOT_LENGTH_MM <= shape.length_mm <= MAX_FOOT_LENGTH_MM * 1.1
+            and MIN_FOOT_WIDTH_MM <= shape.width_mm <= MAX_FOOT_WIDTH_MM and shape.elongation >= MIN_ELONGATION)
+
+
+def split_side_by_side(contact: RawContact, grid: Grid) -> list[RawContact]:
+    """Two feet touching side by side, parted along the row or column (whichever leaves two
+    foot-like halves through the fewest cells) in the region's middle; [] when none does."""
+    rows, cols = np.divmod(contact.cells, grid.shape[1])
+    best: tuple[int, list[RawContact]] | None = None
+    for index in (cols, rows):
+        low, high = index.min(), index.max()
+        inner = np.arange(low + (high - low) // 5, high - (high - low) // 5 + 1)
+        if len(inner) == 0:
+            continue
+        profile = np.bincount(index - low, minlength=high - low + 1)[inner - low]
+        cut = int(inner[np.argmin(profile)])
+        halves = [contact.restricted(index < cut), contact.restricted(index >= cut)]
+        if all(len(h.cells) and foot_like(h, grid) for h in halves):
+            if best is None or profile.min() < best[0]:
+                best = (int(profile.min()), halves)
+    return best[1] if best else []
+
+
+@dataclass
+class Pieces:
+    """The raw contacts of one foot contact (heel island, forefoot, toes...) and their union."""
+
+    parts: list[RawContact]
+    whole: RawContact
+
+
+def attach_toes(feet: list[Pieces], pieces: list[RawContact], grid: Grid, rate_hz: float) -> list[RawContact]:
+    """Pieces that are no foot but a foot's toes join it: loaded while the foot is, within reach of
+    it, in the front quarter of the foot along its heading (beyond the distal end, not beside the
+    heel) and not far aside of its axis, however big or wide they are. Returns the pieces left."""
+    slack = int(round(TIME_SLACK_S * rate_hz))
+    headings = [heading(foot.whole, grid, rate_hz).axis for foot in feet]
+    left = []
+    for piece in pieces:
+        piece_xy = grid.xy(piece.cells)
+        centre = piece_xy.mean(axis=0)
+        best, best_distance = None, TOE_REACH_MM
+        for foot, axis in zip(feet, headings):
+            if piece.first > foot.whole.last + slack or foot.whole.first > piece.last + slack:
+                continue
+            foot_xy = grid.xy(foot.whole.cells)
+            distance = nearest_mm(piece_xy, foot_xy)
+            if distance > best_distance:
+                continue
+            s = foot_xy @ axis
+            rear, front = s.min(), max(s.max(), centre @ axis)
+            aside = abs((centre - foot_xy.mean(axis=0)) @ left_of(axis))
+            union = extent(np.concatenate([foot_xy, piece_xy]), grid)
+            if (centre @ axis >= rear + TOE_ZONE * (front - rear) and aside <= MAX_OFF_AXIS_MM
+                    and union.length_mm <= MAX_FOOT_LENGTH_MM and union.width_mm <= MAX_FOOT_WIDTH_MM):
+                best, best_distance = foot, distance
+        if best is None:
+            left.append(piece)
+        else:
+            best.parts.append(piece)
+            best.whole = best.whole.merged(piece)
+    return left
+
+
+def find_feet(raw: list[RawContact], grid: Grid, rate_hz: float) -> tuple[list[Pieces], list[RawContact]]:
+    """Foot contacts (each with its pieces) ordered by first frame, and the extra blobs."""
+    parted = []
+    for contact in raw:  # two feet touching part first, so that each foot's toes can find it
+        big = len(contact.cells) * grid.cell_cm2 >= 2 * MIN_PRINT_CM2
+        too_wide = extent(grid.xy(contact.cells), grid).width_mm > MAX_FOOT_WIDTH_MM
+        halves = split_side_by_side(contact, grid) if big and too_wide else []
+        parted.extend(halves or [contact])
+    parted.sort(key=lambda contact: contact.first)
+    feet: list[Pieces] = []
+    others: list[RawContact] = []
+    for group in join_pieces(parted, grid, rate_hz):
+        contact = whole(group)
+        if foot_like(contact, grid):
+            feet.append(Pieces(group, contact))
+        else:
+            others.append(contact)
+    extra = [piece for piece in attach_toes(feet, others, grid, rate_hz)
+             if len(piece.cells) * grid.cell_cm2 >= HAND_OR_KNEE_CM2]
+    feet.sort(key=lambda pieces: (pieces.whole.first, pieces.whole.cells[0]))
+    return feet, extra

@@ -1,0 +1,70 @@
+"""Where a mat's cells are, and the extent of a set of them along its principal axis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pressure.contacts.tracking import RawContact
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where a mat's cells are: shape and pitch."""
+
+    shape: tuple[int, int]
+    pitch_x_mm: float
+    pitch_y_mm: float
+
+    @property
+    def cell_cm2(self) -> float:
+        return self.pitch_x_mm * self.pitch_y_mm / 100.0
+
+    def xy(self, cells: np.ndarray) -> np.ndarray:
+        rows, cols = np.divmod(cells, self.shape[1])
+        return np.column_stack([cols * self.pitch_x_mm, rows * self.pitch_y_mm]).astype(float)
+
+    def edge(self, cells: np.ndarray) -> np.ndarray:
+        """Which of ``cells`` lie on the mat's outer rows and columns."""
+        rows, cols = np.divmod(cells, self.shape[1])
+        return (rows == 0) | (cols == 0) | (rows == self.shape[0] - 1) | (cols == self.shape[1] - 1)
+
+
+EDGE_CUT_FRACTION = 0.25
+
+
+def cut_by_edge(contact: RawContact, grid: Grid) -> bool:
+    """Whether the mat's edge cuts the print: at a print's own border the pressure falls to near
+    nothing, so a print whose edge cells still carry a quarter of its peak goes on beyond the mat."""
+    edge = grid.edge(contact.cells)
+    peak = np.nan_to_num(contact.peak_kpa)
+    return bool(edge.any() and peak[edge].max() > EDGE_CUT_FRACTION * peak.max())
+
+
+@dataclass(frozen=True)
+class Extent:
+    """A set of points' principal axis (unit vector), centre, and length and width along it."""
+
+    centre: np.ndarray
+    axis: np.ndarray
+    length_mm: float
+    width_mm: float
+
+    @property
+    def elongation(self) -> float:
+        return self.length_mm / max(self.width_mm, 1e-9)
+
+
+def extent(xy: np.ndarray, grid: Grid) -> Extent:
+    centre = xy.mean(axis=0)
+    if len(xy) < 2:
+        return Extent(centre, np.array([0.0, 1.0]), grid.pitch_y_mm, grid.pitch_x_mm)
+    _, vectors = np.linalg.eigh(np.cov((xy - centre).T))
+    axis = vectors[:, -1]
+    across = np.array([-axis[1], axis[0]])
+    # A cell adds its own size along each direction, so a row of n cells is n pitches long.
+    along_cell = abs(axis[0]) * grid.pitch_x_mm + abs(axis[1]) * grid.pitch_y_mm
+    across_cell = abs(across[0]) * grid.pitch_x_mm + abs(across[1]) * grid.pitch_y_mm
+    return Extent(centre, axis, float(np.ptp((xy - centre) @ axis) + along_cell),
+                  float(np.ptp((xy - centre) @ across) + across_cell))

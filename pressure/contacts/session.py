@@ -1,0 +1,151 @@
+"""Per contact: a walking step or standing, complete or cut, left or right; per session: what the
+person did and which way.
+
+A step is a contact whose centre of pressure rolls from heel to toe within a few seconds; a
+standing contact stays, or is cut by both ends of the recording. A contact is cut when the
+recording starts or ends while it carries a good share of its load, or when it touches the mat's
+edge; cut contacts stay in the per-frame series but are left out of stance times, arch index and
+gait statistics.
+
+Sides: standing feet loaded together are told apart across the way the person faces (from the
+prints' heading; ``--facing`` only when the prints do not say), steps by the line of
+progression, and a lone contact by its shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pressure.contacts.geometry import Grid, extent
+from pressure.contacts.orientation import Heading, left_of, side_from_shape, sides_from_progression
+from pressure.contacts.tracking import RawContact
+
+FEET = ("left", "right")
+DIRECTIONS = {"+x": (1.0, 0.0), "-x": (-1.0, 0.0), "+y": (0.0, 1.0), "-y": (0.0, -1.0)}
+ACTIVITIES = ("standing", "walking", "mixed")  # mixed: standing and walking in one session
+CUT_FRACTION = 0.2  # a contact carrying over a fifth of its peak force at a recording's end is cut
+MAX_STEP_S = 2.5  # even a slow walker's stance is shorter
+MIN_ROLL = 0.3  # a step's COP travels at least this share of the print's length, heel to toe
+ROLL_FRAMES = 0.1  # the COP's start and end are its mean over the first and last tenth of the contact
+MIN_FACING_CLARITY = 0.08
+
+
+@dataclass
+class FootContact:
+    """One foot on the mat from frame ``first`` to ``last``; ``index`` is its slot in the series."""
+
+    index: int
+    raw: RawContact
+    parts: list[RawContact]
+    heading: Heading
+    foot: str = ""
+    kind: str = ""  # "step" or "standing"
+    cut_start: bool = False
+    cut_end: bool = False
+    cut_edge: bool = False
+
+    @property
+    def first(self) -> int:
+        return self.raw.first
+
+    @property
+    def last(self) -> int:
+        return self.raw.last
+
+    @property
+    def complete(self) -> bool:
+        return not (self.cut_start or self.cut_end or self.cut_edge)
+
+    @property
+    def print_whole(self) -> bool:
+        """The whole print was seen: not cut by the edge, and a step not cut in time (a
+        standing print is whole even when the recording starts or ends while it stands)."""
+        return not self.cut_edge and (self.kind == "standing" or self.complete)
+
+
+def cut_by_recording(force: np.ndarray, first: int, last: int) -> tuple[bool, bool]:
+    """Whether the recording's first or last frame falls inside the contact while it carries
+    more than CUT_FRACTION of its peak force."""
+    peak = force[first: last + 1].max(initial=0.0)
+    n = len(force)
+    return (first == 0 and force[0] > CUT_FRACTION * peak,
+            last == n - 1 and force[n - 1] > CUT_FRACTION * peak)
+
+
+def roll(cop_x: np.ndarray, cop_y: np.ndarray, axis: np.ndarray, length_mm: float) -> float:
+    """How far the COP travels along ``axis`` over a contact, as a share of the print's length."""
+    valid = np.flatnonzero(np.isfinite(cop_x) & np.isfinite(cop_y))
+    if len(valid) < 4 or length_mm <= 0:
+        return 0.0
+    k = max(1, int(ROLL_FRAMES * len(valid)))
+    xy = np.column_stack([cop_x[valid], cop_y[valid]])
+    return float((xy[-k:].mean(axis=0) - xy[:k].mean(axis=0)) @ axis / length_mm)
+
+
+def kind_of(contact: FootContact, cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, grid: Grid | None) -> str:
+    if (contact.last - contact.first + 1) / rate_hz > MAX_STEP_S or (contact.cut_start and contact.cut_end):
+        return "standing"
+    if grid is None:  # an insole: no floor positions, its duration decides
+        return "step"
+    length = extent(grid.xy(contact.raw.cells), grid).length_mm
+    window = slice(contact.first, contact.last + 1)
+    return "step" if roll(cop_x[window], cop_y[window], contact.heading.axis, length) >= MIN_ROLL else "standing"
+
+
+def snap(vector: np.ndarray) -> str:
+    """The nearest of the four mat directions."""
+    return max(DIRECTIONS, key=lambda name: float(np.dot(DIRECTIONS[name], vector)))
+
+
+def activity_of(contacts: list[FootContact]) -> str:
+    kinds = {contact.kind for contact in contacts}
+    if kinds == {"step"}:
+        return "walking"
+    return "mixed" if "step" in kinds else "standing"
+
+
+def overlap(a: FootContact, b: FootContact) -> bool:
+    return a.first <= b.last and b.first <= a.last
+
+
+def facing(standing: list[FootContact], fallback: str) -> tuple[np.ndarray, str]:
+    """Which way a standing person faces: the prints' headings when they agree clearly enough,
+    else ``fallback`` (``--facing``). Returns the unit vector and what decided it."""
+    if standing:
+        summed = sum(contact.heading.axis * contact.heading.clarity for contact in standing)
+        clarity = float(np.hypot(*summed)) / len(standing)
+        if clarity >= MIN_FACING_CLARITY:
+            source = "loading" if all(c.heading.source == "loading" for c in standing) else "shape"
+            return np.array(DIRECTIONS[snap(summed)]), source
+    return np.array(DIRECTIONS[fallback]), "--facing"
+
+
+def name_feet(contacts: list[FootContact], grid: Grid | None, fallback_facing: str) -> tuple[str, str]:
+    """Sets each contact's side; returns the session's direction (facing when standing,
+    progression when walking) and what decided it."""
+    steps = [c for c in contacts if c.kind == "step"]
+    standing = [c for c in contacts if c.kind == "standing"]
+    forward, source = facing(standing, fallback_facing)
+    if grid is None:
+        return snap(forward), source
+    centre = {c.index: grid.xy(c.raw.cells).mean(axis=0) for c in contacts}
+    for contact in standing:
+        # Aligned with the facing so that a print's shape is read the right way round.
+        axis = contact.heading.axis if contact.heading.axis @ forward >= 0 else -contact.heading.axis
+        contact.heading = Heading(axis, contact.heading.source, contact.heading.clarity)
+        others = [c for c in standing if c is not contact and overlap(c, contact)]
+        if others:
+            lateral = (centre[contact.index] - np.mean([centre[c.index] for c in others], axis=0)) @ left_of(forward)
+            contact.foot = "left" if lateral > 0 else "right"
+        else:
+            contact.foot = side_from_shape(contact.raw, axis, grid)[0]
+    if steps:
+        sides = sides_from_progression(np.array([centre[c.index] for c in steps]),
+                                       np.array([c.heading.axis for c in steps]))
+        for contact, side in zip(steps, sides):
+            contact.foot = side or side_from_shape(contact.raw, contact.heading.axis, grid)[0]
+        progression = sum(contact.heading.axis for contact in steps)
+        return snap(progression), "loading" if all(c.heading.source == "loading" for c in steps) else "shape"
+    return snap(forward), source

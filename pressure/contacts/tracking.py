@@ -1,0 +1,115 @@
+"""Raw contacts: sets of cells loaded together over a stretch of time.
+
+Each cell's loading runs (with hysteresis, brief dropouts bridged) are linked to the runs of its
+8 neighbours that overlap them in time; a connected set of runs is a raw contact. A foot placed
+twice on the same spot gives two contacts (the cells' runs are apart in time), two feet loaded
+at once give two contacts (their cells do not touch), and a person who stands and then walks
+gives the standing contacts and then one per step.
+
+The frames are read chunk by chunk (``ContactTracker.feed``); only the runs are kept, so memory
+grows with the number of runs, not with the session's frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pressure.kernels.cell_runs import CellRuns, Runs, link_runs
+
+LOW_FRACTION = 0.5  # a loaded cell stays loaded until it falls below half the noise threshold
+BRIDGE_S = 0.03  # dropouts up to 30 ms do not end a cell's run
+MIN_RUN_FRAMES = 3  # shorter runs are noise spikes (random noise is not loaded three frames running)
+
+
+@dataclass
+class RawContact:
+    """Cells (flat indices, row * cols + col) loaded together from frame ``first`` to ``last``;
+    per cell the frame it first loaded (``onset``) and its highest pressure (``peak_kpa``)."""
+
+    first: int
+    last: int
+    cells: np.ndarray
+    onset: np.ndarray
+    peak_kpa: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return self.last - self.first + 1
+
+    def merged(self, other: "RawContact") -> "RawContact":
+        cells = np.concatenate([self.cells, other.cells])
+        onset = np.concatenate([self.onset, other.onset])
+        peak = np.concatenate([self.peak_kpa, other.peak_kpa])
+        return _per_cell(min(self.first, other.first), max(self.last, other.last), cells, onset, peak)
+
+    def restricted(self, keep: np.ndarray) -> "RawContact":
+        """The same contact on the cells where ``keep`` (per cell of this contact) holds."""
+        onset = self.onset[keep]
+        return RawContact(self.first, self.last, self.cells[keep], onset, self.peak_kpa[keep])
+
+    def mask(self, shape: tuple[int, int]) -> np.ndarray:
+        image = np.zeros(shape[0] * shape[1], bool)
+        image[self.cells] = True
+        return image.reshape(shape)
+
+    def image(self, values: np.ndarray, shape: tuple[int, int], fill=0.0) -> np.ndarray:
+        out = np.full(shape[0] * shape[1], fill, dtype=np.result_type(values, type(fill)))
+        out[self.cells] = values
+        return out.reshape(shape)
+
+
+def _per_cell(first: int, last: int, cells: np.ndarray, onset: np.ndarray, peak: np.ndarray) -> RawContact:
+    """One entry per cell: its earliest onset and highest peak."""
+    order = np.lexsort((onset, cells))
+    cells, onset, peak = cells[order], onset[order], peak[order]
+    starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
+    return RawContact(int(first), int(last), cells[starts], onset[starts], np.maximum.reduceat(peak, starts))
+
+
+class ContactTracker:
+    """Raw contacts of a session read chunk by chunk.
+
+    ``threshold`` (frames' units) is the noise threshold: a cell joins a contact above it and
+    stays until it falls to ``LOW_FRACTION`` of it. ``scale_kpa`` turns frame units into kPa.
+    """
+
+    def __init__(self, shape: tuple[int, int], threshold: float, rate_hz: float, scale_kpa: float = 1.0,
+                 live: np.ndarray | None = None):
+        self.shape = shape
+        self.scale_kpa = scale_kpa
+        self.bridge_frames = max(1, int(round(BRIDGE_S * rate_hz)))
+        self._runs = CellRuns(shape, threshold, LOW_FRACTION * threshold, self.bridge_frames, live)
+
+    def feed(self, frames: np.ndarray) -> None:
+        self._runs.feed(frames)
+
+    def finish(self) -> list[RawContact]:
+        """The raw contacts, ordered by their first frame."""
+        runs = self._runs.finish()
+        runs = runs.take(runs.end - runs.start + 1 >= MIN_RUN_FRAMES)
+        return contacts_of_runs(runs, link_runs(runs, self.shape, self.bridge_frames), self.scale_kpa)
+
+
+def contacts_of_runs(runs: Runs, labels: np.ndarray, scale_kpa: float) -> list[RawContact]:
+    if len(runs) == 0:
+        return []
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0, True])
+    contacts = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        part = order[a:b]
+        contacts.append(_per_cell(runs.start[part].min(), runs.end[part].max(), runs.cell[part],
+                                  runs.start[part], runs.peak[part] * scale_kpa))
+    contacts.sort(key=lambda contact: (contact.first, contact.cells[0]))
+    return contacts
+
+
+def track_contacts(frames: np.ndarray, threshold: float, rate_hz: float, scale_kpa: float = 1.0,
+                   live: np.ndarray | None = None, chunk_frames: int = 4096) -> list[RawContact]:
+    """Raw contacts of a whole recording (time, rows, cols), read in chunks."""
+    tracker = ContactTracker(frames.shape[1:], threshold, rate_hz, scale_kpa, live)
+    for start in range(0, len(frames), chunk_frames):
+        tracker.feed(frames[start: start + chunk_frames])
+    return tracker.finish()

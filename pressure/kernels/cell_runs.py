@@ -1,0 +1,188 @@
+"""Per-cell loading runs: the stretches of time each cell carries load, with hysteresis.
+
+A cell's run starts when its value rises above ``high`` and lasts while it stays above ``low``;
+dips to ``low`` or below that last at most ``bridge`` frames do not end it (a sensor's brief
+dropout, or a toe lifting for a frame). The kernel reads a session chunk by chunk: the open runs
+are carried in a small per-cell state, so a session of any length is read in bounded memory and
+a chunk boundary changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _cell_runs(frames, high, low, live, bridge, frame0, open_start, last_above, open_peak,
+               run_cell, run_start, run_end, run_peak):
+    """Appends the runs closed in this chunk; returns their count, or -1 when the output is full
+    (the caller retries with room for more, from a copy of the state)."""
+    n_frames, rows, cols = frames.shape
+    capacity = len(run_cell)
+    n = 0
+    for t in range(n_frames):
+        now = frame0 + t
+        for r in range(rows):
+            for c in range(cols):
+                cell = r * cols + c
+                if not live[cell]:
+                    continue
+                value = frames[t, r, c]
+                if open_start[cell] >= 0:
+                    if value > low:
+                        last_above[cell] = now
+                        if value > open_peak[cell]:
+                            open_peak[cell] = value
+                    elif now - last_above[cell] > bridge:
+                        if n == capacity:
+                            return -1
+                        run_cell[n] = cell
+                        run_start[n] = open_start[cell]
+                        run_end[n] = last_above[cell]
+                        run_peak[n] = open_peak[cell]
+                        n += 1
+                        open_start[cell] = -1
+                elif value > high:
+                    open_start[cell] = now
+                    last_above[cell] = now
+                    open_peak[cell] = value
+    return n
+
+
+@dataclass
+class Runs:
+    """Closed runs, one entry each: flat cell index (row * cols + col), first and last frame
+    (inclusive) and the highest value in device units."""
+
+    cell: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    peak: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "Runs":
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+    @classmethod
+    def concatenate(cls, parts: list["Runs"]) -> "Runs":
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("cell", "start", "end", "peak")))
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+    def take(self, keep: np.ndarray) -> "Runs":
+        return Runs(self.cell[keep], self.start[keep], self.end[keep], self.peak[keep])
+
+
+class CellRuns:
+    """Feeds a session's frames chunk by chunk and collects every cell's loading runs.
+
+    ``high`` and ``low`` are in the frames' units; ``live`` (rows, cols) marks the cells to read
+    (cells masked as stuck or saturated never start a run).
+    """
+
+    def __init__(self, shape: tuple[int, int], high: float, low: float, bridge_frames: int,
+                 live: np.ndarray | None = None):
+        if not high >= low:
+            raise ValueError(f"the upper threshold ({high}) must not be below the lower one ({low})")
+        if bridge_frames < 0:
+            raise ValueError("bridge_frames must be >= 0")
+        n_cells = shape[0] * shape[1]
+        self.shape = shape
+        self.high, self.low, self.bridge = float(high), float(low), int(bridge_frames)
+        self.live = np.ones(n_cells, np.bool_) if live is None else np.ascontiguousarray(live, np.bool_).ravel()
+        self._open_start = np.full(n_cells, -1, np.int64)
+        self._last_above = np.zeros(n_cells, np.int64)
+        self._open_peak = np.zeros(n_cells, np.float64)
+        self._closed: list[Runs] = []
+        self.n_frames = 0
+
+    def feed(self, frames: np.ndarray) -> None:
+        """Reads the next frames (time, rows, cols) of the session."""
+        if frames.ndim != 3 or frames.shape[1:] != self.shape:
+            raise ValueError(f"frames must be (time, {self.shape[0]}, {self.shape[1]}), got {frames.shape}")
+        frames = np.ascontiguousarray(frames)
+        capacity = 2 * self.live.size + 1024
+        while True:
+            state = (self._open_start.copy(), self._last_above.copy(), self._open_peak.copy())
+            out = (np.empty(capacity, np.int64), np.empty(capacity, np.int64), np.empty(capacity, np.int64),
+                   np.empty(capacity, np.float64))
+            n = _cell_runs(frames, self.high, self.low, self.live, self.bridge, self.n_frames, *state, *out)
+            if n >= 0:
+                break
+            capacity *= 4
+        self._open_start, self._last_above, self._open_peak = state
+        self._closed.append(Runs(*(a[:n] for a in out)))
+        self.n_frames += len(frames)
+
+    def finish(self) -> Runs:
+        """Every run, those still open at the end of the session closed at their last loaded frame;
+        sorted by cell, then time."""
+        still_open = np.flatnonzero(self._open_start >= 0)
+        self._closed.append(Runs(still_open.astype(np.int64), self._open_start[still_open],
+                                 self._last_above[still_open], self._open_peak[still_open]))
+        self._open_start[:] = -1
+        runs = Runs.concatenate(self._closed)
+        self._closed = []
+        order = np.lexsort((runs.start, runs.cell))
+        return runs.take(order)
+
+
+@njit(cache=True)
+def _find(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@njit(cache=True)
+def _link_runs(cell_offsets, start, end, rows, cols, slack):
+    """Union of runs of 8-neighbouring cells whose times overlap (within ``slack`` frames).
+    Runs are sorted by cell, then start; ``cell_offsets[c]:cell_offsets[c + 1]`` are cell c's."""
+    n = len(start)
+    parent = np.arange(n)
+    for r in range(rows):
+        for c in range(cols):
+            cell = r * cols + c
+            for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):
+                rr, cc = r + dr, c + dc
+                if rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                other = rr * cols + cc
+                i, i_stop = cell_offsets[cell], cell_offsets[cell + 1]
+                j, j_stop = cell_offsets[other], cell_offsets[other + 1]
+                # Runs of one cell are disjoint and more than ``slack`` apart, so a sweep that
+                # drops whichever run ends first meets every overlapping pair.
+                while i < i_stop and j < j_stop:
+                    if start[i] <= end[j] + slack and start[j] <= end[i] + slack:
+                        a, b = _find(parent, i), _find(parent, j)
+                        if a != b:
+                            parent[max(a, b)] = min(a, b)
+                    if end[i] < end[j]:
+                        i += 1
+                    else:
+                        j += 1
+    labels = np.empty(n, np.int64)
+    for k in range(n):
+        labels[k] = _find(parent, k)
+    return labels
+
+
+def link_runs(runs: Runs, shape: tuple[int, int], slack_frames: int) -> np.ndarray:
+    """A component number per run (0..n-1 in order of each component's first run): runs of
+    8-neighbouring cells that overlap in time belong together. ``runs`` sorted by cell, then start."""
+    rows, cols = shape
+    if len(runs) == 0:
+        return np.zeros(0, np.int64)
+    if np.any(np.diff(runs.cell) < 0):
+        raise ValueError("runs must be sorted by cell")
+    offsets = np.searchsorted(runs.cell, np.arange(rows * cols + 1)).astype(np.int64)
+    roots = _link_runs(offsets, runs.start, runs.end, rows, cols, int(slack_frames))
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels.astype(np.int64)

@@ -1,0 +1,86 @@
+"""The contact-tracking kernels against their plain twins in tests/naive.py, on random and real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from pressure.kernels.cell_runs import CellRuns, link_runs
+from tests import naive
+
+
+def runs_of(frames, high, low, bridge, chunks=(None,)):
+    """The kernel's runs, the frames fed in pieces cut at ``chunks``."""
+    tracker = CellRuns(frames.shape[1:], high, low, bridge)
+    cuts = [0, *[c for c in chunks if c is not None], len(frames)]
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        tracker.feed(frames[a:b])
+    runs = tracker.finish()
+    return runs, list(zip(runs.cell.tolist(), runs.start.tolist(), runs.end.tolist(), runs.peak.tolist()))
+
+
+frames_strategy = st.tuples(st.integers(1, 30), st.integers(1, 5), st.integers(1, 5)).flatmap(
+    lambda shape: arrays(np.uint16, shape, elements=st.integers(0, 12)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(frames=frames_strategy, bridge=st.integers(0, 4), cut=st.integers(0, 30))
+def test_cell_runs_match_the_plain_twin_however_the_frames_are_chunked(frames, bridge, cut):
+    want = naive.cell_runs(frames, 6, 3, bridge)
+    _, whole = runs_of(frames, 6, 3, bridge)
+    _, chunked = runs_of(frames, 6, 3, bridge, chunks=(min(cut, len(frames)),))
+    assert whole == chunked == want
+
+
+def test_cell_runs_of_float_frames_with_nan_and_a_full_output_buffer():
+    rng = np.random.default_rng(5)
+    frames = rng.uniform(0, 10, size=(200, 40, 40)).astype(np.float32)  # many short runs: the buffer grows
+    frames[:, 3, 3] = np.nan
+    _, got = runs_of(frames, 5.0, 2.5, 1)
+    assert got == naive.cell_runs(frames, 5.0, 2.5, 1)
+    assert len(got) > 2 * 40 * 40 + 1024  # more runs than the first buffer holds
+
+
+def test_live_mask_keeps_cells_out():
+    frames = np.full((5, 2, 2), 9, np.uint16)
+    tracker = CellRuns((2, 2), 5, 2, 0, live=np.array([[True, False], [True, True]]))
+    tracker.feed(frames)
+    assert sorted(tracker.finish().cell.tolist()) == [0, 2, 3]
+
+
+def test_thresholds_are_checked():
+    with pytest.raises(ValueError, match="must not be below"):
+        CellRuns((2, 2), 2, 5, 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(frames=frames_strategy, slack=st.integers(0, 3))
+def test_link_runs_match_the_pairwise_twin(frames, slack):
+    runs, listed = runs_of(frames, 6, 3, slack)
+    labels = link_runs(runs, frames.shape[1:], slack)
+    got = {}
+    for index, label in enumerate(labels.tolist()):
+        got.setdefault(label, set()).add(index)
+    want = naive.link_runs(listed, frames.shape[1:], slack)
+    assert sorted(map(sorted, got.values())) == sorted(map(sorted, want))
+    # numbered 0..n-1 in order of each component's first run
+    firsts = [min(group) for group in sorted(got.values(), key=min)]
+    assert [labels[i] for i in firsts] == list(range(len(firsts)))
+
+
+def test_kernels_on_a_real_footstep():
+    """SpeedPP2DS subject 0, trial 0: a real 500 Hz footstep, heel and forefoot apart."""
+    import h5py
+
+    from tests.conftest import shared_file
+
+    with h5py.File(shared_file("speedpp2ds/subj000.h5")) as f:
+        frames = np.ascontiguousarray(np.moveaxis(f["img000"][()], 2, 0))[:, 10:40, 5:25]
+    runs, got = runs_of(frames, 5, 2.5, 15, chunks=(100, 101, 333))
+    assert got == naive.cell_runs(frames, 5, 2.5, 15)
+    labels = link_runs(runs, frames.shape[1:], 15)
+    want = naive.link_runs(got, frames.shape[1:], 15)
+    assert labels.max() + 1 == len(want) >= 2
