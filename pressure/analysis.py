@@ -229,21 +229,19 @@ def _insole_contacts(frames, faults, foot_map, rate_hz, geometry_args) -> tuple[
 
 
 def _print_geometry(contact: FootContact, grid: Grid) -> tuple[FootGeometry | None, np.ndarray]:
-    """The print's geometry and which of its cells are toes: pieces lying beyond the main
-    piece's front end, else the part beyond the toe crease."""
+    """The print's geometry and its toes: pieces lying beyond the main piece's front end, and
+    toes still joined to the forefoot cut off at the toe crease."""
     axis = contact.heading.axis
     main = max(contact.parts, key=lambda part: len(part.cells))
     front = (grid.xy(main.cells) @ axis).max()
-    toe_parts = [part for part in contact.parts
-                 if part is not main and (grid.xy(part.cells) @ axis).mean() > front - TOE_OVERLAP_MM]
-    toe_cells = np.concatenate([part.cells for part in toe_parts]) if toe_parts else np.zeros(0, np.int64)
-    print_mask = contact.raw.mask(grid.shape)
     toes_mask = np.zeros(grid.shape, bool)
-    toes_mask.ravel()[toe_cells] = True
-    print_mask &= ~toes_mask
-    if not toe_parts:
-        peak = contact.raw.image(contact.raw.peak_kpa, grid.shape)
-        print_mask, toes_mask = split_toes(print_mask, peak, grid.pitch_x_mm, grid.pitch_y_mm, axis)
+    for part in contact.parts:
+        if part is not main and (grid.xy(part.cells) @ axis).mean() > front - TOE_OVERLAP_MM:
+            toes_mask.ravel()[part.cells] = True
+    print_mask = contact.raw.mask(grid.shape) & ~toes_mask
+    peak = contact.raw.image(contact.raw.peak_kpa, grid.shape)
+    print_mask, joined_toes = split_toes(print_mask, peak, grid.pitch_x_mm, grid.pitch_y_mm, axis)
+    toes_mask |= joined_toes
     geometry = foot_geometry(print_mask, toes_mask, grid.pitch_x_mm, grid.pitch_y_mm, axis, contact.foot)
     return geometry, toes_mask
 

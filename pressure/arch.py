@@ -87,12 +87,17 @@ def split_toes(print_mask: np.ndarray, peak_kpa: np.ndarray, pitch_x_mm: float, 
     bins = ((s - s.min()) / step).astype(int)
     profile = np.bincount(bins, weights=np.nan_to_num(peak_kpa[rows, cols]))
     n = len(profile)
-    distal = np.arange(int(n * 0.7), n - 2)
+    distal = np.arange(int(n * 0.65), n - 2)
     if len(distal) == 0:
         return no_toes
-    valley = int(distal[np.argmin(profile[distal])])
-    before, after = profile[int(n * 0.5): valley].max(initial=0.0), profile[valley + 1:].max(initial=0.0)
-    if not (profile[valley] < 0.5 * before and after > 1.5 * profile[valley]):
+    # The crease is the deepest dip between the forefoot's load and the toes' load: measured
+    # against the lower of the two, so that the fading tip of the toes is no crease.
+    before = np.array([profile[int(n * 0.5): v].max(initial=0.0) for v in distal])
+    after = np.array([profile[v + 1:].max(initial=0.0) for v in distal])
+    depth = profile[distal] / np.maximum(np.minimum(before, after), 1e-12)
+    best = int(np.argmin(depth))
+    valley = int(distal[best])
+    if not (profile[valley] < 0.5 * before[best] and after[best] > 1.5 * profile[valley]):
         return no_toes
     toes = np.zeros_like(print_mask)
     toes[rows[bins > valley], cols[bins > valley]] = True
