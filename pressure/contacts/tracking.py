@@ -88,7 +88,8 @@ class ContactTracker:
     def finish(self) -> list[RawContact]:
         """The raw contacts, ordered by their first frame."""
         runs = self._runs.finish()
-        runs = runs.take(runs.end - runs.start + 1 >= MIN_RUN_FRAMES)
+        # A recording shorter than that (a static image is one frame) keeps what it has.
+        runs = runs.take(runs.end - runs.start + 1 >= min(MIN_RUN_FRAMES, self._runs.n_frames))
         return contacts_of_runs(runs, link_runs(runs, self.shape, self.bridge_frames), self.scale_kpa)
 
 
