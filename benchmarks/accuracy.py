@@ -165,12 +165,22 @@ def real_case(name: str, relative: str, expected: list[tuple], direction: str | 
     return Case(name, len(expected), len(found), right)
 
 
-def speedpp2ds_case(path: Path) -> tuple[Case, list[float]]:
-    """Every footstep one complete right step towards +y; returns the arch indices too."""
+@dataclass
+class Footstep:
+    """One SpeedPP2DS trial: its arch index, the feet's share of the loaded impulse (every cell
+    above the threshold) and how many extra blobs were reported."""
+
+    arch_index: float
+    feet_share: float
+    extra_blobs: int
+
+
+def speedpp2ds_case(path: Path, threshold_kpa: float = 5.0) -> tuple[Case, list[Footstep]]:
+    """Every footstep one complete right step towards +y."""
     from pressure.analysis import analyse
 
     case = Case(f"SpeedPP2DS {path.stem}", 0, 0, 0)
-    arches = []
+    steps = []
     for _, recording in speedpp2ds_trials(path):
         results, analysis = analyse(recording)
         case.true += 1
@@ -178,9 +188,14 @@ def speedpp2ds_case(path: Path) -> tuple[Case, list[float]]:
         if ([described(c) for c in analysis.contacts] == [("right", "step", True)]
                 and results.attrs["direction"] == "+y"):
             case.right += 1
-        arches.append(float(results["arch_index"].sel(foot="right")))
-    case.notes = f"arch index {np.nanmean(arches):.3f} +- {np.nanstd(arches):.3f} (mean +- SD of 60 steps)"
-    return case, arches
+        kpa = recording.cells.astype(float)
+        loaded = np.where(kpa > threshold_kpa, kpa, 0.0).sum() * recording.info.cell_area_mm2 * 1e-3
+        steps.append(Footstep(float(results["arch_index"].sel(foot="right")),
+                              float(results["force"].sum()) / loaded, int(results.attrs["extra_blobs"])))
+    arches = [step.arch_index for step in steps]
+    case.notes = (f"arch index {np.nanmean(arches):.3f} +- {np.nanstd(arches):.3f} (mean +- SD of {len(steps)} steps); "
+                  f"feet hold >= {min(step.feet_share for step in steps):.1%} of the loaded impulse")
+    return case, steps
 
 
 def mun104_case(side: str) -> Case:
