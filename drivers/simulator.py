@@ -56,6 +56,7 @@ IN_PLACE = Gait(0.0, 0.5, 0.6)
 IN_SHOES = Gait(0.0, 0.55, 0.65)
 FIRST_CONTACT_S = 0.3
 FIRST_STEP_MM = 300.0  # walking off from standing: the first step is half a walking step
+FOOT_ML_SWAY_MM = (1.6, 0.4)  # quiet standing: each foot's own ML COP sway, slow and faster part (mm)
 WEIGHT_SHIFT_S = 0.3  # before lifting a foot to walk off, the weight moves onto the other
 STEP_CONTACT = (0.1, 0.7, 0.2)  # sim://step: contact starts, lasts, and the recording goes on after it (s)
 INSOLE_PITCH_MM = 8.6  # a 31 x 11 insole for a 250 mm foot, like the XSENSOR export
@@ -206,6 +207,9 @@ class SimSession:
         self.cell_area_m2 = pitch * pitch * 1e-6
         rng = np.random.default_rng([self.seed, 7])
         self._sway_phases = rng.uniform(0, 2 * np.pi, size=6)
+        # Each standing foot's own medio-lateral sway (inversion/eversion): its own stream, so
+        # nothing drawn before changes.
+        self._foot_ml_phases = np.random.default_rng([self.seed, 14]).uniform(0, 2 * np.pi, size=4)
         self.contacts: list[Contact] = []  # in session time, standing feet first
         self.standing_feet: list[PlacedFoot] = []
         getattr(self, f"_place_{kind}")()
@@ -398,16 +402,22 @@ class SimSession:
             raise DriverError("the feet do not fit on the mat; give more rows or cols")
 
     def _unit_shapes(self, foot: PlacedFoot):
-        """Pressure per newton of foot force, and the same tilted heel-to-toe (for AP sway), on
-        the foot's cells only."""
+        """Pressure per newton of foot force, the same tilted heel-to-toe (for AP sway) and the
+        same tilted across the foot (for the foot's own ML sway), on the foot's cells only.
+
+        Both tilts carry no force. ``across`` is scaled so that adding ``d * across`` to the base
+        moves the foot's centre of pressure by ``d`` mm medially (before the sensor floor)."""
         u, m = foot.foot_coordinates(self._grid_x, self._grid_y)
         base = self.shape.relative_pressure(u, m)
         base_force = base.sum() * self.cell_area_m2 * 1000.0
         base = base / base_force
         centre = (base * u).sum() / base.sum()
         tilt = base * (u - centre) / self.shape.print_length_mm
+        centre_m = (base * m).sum() / base.sum()
+        spread_m = (base * (m - centre_m) ** 2).sum() / base.sum()
+        across = base * (m - centre_m) / spread_m
         cells = np.flatnonzero(base > 0)
-        return cells, base.ravel()[cells], tilt.ravel()[cells]
+        return cells, base.ravel()[cells], tilt.ravel()[cells], across.ravel()[cells]
 
     def _walk_maps_for(self, foot: PlacedFoot):
         u, m = foot.foot_coordinates(self._grid_x, self._grid_y)
@@ -452,13 +462,23 @@ class SimSession:
         return shares
 
     def _add_standing(self, flat: np.ndarray, t: np.ndarray) -> None:
-        ph = self._sway_phases
-        for index, ((cells, base, tilt), share) in enumerate(zip(self._standing_shapes, self._standing_shares(t))):
+        """Standing feet: the body's ML sway moves load between the feet (``_standing_shares``);
+        under each foot the load rocks heel to toe (AP tilt) and, in quiet standing, across the
+        foot too (inversion/eversion: a few mm of the foot's own ML sway, so each foot's COP
+        covers an area, not a line). ``standwalk`` keeps the AP tilt only."""
+        ph, ph_ml = self._sway_phases, self._foot_ml_phases
+        for index, ((cells, base, tilt, across), share) in enumerate(
+                zip(self._standing_shapes, self._standing_shares(t))):
             ap = 0.25 * np.sin(2 * np.pi * (0.17 + 0.05 * index) * t + ph[2 + index]) + 0.05 * np.sin(
                 2 * np.pi * 0.9 * t + ph[4 + index])
             f = self.params["weight"] * share
             standing = np.flatnonzero(f != 0)  # a foot that has walked off adds nothing
-            flat[np.ix_(standing, cells)] += (f[:, None] * (base[None] + ap[:, None] * tilt[None]))[standing]
+            unit_pressure = base[None] + ap[:, None] * tilt[None]
+            if self.kind == "standing":
+                ml_mm = FOOT_ML_SWAY_MM[0] * np.sin(2 * np.pi * (0.29 + 0.06 * index) * t + ph_ml[index]) + (
+                    FOOT_ML_SWAY_MM[1] * np.sin(2 * np.pi * (0.67 + 0.08 * index) * t + ph_ml[2 + index]))
+                unit_pressure = unit_pressure + ml_mm[:, None] * across[None]
+            flat[np.ix_(standing, cells)] += (f[:, None] * unit_pressure)[standing]
 
     def _add_step(self, flat: np.ndarray, t: np.ndarray, contact: Contact, maps) -> None:
         """One contact's heel-to-toe roll-over: force rises and falls, its centre runs to the toes."""

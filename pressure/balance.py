@@ -11,10 +11,10 @@ SWAY_LOWPASS_HZ = 5.0  # Prieto et al. 1996 low-pass filtered the COP at 5 Hz be
 
 
 def f_quantile_2(p: float, denominator_df: int) -> float:
-    """Quantile of the F distribution with (2, m) degrees of freedom, exact:
-    its CDF is 1 - (1 + 2x/m)^(-m/2)."""
-    m = denominator_df
-    return m / 2.0 * ((1.0 - p) ** (-2.0 / m) - 1.0)
+    """Quantile of the F distribution with (2, m) degrees of freedom (scipy.stats.f)."""
+    from scipy.stats import f  # here, so that importing the package stays fast
+
+    return float(f.ppf(p, 2, denominator_df))
 
 
 def sway(cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, forward: np.ndarray,
@@ -22,7 +22,10 @@ def sway(cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, forward: np.ndarr
     """Path length (mm), mean velocity (mm/s), RMS distance from the mean (mm), anterior-posterior
     and medio-lateral ranges (mm) and the 95 % confidence ellipse area (mm^2) of a COP path,
     low-pass filtered at ``lowpass_hz`` (None: as it is) so that sensor noise does not add path.
-    Frames where the COP is undefined (NaN) are left out; NaN everywhere for under 3 points."""
+    Frames where the COP is undefined (NaN) are left out; NaN everywhere for under 3 points.
+
+    The ellipse area is 2 pi F_0.95(2, n-2) sqrt(s_AP^2 s_ML^2 - s_APML^2) (Prieto et al. 1996);
+    a path along a straight line (no spread across it) has an area of (nearly) 0, not NaN."""
     valid = np.isfinite(cop_x) & np.isfinite(cop_y)
     if valid.sum() < 3:
         return {name: float("nan") for name in SWAY_MEASURES}

@@ -55,3 +55,37 @@ def test_options_are_validated():
         drivers.open_url("sim://standing?imbalance=2")
     with pytest.raises(drivers.DriverError, match="do not fit"):
         drivers.open_url("sim://standing?rows=20&cols=20")
+
+
+def _standing_session(url):
+    from drivers.simulator import SimMat
+    from drivers.url import parse_url
+
+    return SimMat(parse_url(url)).session
+
+
+def test_ground_truth_cop_is_what_the_noiseless_frames_carry():
+    url = "sim://standing?noise=0&duration=2&imbalance=0.2&angle=8&speed=0"
+    recording, truth = simulate(url)
+    kpa = recording.cells.astype(float) * SCALE_KPA
+    x, y = np.meshgrid(np.arange(kpa.shape[2]) * 5.0, np.arange(kpa.shape[1]) * 5.0)
+    middle = x.max() / 2  # the feet stand apart, left at smaller x
+    for index, side in enumerate((x < middle, x >= middle)):
+        per_foot = kpa * side[None]
+        total = per_foot.sum(axis=(1, 2))
+        np.testing.assert_allclose((per_foot * x).sum(axis=(1, 2)) / total, truth.cop_x_mm[:, index], atol=0.02)
+        np.testing.assert_allclose((per_foot * y).sum(axis=(1, 2)) / total, truth.cop_y_mm[:, index], atol=0.02)
+
+
+@pytest.mark.parametrize("url", ["sim://standing?seed=1&imbalance=0.2&arch=flat&angle=8&duration=5&speed=0",
+                                 "sim://standing?seed=6&angle=0&facing=-x&foot=220&duration=10&speed=0"])
+def test_each_standing_foot_sways_across_itself_not_on_a_line(url):
+    session = _standing_session(url)
+    _, truth = simulate(url)
+    for index, foot in enumerate(session.standing_feet):
+        u, m = foot.foot_coordinates(truth.cop_x_mm[:, index], truth.cop_y_mm[:, index])
+        assert 8.0 < np.ptp(u) < 16.0  # heel to toe, as before
+        assert 2.0 < np.ptp(m) < 6.0  # inversion/eversion: a few mm across the foot
+        smallest, largest = np.linalg.eigvalsh(np.cov(u, m))
+        assert smallest > 0.3 and largest > smallest  # an area, not a line segment
+
