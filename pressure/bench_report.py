@@ -12,6 +12,19 @@ def _number(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}"
 
 
+def accuracy_report(console) -> None:
+    """The contacts' accuracy table (benchmarks/accuracy.py), as markdown for the README."""
+    try:
+        from benchmarks.accuracy import SHARED_DATA, all_cases, table
+    except ImportError as error:
+        raise RuntimeError(f"the benchmark suite is not installed with this copy ({error})") from None
+    with console.status("checking contacts against simulated and real recordings"):
+        cases = all_cases()
+    if not SHARED_DATA.is_dir():
+        console.print(f"real recordings not found at {SHARED_DATA}: simulated cases only")
+    console.print(table(cases), highlight=False, soft_wrap=True)
+
+
 def run_and_report(quick: bool, json_path: Path | None, console) -> None:
     from rich.table import Table
 

@@ -306,9 +306,16 @@ def info(
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Smaller data and fewer repeats: under a minute.")] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", dir_okay=False, help="Also write results as JSON.")] = None,
+    accuracy: Annotated[bool, typer.Option("--accuracy", help="Instead: how right the contacts are, on simulated hard "
+                                           "cases and the real recordings in ../shared/data (a markdown table).")] = False,
 ) -> None:
     """Measure throughput of every stage against plain NumPy and this machine's memory bandwidth."""
     with user_errors():
+        if accuracy:
+            from pressure.bench_report import accuracy_report
+
+            accuracy_report(console())
+            return
         from pressure.bench_report import run_and_report
 
         run_and_report(quick, json_path, console())

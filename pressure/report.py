@@ -78,8 +78,12 @@ def _force_panel(axes, dataset) -> None:
 
 def _balance_panel(axes, dataset) -> None:
     rate = float(dataset.attrs["rate_hz"])
-    if dataset.attrs.get("activity") == "standing" and int(dataset.attrs.get("has_geometry", 1)):
-        x, y = dataset["mat_cop_x"].values, dataset["mat_cop_y"].values
+    if dataset.attrs.get("activity") in ("standing", "mixed") and int(dataset.attrs.get("has_geometry", 1)):
+        time = dataset["time"].values
+        standing = (time >= dataset.attrs.get("standing_from_s", -np.inf)) & (
+            time <= dataset.attrs.get("standing_to_s", np.inf))
+        x = np.where(standing, dataset["mat_cop_x"].values, np.nan)
+        y = np.where(standing, dataset["mat_cop_y"].values, np.nan)
         if rate / 2 > SWAY_LOWPASS_HZ:
             x, y = lowpass(x, SWAY_LOWPASS_HZ, rate), lowpass(y, SWAY_LOWPASS_HZ, rate)
         valid = np.isfinite(x) & np.isfinite(y)

@@ -19,11 +19,12 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         ("arch index", lambda f: _fmt(float(per_foot(foot=f)["arch_index"]), "{:.3f}")),
         ("arch type", lambda f: str(per_foot(foot=f)["arch_type"].values) or "-"),
         ("load share", lambda f: _fmt(100 * float(per_foot(foot=f)["load_share"]), "{:.1f} %")),
-        ("mean force", lambda f: _fmt(float(per_foot(foot=f)["force"].mean()), "{:.0f} N")),
         ("peak pressure", lambda f: _fmt(float(per_foot(foot=f)["peak_pressure"].max()), "{:.0f} kPa")),
         ("COP path (raw)", lambda f: _fmt(float(per_foot(foot=f)["cop_path_length"]), "{:.0f} mm")),
     ]
-    if dataset.attrs.get("activity") == "standing":
+    if dataset.attrs.get("load_share_from") != "steps":  # walking: the steps' loads say it
+        rows.insert(3, ("mean force", lambda f: _fmt(float(per_foot(foot=f)["force"].mean()), "{:.0f} N")))
+    if dataset.attrs.get("activity") in ("standing", "mixed"):
         sway = dataset.sel(part=list(FEET))
         rows.append(("sway path (5 Hz)", lambda f: _fmt(float(sway["sway_path_length"].sel(part=f)), "{:.0f} mm")))
         rows.append(("sway ellipse 95 %", lambda f: _fmt(float(sway["sway_ellipse_area"].sel(part=f)), "{:.1f} mm^2")))
@@ -33,7 +34,13 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         def per_step(name, pattern):
             return lambda f: _fmt(float(steps[name].where(steps["step_foot"] == f).median()), pattern)
 
-        rows.append(("steps", lambda f: str(int((dataset["step_foot"] == f).sum()))))
+        def step_count(foot):
+            mine = dataset["step_foot"] == foot
+            cut = int((mine & ~dataset["step_complete"].astype(bool)).sum()) if "step_complete" in dataset else 0
+            return f"{int(mine.sum())}" + (f" ({cut} cut)" if cut else "")
+
+        rows.append(("steps", step_count))
+        rows.append(("step peak force", per_step("step_peak_force", "{:.0f} N")))
         rows.append(("step length", per_step("step_length", "{:.0f} mm")))
         rows.append(("stance time", per_step("step_stance_time", "{:.2f} s")))
         rows.append(("progression angle", per_step("step_progression_angle", "{:+.1f} deg")))
@@ -54,12 +61,20 @@ def results_table(dataset, title: str) -> Table:
 def results_caption(dataset) -> str:
     duration = float(dataset["time"][-1]) if dataset.sizes["time"] else 0.0
     si = float(dataset["symmetry_index"])
-    side = "right" if si > 0 else "left"
-    text = (
-        f"{dataset.attrs.get('activity', '?')}, {dataset.sizes['time']} frames over {duration:.2f} s; "
-        f"symmetry index {si:+.1f} % (more load on the {side})"
-    )
-    if dataset.attrs.get("activity") == "standing" and np.isfinite(float(dataset["sway_path_length"].sel(part="mat"))):
+    activity = dataset.attrs.get("activity", "?")
+    if activity == "mixed":
+        activity = (f"standing ({dataset.attrs['standing_from_s']:.2f}-{dataset.attrs['standing_to_s']:.2f} s), "
+                    "then walking")
+    text = f"{activity}, {dataset.sizes['time']} frames over {duration:.2f} s; "
+    if np.isfinite(si):
+        source = {"standing": "mean force standing", "steps": "mean step impulse"}.get(
+            dataset.attrs.get("load_share_from", ""), "")
+        text += (f"symmetry index {si:+.1f} % (more load on the {'right' if si > 0 else 'left'}"
+                 + (f"; {source})" if source else ")"))
+    else:
+        text += "symmetry index - (a foot without complete contacts)"
+    if dataset.attrs.get("activity") in ("standing", "mixed") and np.isfinite(
+            float(dataset["sway_path_length"].sel(part="mat"))):
         mat = dataset.sel(part="mat")
         text += (f"; whole-mat sway {float(mat['sway_path_length']):.0f} mm path, "
                  f"{float(mat['sway_ellipse_area']):.0f} mm^2 ellipse")
