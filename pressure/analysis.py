@@ -31,7 +31,7 @@ from pressure.contacts.series import contact_metrics
 from pressure.contacts.session import (DIRECTIONS, FEET, FootContact, activity_of, cut_by_recording, kind_of,
                                        name_feet)
 from pressure.contacts.tracking import RawContact, track_contacts
-from pressure.gait import STEP_MEASURES, cadence, step_table
+from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
 from pressure.kernels.peak_image import cell_summary
 from pressure.schema import build_results
@@ -140,11 +140,6 @@ def merge_slots(metrics: FrameMetrics, groups: list[list[int]]) -> FrameMetrics:
         cop_x = np.where(loaded, moment_x / force, np.nan)
         cop_y = np.where(loaded, moment_y / force, np.nan)
     return FrameMetrics(force, area, peak, cop_x, cop_y)
-
-
-def path_length(x: np.ndarray, y: np.ndarray) -> float:
-    """Length of a path with gaps (NaN) where it is not defined."""
-    return float(np.nansum(np.hypot(np.diff(x), np.diff(y))))
 
 
 def symmetry_index(mean_left: float, mean_right: float) -> float:
@@ -370,7 +365,8 @@ def _results(recording, options, analysis: Analysis, region_metrics, peak_image,
 
     arch_per_contact, arch, axis_method = _arch_indices(analysis)
     steps = [c for c in contacts if c.kind == "step"]
-    table = step_table(steps, per_contact.force_n, per_contact.cop_x_mm, per_contact.cop_y_mm,
+    keep = (lambda a: a) if geometry else (lambda a: np.full_like(a, np.nan))  # sensor sets: no positions
+    table = step_table(steps, per_contact.force_n, keep(per_contact.cop_x_mm), keep(per_contact.cop_y_mm),
                        analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
                        forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
     standing_frames = _standing_frames(contacts, n_frames)
@@ -395,7 +391,6 @@ def _results(recording, options, analysis: Analysis, region_metrics, peak_image,
     for contact, (cells, regions) in zip(contacts, region_slots):
         foot_map.ravel()[cells] = FEET.index(contact.foot)
         region_map.ravel()[cells] = regions
-    keep = (lambda a: a) if geometry else (lambda a: np.full_like(a, np.nan))
     data = {
         "force": feet.force_n,
         "contact_area": feet.contact_area_cm2,

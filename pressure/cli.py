@@ -61,7 +61,8 @@ def console():
 
 
 Threshold = Annotated[float, typer.Option("--threshold-kpa", min=0.0, help="Cells at or below this pressure are unloaded.")]
-FacingOption = Annotated[Facing, typer.Option("--facing", help="Direction the person faces when standing.")]
+FacingOption = Annotated[Facing, typer.Option(
+    "--facing", help="Direction a standing person faces, used only when the prints' shape does not show it.")]
 ActivityOption = Annotated[Activity, typer.Option("--activity", help="Standing or walking; auto decides from the data.")]
 
 

@@ -10,6 +10,13 @@ STEP_MEASURES = ("peak_force", "impulse", "stance_time", "cop_path_length", "len
                  "progression_angle", "cpei", "arch_index")
 
 
+def path_length(x: np.ndarray, y: np.ndarray) -> float:
+    """Length of a path with gaps (NaN) where it is not defined; NaN when it never is."""
+    if not (np.isfinite(x) & np.isfinite(y)).any():
+        return float("nan")
+    return float(np.nansum(np.hypot(np.diff(x), np.diff(y))))
+
+
 def progression_angle(axis: np.ndarray, direction: np.ndarray, foot: str) -> float:
     """Foot axis against the line of progression, degrees, positive for toe-out."""
     cross = direction[0] * axis[1] - direction[1] * axis[0]  # > 0: the foot turns to the walker's left
@@ -78,7 +85,7 @@ def step_table(
             table["peak_force"][k] = f.max()
             table["impulse"][k] = f.sum() / rate_hz
             table["stance_time"][k] = time_s[step.last] - time_s[step.first]
-            table["cop_path_length"][k] = float(np.nansum(np.hypot(np.diff(x), np.diff(y))))
+            table["cop_path_length"][k] = path_length(x, y)
         geometry = geometries[step.index]
         if geometry is None or not step.print_whole:
             continue

@@ -161,3 +161,26 @@ def test_forced_activity_overrides_the_data():
 
     results, _ = analyse(simulate("sim://walking?speed=0")[0], Options(activity="standing"))
     assert results.attrs["activity"] == "standing" and results.sizes["step"] == 0
+
+
+def test_standing_facing_comes_from_the_prints_and_facing_only_when_they_do_not_tell():
+    from pressure.analysis import Options
+    from tests.test_analysis import bare
+
+    results, _ = analyse(simulate("sim://standing?speed=0&duration=1&facing=-x")[0])  # --facing left at +y
+    assert results.attrs["direction"] == "-x" and results.attrs["direction_source"] == "shape"
+    # Two plain rectangles: no narrower heel end, so --facing decides which is left.
+    frames = np.zeros((20, 60, 50), np.float32)
+    frames[:, 5:55, 5:20] = 100.0
+    frames[:, 5:55, 30:45] = 100.0
+    for facing, left_at_small_x in (("+y", True), ("-y", False)):
+        results, analysis = analyse(bare(frames), Options(facing=facing))
+        assert results.attrs["direction_source"] == "--facing"
+        left = [c for c in analysis.contacts if c.foot == "left"][0]
+        assert (left.raw.cells % 50 < 25).all() == left_at_small_x
+
+
+def test_insoles_without_positions_have_no_cop_measures():
+    results, _ = analyse(drivers.load(str(shared_file("novel_pedar/pedar_example.asc"))))
+    assert np.isnan(results["step_cop_path_length"].values).all()
+    assert np.isnan(results["cop_x"].values).all()
