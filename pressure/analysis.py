@@ -27,9 +27,9 @@ from pressure.contacts.fragments import find_feet
 from pressure.contacts.geometry import Grid, cut_by_edge
 from pressure.contacts.insoles import insole_contacts
 from pressure.contacts.orientation import Heading, heading
-from pressure.contacts.series import contact_metrics
+from pressure.contacts.series import combine, contact_metrics, summed
 from pressure.contacts.session import (DIRECTIONS, FEET, FootContact, activity_of, cut_by_recording, kind_of,
-                                       name_feet)
+                                       name_feet, settle_cut_kinds)
 from pressure.contacts.tracking import RawContact, track_contacts
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
@@ -73,7 +73,7 @@ class Analysis:
 
     contacts: list[FootContact]
     extra_blobs: list[RawContact]
-    contact_metrics: FrameMetrics  # (time, contact)
+    contact_metrics: list[FrameMetrics]  # per contact, over its own frames: (frames, 1)
     geometries: list[FootGeometry | None]
     direction: str
     direction_source: str
@@ -120,28 +120,6 @@ def saturation_kpa(recording: Recording, frames: np.ndarray, scale: float) -> fl
     return None
 
 
-def merge_slots(metrics: FrameMetrics, groups: list[list[int]]) -> FrameMetrics:
-    """Metrics of groups of slots: forces and areas add, peaks take the maximum, COPs are
-    force-weighted means."""
-    n_frames = metrics.force_n.shape[0]
-    shape = (n_frames, len(groups))
-    force, area, peak = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    moment_x, moment_y = np.zeros(shape), np.zeros(shape)
-    for index, slots in enumerate(groups):
-        for slot in slots:
-            f = metrics.force_n[:, slot]
-            force[:, index] += f
-            area[:, index] += metrics.contact_area_cm2[:, slot]
-            peak[:, index] = np.maximum(peak[:, index], metrics.peak_kpa[:, slot])
-            moment_x[:, index] += np.where(f > 0, metrics.cop_x_mm[:, slot] * f, 0.0)
-            moment_y[:, index] += np.where(f > 0, metrics.cop_y_mm[:, slot] * f, 0.0)
-    loaded = force > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cop_x = np.where(loaded, moment_x / force, np.nan)
-        cop_y = np.where(loaded, moment_y / force, np.nan)
-    return FrameMetrics(force, area, peak, cop_x, cop_y)
-
-
 def symmetry_index(mean_left: float, mean_right: float) -> float:
     """Robinson et al. (1987): 100 (R - L) / (0.5 (R + L))."""
     total = mean_left + mean_right
@@ -178,13 +156,15 @@ def analyse(recording: Recording, options: Options | None = None):
     whole = contact_metrics(frames, [(c.raw.cells, np.zeros(len(c.raw.cells), np.int64)) for c in contacts],
                             windows, 1, **geometry_args)
     spatial = grid if info.foot_map is None else None
-    for contact in contacts:
+    for contact, metrics in zip(contacts, whole):
         if info.foot_map is None:
-            contact.cut_start, contact.cut_end = cut_by_recording(whole.force_n[:, contact.index], contact.first,
-                                                                  contact.last)
+            contact.cut_start, contact.cut_end = cut_by_recording(metrics.force_n[:, 0], contact.first,
+                                                                  contact.last, len(frames))
             contact.cut_edge = cut_by_edge(contact.raw, grid)
-        contact.kind = options.activity_kind or kind_of(contact, whole.cop_x_mm[:, contact.index],
-                                                         whole.cop_y_mm[:, contact.index], info.rate_hz, spatial)
+        contact.kind = options.activity_kind or kind_of(contact, metrics.cop_x_mm[:, 0], metrics.cop_y_mm[:, 0],
+                                                         info.rate_hz, spatial)
+    if options.activity_kind is None:
+        settle_cut_kinds(contacts, info.rate_hz)
     direction, direction_source = name_feet(contacts, spatial, options.facing)
 
     # Geometry and regions of each print, then the second pass over the regions.
@@ -195,12 +175,12 @@ def analyse(recording: Recording, options: Options | None = None):
         toes.append(toe_cells)
     region_slots = [(c.raw.cells, _region_of_cells(c, g, t, grid)) for c, g, t in zip(contacts, geometries, toes)]
     region_slots += [(blob.cells, np.zeros(len(blob.cells), np.int64)) for blob in extra]
-    region_metrics = contact_metrics(frames, region_slots, windows + [(b.first, b.last) for b in extra],
-                                     len(REGIONS), **geometry_args)
-    per_contact = merge_slots(region_metrics, [list(range(i * len(REGIONS), (i + 1) * len(REGIONS)))
-                                               for i in range(len(contacts))])
+    all_windows = windows + [(b.first, b.last) for b in extra]
+    region_metrics = contact_metrics(frames, region_slots, all_windows, len(REGIONS), **geometry_args)
+    per_contact = [summed(metrics) for metrics in region_metrics[:len(contacts)]]
     analysis = Analysis(contacts, extra, per_contact, geometries, direction, direction_source, grid)
-    results = _results(recording, options, analysis, region_metrics, peak_image, faults, region_slots)
+    mat = combine(region_metrics, all_windows, [list(range(len(all_windows)))], len(frames))
+    results = _results(recording, options, analysis, region_metrics, mat, peak_image, faults, region_slots)
     return results, analysis
 
 
@@ -295,14 +275,13 @@ def _arch_indices(analysis: Analysis) -> tuple[list[float], dict[str, float], di
     return per_contact, per_foot, method
 
 
-def _region_measures(analysis: Analysis, region_metrics: FrameMetrics, rate_hz: float):
+def _region_measures(analysis: Analysis, region_metrics: list[FrameMetrics], rate_hz: float):
     """Peak pressure and mean pressure-time integral per contact, per foot and region."""
     peak = np.full((2, len(REGIONS)), np.nan)
     pti_sum, contacts_of = np.zeros((2, len(REGIONS))), np.zeros(2)
     for contact in analysis.contacts:
         foot = FEET.index(contact.foot)
-        slots = slice(contact.index * len(REGIONS), (contact.index + 1) * len(REGIONS))
-        region_peak = region_metrics.peak_kpa[contact.first: contact.last + 1, slots]
+        region_peak = region_metrics[contact.index].peak_kpa
         peak[foot] = np.fmax(peak[foot], region_peak.max(axis=0))
         pti_sum[foot] += region_peak.sum(axis=0) / rate_hz
         contacts_of[foot] += 1
@@ -351,12 +330,13 @@ def _load_share(feet: FrameMetrics, table: dict, steps: list[FootContact], stand
     return share, index, source
 
 
-def _results(recording, options, analysis: Analysis, region_metrics, peak_image, faults, region_slots):
+def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_image, faults, region_slots):
     info = recording.info
     contacts = analysis.contacts
     per_contact = analysis.contact_metrics
-    feet = merge_slots(per_contact, [[c.index for c in contacts if c.foot == foot] for foot in FEET])
-    mat = merge_slots(region_metrics, [list(range(region_metrics.force_n.shape[1]))])
+    windows = [(c.first, c.last) for c in contacts]
+    feet = combine(per_contact, windows, [[c.index for c in contacts if c.foot == foot] for foot in FEET],
+                   len(recording.time_s))
     geometry = info.has_geometry
     forward = np.array(DIRECTIONS[analysis.direction])
     time_s = recording.time_s
@@ -365,9 +345,7 @@ def _results(recording, options, analysis: Analysis, region_metrics, peak_image,
 
     arch_per_contact, arch, axis_method = _arch_indices(analysis)
     steps = [c for c in contacts if c.kind == "step"]
-    keep = (lambda a: a) if geometry else (lambda a: np.full_like(a, np.nan))  # sensor sets: no positions
-    table = step_table(steps, per_contact.force_n, keep(per_contact.cop_x_mm), keep(per_contact.cop_y_mm),
-                       analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
+    table = step_table(steps, per_contact, geometry, analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
                        forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
     standing_frames = _standing_frames(contacts, n_frames)
     both_feet_seen = {c.foot for c in contacts} == set(FEET)
@@ -388,6 +366,7 @@ def _results(recording, options, analysis: Analysis, region_metrics, peak_image,
 
     foot_map = np.full(peak_image.shape, -1, np.int8)
     region_map = np.full(peak_image.shape, -1, np.int8)
+    keep = (lambda a: a) if geometry else (lambda a: np.full_like(a, np.nan))  # sensor sets: no positions
     for contact, (cells, regions) in zip(contacts, region_slots):
         foot_map.ravel()[cells] = FEET.index(contact.foot)
         region_map.ravel()[cells] = regions

@@ -61,9 +61,8 @@ def cpei(cop_x: np.ndarray, cop_y: np.ndarray, geometry: FootGeometry, foot: str
 
 def step_table(
     steps: list,  # FootContact, in time order
-    force: np.ndarray,  # (time, contact)
-    cop_x: np.ndarray,
-    cop_y: np.ndarray,
+    per_contact: list,  # FrameMetrics of each contact (by index) over its own frames
+    positions: bool,  # False for sensor sets whose positions mean nothing: no COP measures
     geometries: list[FootGeometry | None],  # by contact index
     arch_indices: list[float],  # by contact index, NaN where the print was not seen whole
     direction: np.ndarray,
@@ -77,9 +76,9 @@ def step_table(
     table = {name: np.full(len(steps), np.nan) for name in STEP_MEASURES}
     left = np.array([-direction[1], direction[0]])
     for k, step in enumerate(steps):
-        frames = slice(step.first, step.last + 1)
-        f = force[frames, step.index]
-        x, y = cop_x[frames, step.index], cop_y[frames, step.index]
+        metrics = per_contact[step.index]
+        f = metrics.force_n[:, 0]
+        x, y = (metrics.cop_x_mm[:, 0], metrics.cop_y_mm[:, 0]) if positions else (np.full(len(f), np.nan),) * 2
         table["arch_index"][k] = arch_indices[step.index]
         if not (step.cut_start or step.cut_end):
             table["peak_force"][k] = f.max()

@@ -193,3 +193,12 @@ def test_insoles_without_positions_have_no_cop_measures():
     results, _ = analyse(drivers.load(str(shared_file("novel_pedar/pedar_example.asc"))))
     assert np.isnan(results["step_cop_path_length"].values).all()
     assert np.isnan(results["cop_x"].values).all()
+
+
+def test_a_step_the_recording_ends_early_is_still_a_step():
+    """10 frames of the last contact are too few to see it roll; it stays a (cut) step of the walk
+    rather than turning the session into standing and walking."""
+    results, analysis = analyse(simulate("sim://walking?speed=0&duration=1.5")[0])
+    assert results.attrs["activity"] == "walking"
+    assert [c.kind for c in analysis.contacts] == ["step"] * 3
+    assert list(results["step_complete"].values) == [True, True, False]

@@ -49,7 +49,12 @@ def one_foot(a: np.ndarray, b: np.ndarray, grid: Grid) -> bool:
                for xy in (a, b))
 
 
-def nearest_mm(a: np.ndarray, b: np.ndarray) -> float:
+def nearest_mm(a: np.ndarray, b: np.ndarray, beyond: float = np.inf) -> float:
+    """The shortest distance between two sets of points; any value over ``beyond`` when they lie
+    further apart than that (their bounding boxes tell without measuring every pair)."""
+    gap = np.maximum(0.0, np.maximum(a.min(axis=0) - b.max(axis=0), b.min(axis=0) - a.max(axis=0)))
+    if np.hypot(*gap) > beyond:
+        return float(np.hypot(*gap))
     if len(a) * len(b) > 4_000_000:  # thin the larger set; distances of a few mm do not matter here
         step = max(1, len(a) * len(b) // 4_000_000)
         a, b = (a[::step], b) if len(a) > len(b) else (a, b[::step])
@@ -68,7 +73,7 @@ def join_pieces(raw: list[RawContact], grid: Grid, rate_hz: float) -> list[list[
         for j in range(i + 1, len(groups)):
             if span[j][0] > span[i][1] + slack:
                 break
-            distance = nearest_mm(xy[i][0], xy[j][0])
+            distance = nearest_mm(xy[i][0], xy[j][0], beyond=MAX_GAP_MM)
             if distance <= MAX_GAP_MM:
                 pairs.append((distance, i, j))
     pairs.sort()
@@ -161,7 +166,7 @@ def attach_toes(feet: list[Pieces], pieces: list[RawContact], grid: Grid, rate_h
             if piece.first > foot.whole.last + slack or foot.whole.first > piece.last + slack:
                 continue
             foot_xy = grid.xy(foot.whole.cells)
-            distance = nearest_mm(piece_xy, foot_xy)
+            distance = nearest_mm(piece_xy, foot_xy, beyond=best_distance)
             if distance > best_distance:
                 continue
             s = foot_xy @ axis

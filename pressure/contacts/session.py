@@ -65,13 +65,12 @@ class FootContact:
         return not self.cut_edge and (self.kind == "standing" or self.complete)
 
 
-def cut_by_recording(force: np.ndarray, first: int, last: int) -> tuple[bool, bool]:
+def cut_by_recording(force: np.ndarray, first: int, last: int, n_frames: int) -> tuple[bool, bool]:
     """Whether the recording's first or last frame falls inside the contact while it carries
-    more than CUT_FRACTION of its peak force."""
-    peak = force[first: last + 1].max(initial=0.0)
-    n = len(force)
+    more than CUT_FRACTION of its peak force; ``force`` is the contact's, from ``first`` to ``last``."""
+    peak = force.max(initial=0.0)
     return (first == 0 and force[0] > CUT_FRACTION * peak,
-            last == n - 1 and force[n - 1] > CUT_FRACTION * peak)
+            last == n_frames - 1 and force[-1] > CUT_FRACTION * peak)
 
 
 def roll(cop_x: np.ndarray, cop_y: np.ndarray, axis: np.ndarray, length_mm: float) -> float:
@@ -85,13 +84,25 @@ def roll(cop_x: np.ndarray, cop_y: np.ndarray, axis: np.ndarray, length_mm: floa
 
 
 def kind_of(contact: FootContact, cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, grid: Grid | None) -> str:
+    """Step or standing; ``cop_x``, ``cop_y`` are the contact's own, over its frames."""
     if (contact.last - contact.first + 1) / rate_hz > MAX_STEP_S or (contact.cut_start and contact.cut_end):
         return "standing"
     if grid is None:  # an insole: no floor positions, its duration decides
         return "step"
     length = extent(grid.xy(contact.raw.cells), grid).length_mm
-    window = slice(contact.first, contact.last + 1)
-    return "step" if roll(cop_x[window], cop_y[window], contact.heading.axis, length) >= MIN_ROLL else "standing"
+    return "step" if roll(cop_x, cop_y, contact.heading.axis, length) >= MIN_ROLL else "standing"
+
+
+def settle_cut_kinds(contacts: list[FootContact], rate_hz: float) -> None:
+    """A short contact cut by one end of the recording shows too little of its roll to be judged:
+    it takes the kind of the nearest contact in time that the recording does not cut (the last
+    step of a walk that the recording ends early stays a step)."""
+    whole = [c for c in contacts if not (c.cut_start or c.cut_end)]
+    for contact in contacts:
+        short = (contact.last - contact.first + 1) / rate_hz <= MAX_STEP_S
+        if whole and short and contact.cut_start != contact.cut_end:
+            nearest = min(whole, key=lambda c: min(abs(c.first - contact.last), abs(contact.first - c.last)))
+            contact.kind = nearest.kind
 
 
 def snap(vector: np.ndarray) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from pressure.kernels import FASTMATH
+from pressure.kernels import FASTMATH, threads_for
 
 LANES = 8  # 32-bit sums in one 256-bit vector: box widths are a multiple of this where the mat allows
 ROW_COST = 2  # fixed cost of a box row in vectors of LANES cells (callgrind: ~28 instructions a row, ~15 a vector)
@@ -244,9 +244,10 @@ def frame_metrics(
         threshold = frames.dtype.type(threshold)
         plan = plan_boxes(labels, threshold, frames.dtype.type(np.inf))
         frame_sum = column_sum = column_cumulative = np.zeros(1, np.float64)
-    total, moment_col, moment_row, count, peak = _frame_sums(
-        np.ascontiguousarray(frames), plan.boxes, plan.members, plan.thresholds.astype(column_sum.dtype),
-        int(n_labels), frame_sum, column_sum, column_cumulative)
+    with threads_for(frames.size):
+        total, moment_col, moment_row, count, peak = _frame_sums(
+            np.ascontiguousarray(frames), plan.boxes, plan.members, plan.thresholds.astype(column_sum.dtype),
+            int(n_labels), frame_sum, column_sum, column_cumulative)
     area = cell_area_mm2 if cell_area_mm2 is not None else pitch_x_mm * pitch_y_mm
     return FrameMetrics(*_in_units(total, moment_col, moment_row, count, peak, float(scale_kpa), float(area),
                                    float(pitch_x_mm), float(pitch_y_mm)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pressure.kernels import FASTMATH
+from pressure.kernels import FASTMATH, threads_for
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -48,4 +48,5 @@ def cell_summary(frames: np.ndarray, threshold: float, min_run: int) -> tuple[np
         threshold = frames.dtype.type(min(np.floor(threshold), np.iinfo(frames.dtype).max))
     else:
         threshold = frames.dtype.type(threshold)
-    return _cell_summary(np.ascontiguousarray(frames), threshold, int(min_run))
+    with threads_for(frames.size):
+        return _cell_summary(np.ascontiguousarray(frames), threshold, int(min_run))
