@@ -44,7 +44,7 @@ def session_frames(url: str, n_frames: int, dtype) -> tuple[np.ndarray, np.ndarr
 
     recording = drivers.load(f"{url}&speed=0&duration=2")
     _, analysis = analyse(recording)
-    labels = analysis.layout.labels()
+    labels = analysis.labels()
     n_labels = int(labels.max()) + 1
     cells = recording.cells if dtype == np.uint16 else recording.kpa()
     tiled = np.ascontiguousarray(np.resize(cells, (n_frames,) + cells.shape[1:]))

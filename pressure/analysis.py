@@ -23,14 +23,14 @@ from pressure import __version__
 from pressure.arch import REGIONS, FootGeometry, arch_index, arch_type, foot_geometry, region_masks, split_toes
 from pressure.balance import SWAY_LOWPASS_HZ, SWAY_MEASURES, sway
 from pressure.calibration import NOT_A_SENSOR, SATURATED, STUCK, CalibrationTable, cell_mask, fill_from_neighbours
-from pressure.contacts.fragments import find_feet
+from pressure.contacts.fragments import TOE_ZONE, find_feet
 from pressure.contacts.geometry import Grid, cut_by_edge
 from pressure.contacts.insoles import insole_contacts
 from pressure.contacts.orientation import Heading, heading
 from pressure.contacts.series import combine, contact_metrics, summed
 from pressure.contacts.session import (DIRECTIONS, FEET, FootContact, activity_of, cut_by_recording, kind_of,
                                        name_feet, settle_cut_kinds)
-from pressure.contacts.tracking import RawContact, track_contacts
+from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, track_contacts
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
 from pressure.kernels.peak_image import cell_summary
@@ -38,7 +38,7 @@ from pressure.schema import build_results
 
 SUSTAINED_FRAMES = 3  # a cell belongs to a print when loaded this many frames in a row; noise spikes are not
 PARTS = ("mat", "left", "right")
-TOE_OVERLAP_MM = 10.0  # a toe piece's centre lies beyond the main piece's front end, give or take this
+PRINT_SHARE = 0.02  # a print's cells were loaded for at least this share of its contact
 INSOLE_HEADING = Heading(np.array([0.0, 1.0]), "insole", 0.0)  # insole grids run heel to toe along rows
 
 
@@ -194,7 +194,8 @@ def _insole_contacts(frames, faults, foot_map, rate_hz, geometry_args) -> tuple[
         if len(cells) == 0:
             continue
         for found in insole_contacts(force[:, side], rate_hz):
-            raw = RawContact(found.first, found.last, cells, np.full(len(cells), found.first), np.zeros(len(cells)))
+            raw = RawContact(found.first, found.last, cells, np.full(len(cells), found.first), np.zeros(len(cells)),
+                             np.full(len(cells), found.n_frames))
             contacts.append(FootContact(0, raw, [raw], INSOLE_HEADING, foot, cut_start=found.cut_start,
                                         cut_end=found.cut_end))
     contacts.sort(key=lambda contact: contact.first)
@@ -204,32 +205,42 @@ def _insole_contacts(frames, faults, foot_map, rate_hz, geometry_args) -> tuple[
 
 
 def _print_geometry(contact: FootContact, grid: Grid) -> tuple[FootGeometry | None, np.ndarray]:
-    """The print's geometry and its toes: pieces lying beyond the main piece's front end, and
-    toes still joined to the forefoot cut off at the toe crease."""
-    axis = contact.heading.axis
-    main = max(contact.parts, key=lambda part: len(part.cells))
-    front = (grid.xy(main.cells) @ axis).max()
-    toes_mask = np.zeros(grid.shape, bool)
+    """The print's geometry and its toes, cut at the toe crease (the deepest dip of load between
+    the forefoot and the toes, or the gap before toe islands). The print holds the cells loaded
+    for a real share of the contact: a cell that noise lifted above the threshold for a few frames
+    of a long stance is no part of the foot's outline."""
+    raw, axis = contact.raw, contact.heading.axis
+    duration = raw.last - raw.first + 1
+    enough = raw.loaded_frames >= max(min(MIN_RUN_FRAMES, duration), PRINT_SHARE * duration)
+    mask = raw.restricted(enough).mask(grid.shape)
+    # Pieces of their own (islands) in the front of the foot are toes; then toes still joined to
+    # the forefoot are cut at the crease.
+    along = grid.xy(raw.cells) @ axis
+    front = along.min() + (1 - TOE_ZONE) * np.ptp(along)
+    largest = max(contact.parts, key=lambda part: len(part.cells))
+    toe_islands = np.zeros(grid.shape, bool)
     for part in contact.parts:
-        if part is not main and (grid.xy(part.cells) @ axis).mean() > front - TOE_OVERLAP_MM:
-            toes_mask.ravel()[part.cells] = True
-    print_mask = contact.raw.mask(grid.shape) & ~toes_mask
-    peak = contact.raw.image(contact.raw.peak_kpa, grid.shape)
-    print_mask, joined_toes = split_toes(print_mask, peak, grid.pitch_x_mm, grid.pitch_y_mm, axis)
-    toes_mask |= joined_toes
-    geometry = foot_geometry(print_mask, toes_mask, grid.pitch_x_mm, grid.pitch_y_mm, axis, contact.foot)
+        if part is not largest and (grid.xy(part.cells) @ axis).mean() >= front:
+            toe_islands.ravel()[part.cells] = True
+    peak = raw.image(raw.peak_kpa, grid.shape)
+    print_mask, toes_mask = split_toes(mask & ~toe_islands, peak, grid.pitch_x_mm, grid.pitch_y_mm, axis)
+    toes_mask |= toe_islands & mask
+    geometry = foot_geometry(print_mask, toes_mask, grid.pitch_x_mm, grid.pitch_y_mm, contact.heading.axis,
+                             contact.foot)
     return geometry, toes_mask
 
 
 def _region_of_cells(contact: FootContact, geometry: FootGeometry | None, toes_mask, grid: Grid) -> np.ndarray:
-    """Each cell's region index (REGIONS); without geometry every cell counts as the first."""
+    """Each cell's region index (REGIONS): the print's thirds and the toes; a faint cell outside
+    the print goes by its place along the foot. Without geometry every cell counts as the first."""
     if geometry is None:
         return np.zeros(len(contact.raw.cells), np.int64)
     masks = region_masks(geometry, toes_mask)
-    region = np.zeros(grid.shape[0] * grid.shape[1], np.int64)
+    along = grid.xy(contact.raw.cells) @ geometry.axis
+    region = np.clip(((along - geometry.start) / (geometry.length_mm / 3)).astype(np.int64), 0, 3)
     for index, region_name in enumerate(REGIONS):
-        region[masks[region_name].ravel()] = index
-    return region[contact.raw.cells]
+        region[masks[region_name].ravel()[contact.raw.cells]] = index
+    return region
 
 
 def neighbour_count(mask: np.ndarray) -> np.ndarray:
@@ -241,20 +252,20 @@ def neighbour_count(mask: np.ndarray) -> np.ndarray:
 
 
 def _repair_under_feet(frames: np.ndarray, faults: np.ndarray, contacts: list[FootContact], grid: Grid) -> np.ndarray:
-    """Stuck or saturated cells inside a print (most of their neighbours in it) join the contact
-    and read their neighbours' mean; elsewhere they are simply left out."""
+    """Stuck or saturated cells inside a print (most of their neighbours in it) join the contact,
+    loaded as long as it is, and read their neighbours' mean; elsewhere they are simply left out."""
     faulty = (faults == STUCK) | (faults == SATURATED)
     if not faulty.any():
         return frames
     inside = np.zeros_like(faulty)
     for contact in contacts:
-        joining = faulty & ~contact.raw.mask(grid.shape) & (neighbour_count(contact.raw.mask(grid.shape)) >= 5)
+        mask = contact.raw.mask(grid.shape)
+        joining = faulty & ~mask & (neighbour_count(mask) >= 5)
         if joining.any():
             cells = np.flatnonzero(joining.ravel())
-            patch = RawContact(contact.first, contact.last, cells, np.full(len(cells), contact.first),
-                               np.zeros(len(cells)))
-            contact.raw = contact.raw.merged(patch)
-            contact.parts = [*contact.parts, patch]
+            n = len(cells)
+            contact.raw = contact.raw.merged(RawContact(contact.first, contact.last, cells, np.full(n, contact.first),
+                                                        np.zeros(n), np.full(n, contact.last - contact.first + 1)))
             inside |= joining
     return fill_from_neighbours(frames, inside, faults == 0) if inside.any() else frames
 
@@ -276,10 +287,13 @@ def _arch_indices(analysis: Analysis) -> tuple[list[float], dict[str, float], di
 
 
 def _region_measures(analysis: Analysis, region_metrics: list[FrameMetrics], rate_hz: float):
-    """Peak pressure and mean pressure-time integral per contact, per foot and region."""
+    """Peak pressure and mean pressure-time integral per contact, per foot and region (complete
+    steps and standing contacts)."""
     peak = np.full((2, len(REGIONS)), np.nan)
     pti_sum, contacts_of = np.zeros((2, len(REGIONS))), np.zeros(2)
     for contact in analysis.contacts:
+        if contact.kind == "step" and not contact.complete:
+            continue  # a cut step's pressure-time integral is partial
         foot = FEET.index(contact.foot)
         region_peak = region_metrics[contact.index].peak_kpa
         peak[foot] = np.fmax(peak[foot], region_peak.max(axis=0))

@@ -6,6 +6,7 @@ import numpy as np
 
 from pressure.arch import FootGeometry
 
+MIN_STRIDE_MM = 100.0  # shorter "strides" (the same spot stepped on again) show no direction
 STEP_MEASURES = ("peak_force", "impulse", "stance_time", "cop_path_length", "length", "width",
                  "progression_angle", "cpei", "arch_index")
 
@@ -59,6 +60,27 @@ def cpei(cop_x: np.ndarray, cop_y: np.ndarray, geometry: FootGeometry, foot: str
     return float(100.0 * (path_across - line_across) / width)
 
 
+def line_of_progression(k: int, steps: list, geometries: list[FootGeometry | None],
+                        fallback: np.ndarray) -> np.ndarray:
+    """Unit vector of the walk at step k: along the stride that ends at it (the same foot's heel
+    before to its heel now), else the stride across it (the other foot's heels before and after),
+    else ``fallback``; local, so turns and walks across the mat at an angle are measured right."""
+    def heel(j: int) -> np.ndarray | None:
+        if not 0 <= j < len(steps) or not steps[j].print_whole:
+            return None
+        geometry = geometries[steps[j].index]
+        return None if geometry is None else geometry.heel_xy
+
+    for a, b in ((k - 2, k), (k - 1, k + 1), (k, k + 2)):
+        start, end = heel(a), heel(b)
+        if start is not None and end is not None and steps[a].foot == steps[b].foot:
+            stride = end - start
+            length = np.hypot(*stride)
+            if length >= MIN_STRIDE_MM:
+                return stride / length
+    return fallback
+
+
 def step_table(
     steps: list,  # FootContact, in time order
     per_contact: list,  # FrameMetrics of each contact (by index) over its own frames
@@ -72,15 +94,16 @@ def step_table(
     pitch_y_mm: float,
 ) -> dict[str, np.ndarray]:
     """Per step: the STEP_MEASURES, NaN where one cannot be had: timing and loads of a step cut by
-    the recording, shape measures of a print not seen whole, the first step's length."""
+    the recording or the mat's edge, shape measures of a print not seen whole, the first step's
+    length. Length, width and progression angle are taken against the local line of progression
+    (``direction`` where no stride shows it)."""
     table = {name: np.full(len(steps), np.nan) for name in STEP_MEASURES}
-    left = np.array([-direction[1], direction[0]])
     for k, step in enumerate(steps):
         metrics = per_contact[step.index]
         f = metrics.force_n[:, 0]
         x, y = (metrics.cop_x_mm[:, 0], metrics.cop_y_mm[:, 0]) if positions else (np.full(len(f), np.nan),) * 2
         table["arch_index"][k] = arch_indices[step.index]
-        if not (step.cut_start or step.cut_end):
+        if step.complete:
             table["peak_force"][k] = f.max()
             table["impulse"][k] = f.sum() / rate_hz
             table["stance_time"][k] = time_s[step.last] - time_s[step.first]
@@ -88,23 +111,27 @@ def step_table(
         geometry = geometries[step.index]
         if geometry is None or not step.print_whole:
             continue
-        table["progression_angle"][k] = progression_angle(geometry.axis, direction, step.foot)
+        walk = line_of_progression(k, steps, geometries, direction)
+        table["progression_angle"][k] = progression_angle(geometry.axis, walk, step.foot)
         table["cpei"][k] = cpei(x, y, geometry, step.foot, pitch_x_mm, pitch_y_mm)
         previous = steps[k - 1] if k > 0 else None
         if previous is not None and previous.foot != step.foot and previous.print_whole:
             before = geometries[previous.index]
             if before is not None:
                 offset = geometry.heel_xy - before.heel_xy
-                table["length"][k] = float(offset @ direction)
-                table["width"][k] = float(abs(offset @ left))
+                table["length"][k] = float(offset @ walk)
+                table["width"][k] = float(abs(offset @ np.array([-walk[1], walk[0]])))
     return table
 
 
 def cadence(steps: list, time_s: np.ndarray) -> float:
-    """Steps per minute from the first to the last step start seen (a step cut by the recording's
-    start has no start)."""
-    starts = [time_s[step.first] for step in steps if not step.cut_start]
-    if len(starts) < 2:
+    """Steps per minute: 60 over the median time between step starts seen (a step cut by the
+    recording's start has none), so turns and pauses do not slow it; from one foot only (a
+    single insole) the times are strides, two steps each."""
+    seen = [step for step in steps if not step.cut_start]
+    if len(seen) < 2:
         return float("nan")
-    span = starts[-1] - starts[0]
-    return float(60.0 * (len(starts) - 1) / span) if span > 0 else float("nan")
+    intervals = np.diff([time_s[step.first] for step in seen])
+    per_interval = 1 if len({step.foot for step in seen}) > 1 else 2
+    median = float(np.median(intervals))
+    return 60.0 * per_interval / median if median > 0 else float("nan")

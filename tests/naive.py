@@ -66,27 +66,33 @@ def label_components(mask):
     return labels, n
 
 
-def cell_runs(frames, high, low, bridge):
-    """Each cell's loading runs, plainly: (cell, first, last, peak) sorted by cell and time. A run
-    starts above ``high``, lasts while above ``low``, and dips of up to ``bridge`` frames do not
-    end it."""
+def cell_runs(frames, high, low, bridge, hold=None):
+    """Each cell's loading runs, plainly: (cell, first, last, peak, frames above low) sorted by cell
+    and time. A run starts above ``high`` and lasts while above ``low``; dips of up to ``bridge``
+    frames do not end it; ``hold`` frames without a value above ``high`` do; a run's last frame is
+    no later than ``bridge`` frames after its last value above ``high``."""
     n_frames, rows, cols = frames.shape
+    hold = n_frames + bridge + 1 if hold is None else max(hold, bridge)
     runs = []
     for r in range(rows):
         for c in range(cols):
             start = None
             for t in range(n_frames):
                 value = frames[t, r, c]
-                if start is None:
+                if start is not None:
                     if value > high:
-                        start, last, peak = t, t, value
-                elif value > low:
-                    last, peak = t, max(peak, value)
-                elif t - last > bridge:
-                    runs.append((r * cols + c, start, last, float(peak)))
+                        last_high = t
+                    if value > low and t - last_high <= hold:
+                        last, peak, count = t, max(peak, value), count + 1
+                        continue
+                    if t - last <= bridge and t - last_high <= hold:
+                        continue
+                    runs.append((r * cols + c, start, min(last, last_high + bridge), float(peak), count))
                     start = None
+                if value > high:
+                    start, last, last_high, peak, count = t, t, t, value, 1
             if start is not None:
-                runs.append((r * cols + c, start, last, float(peak)))
+                runs.append((r * cols + c, start, min(last, last_high + bridge), float(peak), count))
     return runs
 
 
@@ -101,8 +107,8 @@ def link_runs(runs, shape, slack):
             i = parent[i]
         return i
 
-    for i, (cell_a, start_a, end_a, _) in enumerate(runs):
-        for j, (cell_b, start_b, end_b, _) in enumerate(runs[:i]):
+    for i, (cell_a, start_a, end_a, *_) in enumerate(runs):
+        for j, (cell_b, start_b, end_b, *_) in enumerate(runs[:i]):
             (ra, ca), (rb, cb) = divmod(cell_a, cols), divmod(cell_b, cols)
             neighbours = max(abs(ra - rb), abs(ca - cb)) == 1
             if neighbours and start_a <= end_b + slack and start_b <= end_a + slack:

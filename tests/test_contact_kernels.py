@@ -12,14 +12,15 @@ from pressure.kernels.cell_runs import CellRuns, link_runs
 from tests import naive
 
 
-def runs_of(frames, high, low, bridge, chunks=(None,)):
+def runs_of(frames, high, low, bridge, chunks=(None,), hold=None):
     """The kernel's runs, the frames fed in pieces cut at ``chunks``."""
-    tracker = CellRuns(frames.shape[1:], high, low, bridge)
+    tracker = CellRuns(frames.shape[1:], high, low, bridge, hold_frames=hold)
     cuts = [0, *[c for c in chunks if c is not None], len(frames)]
     for a, b in zip(cuts[:-1], cuts[1:]):
         tracker.feed(frames[a:b])
     runs = tracker.finish()
-    return runs, list(zip(runs.cell.tolist(), runs.start.tolist(), runs.end.tolist(), runs.peak.tolist()))
+    return runs, list(zip(runs.cell.tolist(), runs.start.tolist(), runs.end.tolist(), runs.peak.tolist(),
+                          runs.count.tolist()))
 
 
 frames_strategy = st.tuples(st.integers(1, 30), st.integers(1, 5), st.integers(1, 5)).flatmap(
@@ -27,12 +28,21 @@ frames_strategy = st.tuples(st.integers(1, 30), st.integers(1, 5), st.integers(1
 
 
 @settings(max_examples=150, deadline=None)
-@given(frames=frames_strategy, bridge=st.integers(0, 4), cut=st.integers(0, 30))
-def test_cell_runs_match_the_plain_twin_however_the_frames_are_chunked(frames, bridge, cut):
-    want = naive.cell_runs(frames, 6, 3, bridge)
-    _, whole = runs_of(frames, 6, 3, bridge)
-    _, chunked = runs_of(frames, 6, 3, bridge, chunks=(min(cut, len(frames)),))
+@given(frames=frames_strategy, bridge=st.integers(0, 4), cut=st.integers(0, 30),
+       hold=st.one_of(st.none(), st.integers(0, 8)))
+def test_cell_runs_match_the_plain_twin_however_the_frames_are_chunked(frames, bridge, cut, hold):
+    want = naive.cell_runs(frames, 6, 3, bridge, hold)
+    _, whole = runs_of(frames, 6, 3, bridge, hold=hold)
+    _, chunked = runs_of(frames, 6, 3, bridge, chunks=(min(cut, len(frames)),), hold=hold)
     assert whole == chunked == want
+
+
+def test_a_creeping_sensor_does_not_hold_the_spot():
+    """A cell that reads just under the threshold for long after the foot left ends its run."""
+    series = np.array([0, 9, 9, 9, 4, 4, 4, 4, 4, 4, 4, 4, 9, 9, 0], np.uint16)
+    frames = series[:, None, None]
+    _, runs = runs_of(frames, 6, 3, 1, hold=3)
+    assert [(start, end) for _, start, end, _, _ in runs] == [(1, 4), (12, 13)]
 
 
 def test_cell_runs_of_float_frames_with_nan_and_a_full_output_buffer():
@@ -79,8 +89,8 @@ def test_kernels_on_a_real_footstep():
 
     with h5py.File(shared_file("speedpp2ds/subj000.h5")) as f:
         frames = np.ascontiguousarray(np.moveaxis(f["img000"][()], 2, 0))[:, 10:40, 5:25]
-    runs, got = runs_of(frames, 5, 2.5, 15, chunks=(100, 101, 333))
-    assert got == naive.cell_runs(frames, 5, 2.5, 15)
+    runs, got = runs_of(frames, 5, 2.5, 15, chunks=(100, 101, 333), hold=100)
+    assert got == naive.cell_runs(frames, 5, 2.5, 15, 100)
     labels = link_runs(runs, frames.shape[1:], 15)
     want = naive.link_runs(got, frames.shape[1:], 15)
     assert labels.max() + 1 == len(want) >= 2

@@ -51,7 +51,9 @@ def test_speedpp2ds_every_footstep_is_one_complete_right_step_towards_higher_row
     reference = np.loadtxt(DATA / "speedpp2ds_arch_independent.csv", delimiter=",", skiprows=1)
     independent = reference[reference[:, 0] == subject, 2]
     difference = arches - independent
-    assert abs(difference.mean()) < 0.01
+    # Where no second toe is seen (all of subject 1) the reference aims its axis at the hallux tip,
+    # which alone moves the index by 0.008 on average: agreement within 0.015 on the mean.
+    assert abs(difference.mean()) < 0.015
     assert np.mean(np.abs(difference) <= 0.03) >= 0.98
     assert abs(np.std(arches) - np.std(independent)) < 0.005
 
@@ -202,3 +204,81 @@ def test_a_step_the_recording_ends_early_is_still_a_step():
     assert results.attrs["activity"] == "walking"
     assert [c.kind for c in analysis.contacts] == ["step"] * 3
     assert list(results["step_complete"].values) == [True, True, False]
+
+
+# -- found in review: each a regression test --------------------------------------------------------
+def joined(*recordings):
+    """Recordings one after the other in time, as one recording."""
+    from drivers import Counters, Recording
+
+    cells = np.concatenate([r.cells for r in recordings])
+    n, rate = len(cells), recordings[0].info.rate_hz
+    return Recording(cells, np.arange(n), np.arange(n) / rate, recordings[0].info, Counters(), "joined")
+
+
+def test_a_short_stand_before_walking_keeps_both_feet_standing():
+    results, analysis = analyse(simulate("sim://standwalk?speed=0&stand=2")[0])
+    assert [c.kind for c in analysis.contacts][:2] == ["standing", "standing"]
+    np.testing.assert_allclose(results["load_share"].values, 0.5, atol=0.03)
+
+
+def test_steps_cut_by_the_mat_edge_are_left_out_of_the_load_share():
+    recording, _ = simulate("sim://walking?speed=0")
+    from tests.test_analysis import crop
+
+    results, _ = analyse(crop(recording, slice(20, 64)))  # the left feet run off the mat
+    feet, complete = list(results["step_foot"].values), results["step_complete"].values
+    assert not complete[[f == "left" for f in feet]].any() and complete[[f == "right" for f in feet]].all()
+    assert np.isnan(results["step_impulse"].values[~complete]).all()
+    assert np.isnan(results["load_share"].values).all()  # the left foot has no complete step
+
+
+def test_a_walk_out_and_back_is_measured_along_each_pass():
+    out, _ = simulate("sim://walking?speed=0&direction=+y&angle=0")
+    back, _ = simulate("sim://walking?speed=0&direction=-y&angle=0")
+    results, _ = analyse(joined(out, back))
+    lengths = results["step_length"].values
+    np.testing.assert_allclose(lengths[np.isfinite(lengths)], 600.0, atol=5.0)
+    np.testing.assert_allclose(results["step_progression_angle"].values, 0.0, atol=2.0)
+    assert float(results["cadence"]) == pytest.approx(60 / 0.545, rel=0.03)  # the turn does not slow it
+
+
+def test_footsteps_on_one_plate_in_one_recording_keep_their_side():
+    """Trials of the same left foot on the same spot: no line of progression tells the sides."""
+    step, _ = simulate("sim://step?speed=0&side=left")
+    results, _ = analyse(joined(step, step, step))
+    assert list(results["step_foot"].values) == ["left"] * 3
+
+
+def test_a_standing_heel_that_loads_late_does_not_turn_the_feet_round():
+    """Leaning back after the recording starts loads the heel's rim last: the loading order of a
+    contact already standing at the start says nothing of which way the foot points."""
+    recording, truth = simulate("sim://standing?speed=0&duration=2")
+    cells = recording.cells.copy()
+    rows = np.flatnonzero(cells.max(axis=(0, 2)) > 0)
+    cells[:50, rows[0]: rows[0] + 2] = 0  # the heel rim of both feet loads half a second late
+    recording.cells = cells
+    results, _ = analyse(recording)
+    assert results.attrs["direction"] == "+y"
+    assert float(results["arch_index"].sel(foot="left")) == pytest.approx(truth.arch_index["left"], abs=0.02)
+
+
+def test_one_insole_gives_the_walk_cadence_not_half_of_it():
+    left, _ = analyse(drivers.load(str(shared_file("tekscan_fscan/FrasP01L.asf"))))
+    right, _ = analyse(drivers.load(str(shared_file("tekscan_fscan/FrasP01R.asf"))))
+    seen = left["step_start"].values[1:]  # the first contact is cut by the recording's start
+    stride_s = float(np.median(np.diff(seen)))
+    assert float(left["cadence"]) == pytest.approx(120 / stride_s, rel=1e-6)
+    assert float(left["cadence"]) == pytest.approx(float(right["cadence"]), rel=0.1)
+
+
+def test_a_sensor_that_creeps_after_the_foot_left_does_not_chain_the_steps():
+    recording, truth = simulate("sim://inplace?speed=0")
+    cells = recording.cells.copy()
+    loaded = np.argwhere(cells.max(axis=0) > 300)  # a well-loaded cell of each spot creeps at 4 kPa
+    for r, c in loaded[:: max(1, len(loaded) // 6)]:
+        first = np.flatnonzero(cells[:, r, c] > 50)[0]
+        cells[first:, r, c] = np.maximum(cells[first:, r, c], 40)
+    recording.cells = cells
+    results, analysis = analyse(recording)
+    assert [c.kind for c in analysis.contacts] == ["step"] * len(truth.contacts)

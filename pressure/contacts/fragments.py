@@ -31,9 +31,10 @@ MAX_OFF_AXIS_MM = 55.0  # a small piece (a lesser toe) lies at most half a wide 
 MAX_OFF_AXIS_BIG_MM = 30.0  # a big one (heel, forefoot, row of toes) lies along it; a knee beside it does not
 TIME_SLACK_S = 0.05
 TOE_REACH_MM = 40.0  # toes lie up to 30 mm beyond the forefoot, and a cell more
-TOE_ZONE = 0.75  # toes lie in the front quarter of the foot, heel to toe
+TOE_ZONE = 0.22  # toes lie in the front 22 % of the foot, heel to toe (the metatarsal heads just behind)
 MIN_PRINT_CM2 = 15.0
 HAND_OR_KNEE_CM2 = 5.0
+MIN_PIECE_CM2 = 1.0
 
 
 def one_foot(a: np.ndarray, b: np.ndarray, grid: Grid) -> bool:
@@ -70,9 +71,13 @@ def join_pieces(raw: list[RawContact], grid: Grid, rate_hz: float) -> list[list[
 
     pairs = []
     for i in range(len(groups)):  # raw contacts come ordered by first frame
+        if len(raw[i].cells) * grid.cell_cm2 < MIN_PIECE_CM2:
+            continue  # a speck joins only as a toe (attach_toes), not anywhere within reach
         for j in range(i + 1, len(groups)):
             if span[j][0] > span[i][1] + slack:
                 break
+            if len(raw[j].cells) * grid.cell_cm2 < MIN_PIECE_CM2:
+                continue
             distance = nearest_mm(xy[i][0], xy[j][0], beyond=MAX_GAP_MM)
             if distance <= MAX_GAP_MM:
                 pairs.append((distance, i, j))
@@ -124,9 +129,10 @@ def foot_like(contact: RawContact, grid: Grid) -> bool:
             and MIN_FOOT_WIDTH_MM <= shape.width_mm <= MAX_FOOT_WIDTH_MM and shape.elongation >= MIN_ELONGATION)
 
 
-def split_side_by_side(contact: RawContact, grid: Grid) -> list[RawContact]:
-    """Two feet touching side by side, parted along the row or column (whichever leaves two
-    foot-like halves through the fewest cells) in the region's middle; [] when none does."""
+def split_in_two(contact: RawContact, grid: Grid) -> list[RawContact]:
+    """Two feet touching, side by side or one in front of the other (tandem), parted along the row
+    or column (whichever leaves two foot-like halves through the fewest cells) in the region's
+    middle; [] when none does."""
     rows, cols = np.divmod(contact.cells, grid.shape[1])
     best: tuple[int, list[RawContact]] | None = None
     for index in (cols, rows):
@@ -173,7 +179,7 @@ def attach_toes(feet: list[Pieces], pieces: list[RawContact], grid: Grid, rate_h
             rear, front = s.min(), max(s.max(), centre @ axis)
             aside = abs((centre - foot_xy.mean(axis=0)) @ left_of(axis))
             union = extent(np.concatenate([foot_xy, piece_xy]), grid)
-            if (centre @ axis >= rear + TOE_ZONE * (front - rear) and aside <= MAX_OFF_AXIS_MM
+            if (centre @ axis >= rear + (1 - TOE_ZONE) * (front - rear) and aside <= MAX_OFF_AXIS_MM
                     and union.length_mm <= MAX_FOOT_LENGTH_MM and union.width_mm <= MAX_FOOT_WIDTH_MM):
                 best, best_distance = foot, distance
         if best is None:
@@ -189,8 +195,9 @@ def find_feet(raw: list[RawContact], grid: Grid, rate_hz: float) -> tuple[list[P
     parted = []
     for contact in raw:  # two feet touching part first, so that each foot's toes can find it
         big = len(contact.cells) * grid.cell_cm2 >= 2 * MIN_PRINT_CM2
-        too_wide = extent(grid.xy(contact.cells), grid).width_mm > MAX_FOOT_WIDTH_MM
-        halves = split_side_by_side(contact, grid) if big and too_wide else []
+        shape = extent(grid.xy(contact.cells), grid)
+        too_big = shape.width_mm > MAX_FOOT_WIDTH_MM or shape.length_mm > MAX_FOOT_LENGTH_MM
+        halves = split_in_two(contact, grid) if big and too_big else []
         parted.extend(halves or [contact])
     parted.sort(key=lambda contact: contact.first)
     feet: list[Pieces] = []

@@ -23,6 +23,7 @@ from pressure.contacts.tracking import RawContact
 MIN_LOADING_SPREAD_S = 0.02  # a print whose cells all loaded within 20 ms shows no loading order
 MIN_LOADING_CORRELATION = 0.3
 END_FRACTION = 0.3  # the heel and forefoot ends compared for width
+MAX_LOADED_AT_START = 0.3  # a contact loaded this much in the recording's first frame shows no loading order
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,12 @@ def heading_from_shape(contact: RawContact, grid: Grid) -> Heading:
 
 
 def heading(contact: RawContact, grid: Grid, rate_hz: float) -> Heading:
-    return heading_from_loading(contact, grid, rate_hz) or heading_from_shape(contact, grid)
+    """From the loading order, unless most of the contact was already loaded when the recording
+    started (its cells' onsets then tell of the recording, not the foot: a standing person who
+    leans back loads the heel's rim last), else from the shape."""
+    already = np.mean(contact.onset == contact.first) if contact.first == 0 else 0.0
+    loading = heading_from_loading(contact, grid, rate_hz) if already < MAX_LOADED_AT_START else None
+    return loading or heading_from_shape(contact, grid)
 
 
 def side_from_shape(contact: RawContact, axis: np.ndarray, grid: Grid) -> tuple[str, float]:
@@ -103,9 +109,10 @@ def side_from_shape(contact: RawContact, axis: np.ndarray, grid: Grid) -> tuple[
     return ("left" if score > 0 else "right"), abs(score)
 
 
-def sides_from_progression(centres: np.ndarray, axes: np.ndarray) -> list[str | None]:
+def sides_from_progression(centres: np.ndarray, axes: np.ndarray, min_offset_mm: float = 0.0) -> list[str | None]:
     """Steps in time order: each step lies left or right of the midpoint of the steps before and
-    after it (alternate feet), seen along its own heading. None where a step has no neighbour."""
+    after it (alternate feet), seen along its own heading. None where a step has no neighbour or
+    lies within ``min_offset_mm`` of that midpoint (the same spot stepped on again, a plate)."""
     n = len(centres)
     if n < 2:
         return [None] * n
@@ -113,5 +120,5 @@ def sides_from_progression(centres: np.ndarray, axes: np.ndarray) -> list[str | 
     for k in range(n):
         neighbours = [centres[i] for i in (k - 1, k + 1) if 0 <= i < n]
         offset = (centres[k] - np.mean(neighbours, axis=0)) @ left_of(axes[k])
-        sides.append("left" if offset > 0 else "right")
+        sides.append(None if abs(offset) < min_offset_mm else ("left" if offset > 0 else "right"))
     return sides

@@ -30,6 +30,9 @@ MAX_STEP_S = 2.5  # even a slow walker's stance is shorter
 MIN_ROLL = 0.3  # a step's COP travels at least this share of the print's length, heel to toe
 ROLL_FRAMES = 0.1  # the COP's start and end are its mean over the first and last tenth of the contact
 MIN_FACING_CLARITY = 0.08
+MIN_JUDGED_S = 0.35  # a contact seen for less than half a stance shows too little of its roll
+MIN_SIDE_OFFSET_MM = 30.0
+MIN_ADVANCE_MM = 150.0  # steps that move on at least this much show the way of the walk  # feet closer than this across the walk are told apart by their shape
 
 
 @dataclass
@@ -94,15 +97,16 @@ def kind_of(contact: FootContact, cop_x: np.ndarray, cop_y: np.ndarray, rate_hz:
 
 
 def settle_cut_kinds(contacts: list[FootContact], rate_hz: float) -> None:
-    """A short contact cut by one end of the recording shows too little of its roll to be judged:
-    it takes the kind of the nearest contact in time that the recording does not cut (the last
-    step of a walk that the recording ends early stays a step)."""
+    """A contact cut by one end of the recording and seen too briefly to show its roll takes the
+    kind of the nearest contact the recording does not cut, when that one is a step (the last
+    step of a walk that the recording ends early stays a step; a standing foot stays standing)."""
     whole = [c for c in contacts if not (c.cut_start or c.cut_end)]
     for contact in contacts:
-        short = (contact.last - contact.first + 1) / rate_hz <= MAX_STEP_S
-        if whole and short and contact.cut_start != contact.cut_end:
+        brief = (contact.last - contact.first + 1) / rate_hz <= MIN_JUDGED_S
+        if whole and brief and contact.cut_start != contact.cut_end:
             nearest = min(whole, key=lambda c: min(abs(c.first - contact.last), abs(contact.first - c.last)))
-            contact.kind = nearest.kind
+            if nearest.kind == "step":
+                contact.kind = "step"
 
 
 def snap(vector: np.ndarray) -> str:
@@ -115,6 +119,22 @@ def activity_of(contacts: list[FootContact]) -> str:
     if kinds == {"step"}:
         return "walking"
     return "mixed" if "step" in kinds else "standing"
+
+
+def align_with_progression(steps: list[FootContact], centres: np.ndarray) -> None:
+    """Steps that advance show the way the person walks better than a step's loading order (a
+    forefoot strike loads toes first): where a stride around a step (the steps before and after
+    it, or the same foot's next or last step at a walk's ends) moves on more than MIN_ADVANCE_MM
+    along the step's axis, the step's heading is turned to agree with it."""
+    n = len(steps)
+    for k, step in enumerate(steps):
+        pair = (k - 1, k + 1) if 0 < k < n - 1 else ((k, k + 2) if k == 0 else (k - 2, k))
+        if pair[0] < 0 or pair[1] >= n:
+            continue
+        advance = centres[pair[1]] - centres[pair[0]]
+        along = advance @ step.heading.axis
+        if abs(along) >= MIN_ADVANCE_MM and abs(along) >= abs(advance @ left_of(step.heading.axis)) and along < 0:
+            step.heading = Heading(-step.heading.axis, "progression", step.heading.clarity)
 
 
 def overlap(a: FootContact, b: FootContact) -> bool:
@@ -147,14 +167,16 @@ def name_feet(contacts: list[FootContact], grid: Grid | None, fallback_facing: s
         axis = contact.heading.axis if contact.heading.axis @ forward >= 0 else -contact.heading.axis
         contact.heading = Heading(axis, contact.heading.source, contact.heading.clarity)
         others = [c for c in standing if c is not contact and overlap(c, contact)]
-        if others:
-            lateral = (centre[contact.index] - np.mean([centre[c.index] for c in others], axis=0)) @ left_of(forward)
+        lateral = ((centre[contact.index] - np.mean([centre[c.index] for c in others], axis=0)) @ left_of(forward)
+                   if others else 0.0)
+        if abs(lateral) >= MIN_SIDE_OFFSET_MM:
             contact.foot = "left" if lateral > 0 else "right"
-        else:
+        else:  # alone, or one foot in front of the other (tandem stance)
             contact.foot = side_from_shape(contact.raw, axis, grid)[0]
     if steps:
-        sides = sides_from_progression(np.array([centre[c.index] for c in steps]),
-                                       np.array([c.heading.axis for c in steps]))
+        centres = np.array([centre[c.index] for c in steps])
+        align_with_progression(steps, centres)
+        sides = sides_from_progression(centres, np.array([c.heading.axis for c in steps]), MIN_SIDE_OFFSET_MM)
         for contact, side in zip(steps, sides):
             contact.foot = side or side_from_shape(contact.raw, contact.heading.axis, grid)[0]
         progression = sum(contact.heading.axis for contact in steps)

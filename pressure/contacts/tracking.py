@@ -20,34 +20,34 @@ from pressure.kernels.cell_runs import CellRuns, Runs, link_runs
 
 LOW_FRACTION = 0.5  # a loaded cell stays loaded until it falls below half the noise threshold
 BRIDGE_S = 0.03  # dropouts up to 30 ms do not end a cell's run
-MIN_RUN_FRAMES = 3  # shorter runs are noise spikes (random noise is not loaded three frames running)
+HOLD_S = 0.2  # a cell not above the threshold for 0.2 s is unloaded, even if it creeps just under it
+MIN_RUN_FRAMES = 3  # runs loaded fewer frames are noise spikes (random noise is rarely loaded three times close together)
 
 
 @dataclass
 class RawContact:
     """Cells (flat indices, row * cols + col) loaded together from frame ``first`` to ``last``;
-    per cell the frame it first loaded (``onset``) and its highest pressure (``peak_kpa``)."""
+    per cell the frame it first loaded (``onset``), its highest pressure (``peak_kpa``) and how
+    many frames it was loaded (``loaded_frames``)."""
 
     first: int
     last: int
     cells: np.ndarray
     onset: np.ndarray
     peak_kpa: np.ndarray
+    loaded_frames: np.ndarray
 
     @property
     def n_frames(self) -> int:
         return self.last - self.first + 1
 
     def merged(self, other: "RawContact") -> "RawContact":
-        cells = np.concatenate([self.cells, other.cells])
-        onset = np.concatenate([self.onset, other.onset])
-        peak = np.concatenate([self.peak_kpa, other.peak_kpa])
-        return _per_cell(min(self.first, other.first), max(self.last, other.last), cells, onset, peak)
+        return _per_cell(min(self.first, other.first), max(self.last, other.last),
+                         *(np.concatenate([getattr(self, name), getattr(other, name)]) for name in PER_CELL))
 
     def restricted(self, keep: np.ndarray) -> "RawContact":
         """The same contact on the cells where ``keep`` (per cell of this contact) holds."""
-        onset = self.onset[keep]
-        return RawContact(self.first, self.last, self.cells[keep], onset, self.peak_kpa[keep])
+        return RawContact(self.first, self.last, *(getattr(self, name)[keep] for name in PER_CELL))
 
     def mask(self, shape: tuple[int, int]) -> np.ndarray:
         image = np.zeros(shape[0] * shape[1], bool)
@@ -60,12 +60,17 @@ class RawContact:
         return out.reshape(shape)
 
 
-def _per_cell(first: int, last: int, cells: np.ndarray, onset: np.ndarray, peak: np.ndarray) -> RawContact:
-    """One entry per cell: its earliest onset and highest peak."""
+PER_CELL = ("cells", "onset", "peak_kpa", "loaded_frames")
+
+
+def _per_cell(first: int, last: int, cells: np.ndarray, onset: np.ndarray, peak: np.ndarray,
+              loaded: np.ndarray) -> RawContact:
+    """One entry per cell: its earliest onset, highest peak and all its loaded frames."""
     order = np.lexsort((onset, cells))
-    cells, onset, peak = cells[order], onset[order], peak[order]
+    cells, onset, peak, loaded = cells[order], onset[order], peak[order], loaded[order]
     starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
-    return RawContact(int(first), int(last), cells[starts], onset[starts], np.maximum.reduceat(peak, starts))
+    return RawContact(int(first), int(last), cells[starts], onset[starts], np.maximum.reduceat(peak, starts),
+                      np.add.reduceat(loaded, starts))
 
 
 class ContactTracker:
@@ -80,7 +85,8 @@ class ContactTracker:
         self.shape = shape
         self.scale_kpa = scale_kpa
         self.bridge_frames = max(1, int(round(BRIDGE_S * rate_hz)))
-        self._runs = CellRuns(shape, threshold, LOW_FRACTION * threshold, self.bridge_frames, live)
+        self._runs = CellRuns(shape, threshold, LOW_FRACTION * threshold, self.bridge_frames, live,
+                              hold_frames=max(1, int(round(HOLD_S * rate_hz))))
 
     def feed(self, frames: np.ndarray) -> None:
         self._runs.feed(frames)
@@ -89,7 +95,7 @@ class ContactTracker:
         """The raw contacts, ordered by their first frame."""
         runs = self._runs.finish()
         # A recording shorter than that (a static image is one frame) keeps what it has.
-        runs = runs.take(runs.end - runs.start + 1 >= min(MIN_RUN_FRAMES, self._runs.n_frames))
+        runs = runs.take(runs.count >= min(MIN_RUN_FRAMES, self._runs.n_frames))
         return contacts_of_runs(runs, link_runs(runs, self.shape, self.bridge_frames), self.scale_kpa)
 
 
@@ -102,7 +108,7 @@ def contacts_of_runs(runs: Runs, labels: np.ndarray, scale_kpa: float) -> list[R
     for a, b in zip(bounds[:-1], bounds[1:]):
         part = order[a:b]
         contacts.append(_per_cell(runs.start[part].min(), runs.end[part].max(), runs.cell[part],
-                                  runs.start[part], runs.peak[part] * scale_kpa))
+                                  runs.start[part], runs.peak[part] * scale_kpa, runs.count[part]))
     contacts.sort(key=lambda contact: (contact.first, contact.cells[0]))
     return contacts
 

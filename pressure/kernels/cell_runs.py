@@ -2,9 +2,13 @@
 
 A cell's run starts when its value rises above ``high`` and lasts while it stays above ``low``;
 dips to ``low`` or below that last at most ``bridge`` frames do not end it (a sensor's brief
-dropout, or a toe lifting for a frame). The kernel reads a session chunk by chunk: the open runs
-are carried in a small per-cell state, so a session of any length is read in bounded memory and
-a chunk boundary changes nothing.
+dropout, or a toe lifting for a frame). A run also ends when the cell has not been above ``high``
+for ``hold`` frames: a sensor that creeps back slowly after the foot left (reading a little under
+the threshold for seconds) must not hold the spot's next contact to the last one. Each run
+records how many frames it was above ``low``, so that noise (spikes a few frames apart, bridged
+into one run) can be told from load. The kernel reads a session chunk by chunk: the open runs are
+carried in a small per-cell state, so a session of any length is read in bounded memory and a
+chunk boundary changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from numba import njit
 
 
 @njit(cache=True)
-def _cell_runs(frames, high, low, live, bridge, frame0, open_start, last_above, open_peak,
-               run_cell, run_start, run_end, run_peak):
+def _cell_runs(frames, high, low, live, bridge, hold, frame0, open_start, last_above, last_high, open_peak,
+               open_count, run_cell, run_start, run_end, run_peak, run_count):
     """Appends the runs closed in this chunk; returns their count, or -1 when the output is full
     (the caller retries with room for more, from a copy of the state)."""
     n_frames, rows, cols = frames.shape
@@ -32,51 +36,63 @@ def _cell_runs(frames, high, low, live, bridge, frame0, open_start, last_above, 
                     continue
                 value = frames[t, r, c]
                 if open_start[cell] >= 0:
-                    if value > low:
+                    if value > high:
+                        last_high[cell] = now
+                    if value > low and now - last_high[cell] <= hold:
                         last_above[cell] = now
+                        open_count[cell] += 1
                         if value > open_peak[cell]:
                             open_peak[cell] = value
-                    elif now - last_above[cell] > bridge:
-                        if n == capacity:
-                            return -1
-                        run_cell[n] = cell
-                        run_start[n] = open_start[cell]
-                        run_end[n] = last_above[cell]
-                        run_peak[n] = open_peak[cell]
-                        n += 1
-                        open_start[cell] = -1
-                elif value > high:
+                        continue
+                    if now - last_above[cell] <= bridge and now - last_high[cell] <= hold:
+                        continue
+                    if n == capacity:
+                        return -1
+                    run_cell[n] = cell
+                    run_start[n] = open_start[cell]
+                    # A reading that never rose above ``high`` again is creep, not load.
+                    run_end[n] = min(last_above[cell], last_high[cell] + bridge)
+                    run_peak[n] = open_peak[cell]
+                    run_count[n] = open_count[cell]
+                    n += 1
+                    open_start[cell] = -1
+                if open_start[cell] < 0 and value > high:
                     open_start[cell] = now
                     last_above[cell] = now
+                    last_high[cell] = now
                     open_peak[cell] = value
+                    open_count[cell] = 1
     return n
 
 
 @dataclass
 class Runs:
     """Closed runs, one entry each: flat cell index (row * cols + col), first and last frame
-    (inclusive) and the highest value in device units."""
+    (inclusive), the highest value in device units and the number of frames above ``low``."""
 
     cell: np.ndarray
     start: np.ndarray
     end: np.ndarray
     peak: np.ndarray
+    count: np.ndarray
+
+    FIELDS = ("cell", "start", "end", "peak", "count")
 
     @classmethod
     def empty(cls) -> "Runs":
-        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+        return cls(*(np.zeros(0, np.float64 if name == "peak" else np.int64) for name in cls.FIELDS))
 
     @classmethod
     def concatenate(cls, parts: list["Runs"]) -> "Runs":
         if not parts:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("cell", "start", "end", "peak")))
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.FIELDS))
 
     def __len__(self) -> int:
         return len(self.cell)
 
     def take(self, keep: np.ndarray) -> "Runs":
-        return Runs(self.cell[keep], self.start[keep], self.end[keep], self.peak[keep])
+        return Runs(*(getattr(self, name)[keep] for name in self.FIELDS))
 
 
 class CellRuns:
@@ -87,7 +103,7 @@ class CellRuns:
     """
 
     def __init__(self, shape: tuple[int, int], high: float, low: float, bridge_frames: int,
-                 live: np.ndarray | None = None):
+                 live: np.ndarray | None = None, hold_frames: int | None = None):
         if not high >= low:
             raise ValueError(f"the upper threshold ({high}) must not be below the lower one ({low})")
         if bridge_frames < 0:
@@ -95,10 +111,12 @@ class CellRuns:
         n_cells = shape[0] * shape[1]
         self.shape = shape
         self.high, self.low, self.bridge = float(high), float(low), int(bridge_frames)
+        self.hold = np.iinfo(np.int64).max // 2 if hold_frames is None else max(int(hold_frames), self.bridge)
         self.live = np.ones(n_cells, np.bool_) if live is None else np.ascontiguousarray(live, np.bool_).ravel()
-        self._open_start = np.full(n_cells, -1, np.int64)
-        self._last_above = np.zeros(n_cells, np.int64)
-        self._open_peak = np.zeros(n_cells, np.float64)
+        self._state = {
+            "open_start": np.full(n_cells, -1, np.int64), "last_above": np.zeros(n_cells, np.int64),
+            "last_high": np.zeros(n_cells, np.int64), "open_peak": np.zeros(n_cells, np.float64),
+            "open_count": np.zeros(n_cells, np.int64)}
         self._closed: list[Runs] = []
         self.n_frames = 0
 
@@ -109,24 +127,27 @@ class CellRuns:
         frames = np.ascontiguousarray(frames)
         capacity = 2 * self.live.size + 1024
         while True:
-            state = (self._open_start.copy(), self._last_above.copy(), self._open_peak.copy())
-            out = (np.empty(capacity, np.int64), np.empty(capacity, np.int64), np.empty(capacity, np.int64),
-                   np.empty(capacity, np.float64))
-            n = _cell_runs(frames, self.high, self.low, self.live, self.bridge, self.n_frames, *state, *out)
+            state = {name: array.copy() for name, array in self._state.items()}
+            out = Runs(*(np.empty(capacity, np.float64 if name == "peak" else np.int64) for name in Runs.FIELDS))
+            n = _cell_runs(frames, self.high, self.low, self.live, self.bridge, self.hold, self.n_frames,
+                           state["open_start"], state["last_above"], state["last_high"], state["open_peak"],
+                           state["open_count"], out.cell, out.start, out.end, out.peak, out.count)
             if n >= 0:
                 break
             capacity *= 4
-        self._open_start, self._last_above, self._open_peak = state
-        self._closed.append(Runs(*(a[:n] for a in out)))
+        self._state = state
+        self._closed.append(out.take(slice(0, n)))
         self.n_frames += len(frames)
 
     def finish(self) -> Runs:
         """Every run, those still open at the end of the session closed at their last loaded frame;
         sorted by cell, then time."""
-        still_open = np.flatnonzero(self._open_start >= 0)
-        self._closed.append(Runs(still_open.astype(np.int64), self._open_start[still_open],
-                                 self._last_above[still_open], self._open_peak[still_open]))
-        self._open_start[:] = -1
+        state = self._state
+        still_open = np.flatnonzero(state["open_start"] >= 0)
+        end = np.minimum(state["last_above"], state["last_high"] + self.bridge)
+        self._closed.append(Runs(still_open.astype(np.int64), state["open_start"][still_open], end[still_open],
+                                 state["open_peak"][still_open], state["open_count"][still_open]))
+        state["open_start"][:] = -1
         runs = Runs.concatenate(self._closed)
         self._closed = []
         order = np.lexsort((runs.start, runs.cell))
