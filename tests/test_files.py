@@ -220,3 +220,205 @@ def test_emed_bad_input_names_the_file_and_the_line(tmp_path, damage, message):
     path.write_bytes("\n".join(lines).encode("latin-1"))
     with pytest.raises(DriverError, match=f"{damage}.lst: {message}"):
         drivers.load(str(path))
+
+
+# -- damaged files: one DriverError line naming the file and the damage, fast (issue 11) ----------
+def npy_file(header: str, body: bytes) -> bytes:
+    """A .npy file (version 1.0) with this header text, padded as NumPy pads it."""
+    text = header.encode("latin-1")
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + body
+
+
+def assert_damage_named(path, pattern, options=""):
+    import re
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(DriverError) as caught:
+        drivers.load(f"{path}{options}")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message, message
+    assert not getattr(caught.value, "unexpected", None), f"only the last-resort net caught it: {message}"
+    assert re.search(pattern, message), message
+    assert time.monotonic() - started < 5
+
+
+NPY_HEADER = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }"
+
+
+@pytest.mark.parametrize("data, pattern", [
+    (b"", r"the file is empty"),  # was EOFError
+    (npy_file(NPY_HEADER[:-5], bytes(96)), r"the \.npy header is damaged"),  # was TokenError, without the file
+    (b"hello, world\n" * 10, r"does not start with the \.npy signature"),
+    (npy_file(NPY_HEADER.replace("(2, 3, 4)", "(1000000000, 100, 100)"), bytes(96)),  # was MemoryError
+     r"header announces \(1000000000, 100, 100\) float32 \(40000000000000 bytes\) but only 96 bytes follow"),
+    (npy_file(NPY_HEADER, bytes(40)), r"cut short or damaged: .* only 40 bytes follow"),
+    (npy_file(NPY_HEADER.replace("(2, 3, 4)", "(0, 3, 4)"), b""), r"no frames in the file"),
+    (npy_file(NPY_HEADER.replace("'<f4'", "'|O'"), bytes(96)), r"frames must be numbers, got object"),
+    (npy_file(NPY_HEADER, bytes(92) + np.float32(np.inf).tobytes()), r"frame 2 holds a pressure of inf"),
+], ids=["empty", "open header", "not npy", "huge shape", "cut short", "no frames", "objects", "inf"])
+def test_npy_damage_is_named(tmp_path, data, pattern):
+    path = tmp_path / "frames.npy"
+    path.write_bytes(data)
+    assert_damage_named(path, pattern, "?pitch=5&rate=100")
+
+
+def test_npy_big_endian_and_fortran_order_read_as_written(tmp_path):
+    frames = np.arange(24, dtype=">f4").reshape(2, 3, 4)
+    path = tmp_path / "frames.npy"
+    np.save(path, np.asfortranarray(frames))
+    recording = drivers.load(f"{path}?pitch=5&rate=100")
+    assert recording.cells.dtype == np.float32 and recording.cells.dtype.isnative
+    np.testing.assert_array_equal(recording.cells, frames)
+
+
+TEKSCAN = ("ROWS 2\nCOLS 2\nROW_SPACING 5 mm\nCOL_SPACING 5 mm\nSECONDS_PER_FRAME 0.01\nUNITS KPa\nASCII_DATA @@\n\n"
+           "Frame 1\n0,1\n2,B\n\nFrame 2\n3,4\n5,B\n@@\n")
+
+
+@pytest.mark.parametrize("old, new, pattern", [
+    ("SECONDS_PER_FRAME 0.01", "SECONDS_PER_FRAME 0", r"header SECONDS_PER_FRAME must be a positive number"),
+    ("SECONDS_PER_FRAME 0.01", "SECONDS_PER_FRAME 1e-320", r"header SECONDS_PER_FRAME 1e-320 is out of range"),
+    ("ROWS 2", "ROWS -1", r"header ROWS must be at least 1, got '-1'"),  # was an endless loop
+    ("ROWS 2", "ROWS two", r"header ROWS 'two' is not a whole number"),
+    ("ROW_SPACING 5 mm", "ROW_SPACING", r"header field ROW_SPACING has no value"),
+    ("Frame 2", "Frame 1", r"line 13: frame 1 comes after frame 1; frame numbers must increase"),
+    ("Frame 2", "Frame 99999999999999999999999", r"line 13: frame number must be from 0 to 9007199254740992"),
+    ("Frame 2", "Frame", r"line 13: expected 'Frame N'"),
+    ("3,4", "3,x", r"line 14: value 'x' is neither a number nor B"),
+    ("3,4", "3,1e39", r"line 14 holds a pressure of 1e\+39, which is infinite or too large"),
+    ("3,4", "3,inf", r"line 14 holds a pressure of inf, which is infinite or too large"),
+], ids=["zero frame time", "tiny frame time", "negative rows", "rows not a number", "spacing without value",
+        "repeated frame", "huge frame number", "frame without number", "not a number", "too large", "inf"])
+def test_tekscan_damage_is_named(tmp_path, old, new, pattern):
+    path = tmp_path / "mat.asf"
+    path.write_text(TEKSCAN.replace(old, new, 1))
+    assert_damage_named(path, pattern)
+
+
+PEDAR = ("file name:  walk.sol\ntotal time [secs]:  0.02\ttime per frame [secs]:  0.01000\tscanning rate [Hz]:   100\n"
+         "pressure values in  kPa\n\ntime[secs]\t1\t2\t3\t4\n0.01\t1\t2\t3\t4\n0.02\t5\t6\t7\t8\n")
+
+
+@pytest.mark.parametrize("old, new, pattern", [
+    ("\tscanning rate [Hz]:   100", "", None),  # the rate then comes from the times
+    ("\tscanning rate [Hz]:   100", "\tscanning rate [Hz]:   0", r"header 'scanning rate \[Hz\]' must be a positive"),
+    ("0.02\t5", "0.01\t5", r"line 7: time 0.01 s does not come after 0.01 s"),  # was ZeroDivisionError
+    ("0.02\t5", "0.00\t5", r"line 7: time 0 s does not come after 0.01 s"),
+    ("0.02\t5\t6\t7\t8", "0.02\t5\t6\t7", r"line 7 has 4 values, expected 5"),  # was a NumPy message
+    ("0.02\t5", "0.02\tx", r"line 7: 'x' is not a number"),
+    ("0.02\t5", "inf\t5", r"line 7: the time inf s is not a number from -1e\+09 to 1e\+09"),
+    ("0.01\t1", "-1e308\t1", r"line 6: the time -1e\+308 s is not a number from"),
+    ("0.02\t5", "0.02\t1e309", r"line 7 holds a pressure of inf"),
+    ("time[secs]\t1\t2\t3\t4", "time[secs]\t1\t2\t3", r"line 5: 3 sensor columns cannot be split"),
+    ("0.01\t1\t2\t3\t4\n0.02\t5\t6\t7\t8\n", "", r"no frames after the 'time\[secs\]' line"),
+], ids=["rate from times", "zero rate", "repeated time", "time backwards", "short row", "not a number", "inf time",
+        "huge time", "inf pressure", "odd sensors", "no frames"])
+def test_pedar_damage_is_named(tmp_path, old, new, pattern):
+    path = tmp_path / "insoles.asc"
+    path.write_text(PEDAR.replace(old, new, 1))
+    if pattern is None:
+        assert drivers.load(str(path)).info.rate_hz == pytest.approx(100.0)
+        return
+    assert_damage_named(path, pattern)
+
+
+def xsensor_text(times=("08:21:17.982", "08:21:17.995"), frames=(1464, 1465), rows=2):
+    lines = ["File:,walk.XSN", "Units:,mmHg"]
+    for number, time_of_day in zip(frames, times):
+        lines += [f"FRAME,{number}", f"Time, {time_of_day}"]
+        for foot in ("LF", "RF"):
+            lines += [f"SENSOR,HX210-{foot}", f"Rows,{rows}", "Columns,2", "Sensel Width (cm),0.86",
+                      "Sensel Height (cm),0.86", "Est. Load (N),1.5", "SENSELS", "1,2", "3,4"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text, pattern", [
+    (xsensor_text(times=("08:21:17.982", "08:21:17.982")), r"frame times .* do not advance"),  # was ZeroDivisionError
+    (xsensor_text(frames=(1464, 1464)), r"line 23: frame 1464 comes after frame 1464"),
+    (xsensor_text(times=("08:21:17.982", "soon")), r"line 24: time 'soon' is not HH:MM:SS.fff"),
+    (xsensor_text(rows=-2), r"line 6: Rows must be at least 1, got '-2'"),
+    (xsensor_text().replace("3,4", "3,inf", 1), r"line 13 holds a sensel value that is infinite or too large"),
+    (xsensor_text().replace("3,4", "3,x", 1), r"line 13: sensel value 'x' is not a number"),
+    (xsensor_text().replace("HX210-RF", "HX210", 1), r"line 14: sensor 'HX210' is neither left"),
+    (xsensor_text().replace("Sensel Width (cm),0.86", "Sensel Width (cm),0", 1), r"line 8: Sensel Width .* positive"),
+    (xsensor_text().replace("Units:,mmHg", "Units:,mmHg\n\xff"), r"line 3 holds bytes that are not UTF-8 text"),
+    (xsensor_text().replace("Rows,2\n", "").split("SENSELS")[0],  # found by the fuzzer: was a NumPy error
+     r"the left sensor of the first frame \(line 5\) has no Rows, Columns and SENSELS"),
+], ids=["zero frame times", "repeated frame", "bad time", "negative rows", "inf", "not a number", "no foot",
+        "zero sensel", "not utf-8", "no rows and cut short"])
+def test_xsensor_damage_is_named(tmp_path, text, pattern):
+    path = tmp_path / "insoles.csv"
+    path.write_bytes(text.encode("latin-1"))
+    assert_damage_named(path, pattern)
+
+
+def test_xsensor_frames_without_sensors_are_refused_before_allocating(tmp_path):
+    # 200,000 frames of a 2x2 insole pair after the first: the frames are checked before the
+    # (frames, rows, cols) array is made, so no memory goes to a file that holds nothing.
+    path = tmp_path / "insoles.csv"
+    path.write_text(xsensor_text() + "".join(f"FRAME,{n}\n" for n in range(2000, 202_000)))
+    assert_damage_named(path, r"frame 2000 \(line 43\) does not hold the same sensors as the first")
+
+
+@pytest.mark.parametrize("old, new, pattern", [
+    ("Time/picture: 10.0 ms", "Time/picture: 0 ms", r"expected COLSxROWS and two positive numbers"),
+    ("Time/picture: 10.0 ms", "Time/picture: " + "9" * 400 + " ms", r"expected COLSxROWS and two positive"),
+    ("Matrix: 8x10", "Matrix: 100000x100000", r"expected COLSxROWS"),  # was MemoryError
+    ("50.0", "inf", r"line \d+: value 'inf' is infinite or too large"),
+    ("Pict-No.: 2", "Pict-No.: 99999999999999999999999", r"picture number 99999999999999999999999 is too large"),
+], ids=["zero period", "infinite period", "huge matrix", "inf pressure", "huge picture number"])
+def test_emed_damage_is_named(tmp_path, old, new, pattern):
+    frames = np.zeros((2, 10, 8), np.float32)
+    frames[1, 3, 4] = 50.0
+    path = tmp_path / "plate.lst"
+    write_emed(path, frames)
+    path.write_bytes(path.read_bytes().decode("latin-1").replace(old, new, 1).encode("latin-1"))
+    assert_damage_named(path, pattern)
+
+
+def test_emed_pictures_beyond_what_the_file_could_hold_are_refused(tmp_path):
+    # A 1000x1000 plate (the largest Matrix taken) and 20,000 empty pictures in a 300 kB file
+    # would be 80 GB of frames; the reader stops at the picture that passes the bound.
+    lines = ["Matrix: 1000x1000", "Sensor area: 0.25 cm²", "Time/picture: 10 ms"]
+    lines += [f"Pict-No.: {n}" for n in range(1, 20_001)]
+    path = tmp_path / "plate.lst"
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+    assert_damage_named(path, r"pictures of 1000x1000 cells would need .* GiB from a \d+-byte file")
+
+
+@pytest.mark.parametrize("text, pattern", [
+    ("1,2\n3,inf\n\n1,2\n3,4\n", r"line 2 holds a value that is infinite or too large"),
+    ("1,2\n3,1e39\n\n1,2\n3,4\n", r"line 2 holds a value that is infinite or too large"),
+    ("1,2\n3,4\n\n1,2\n3,\xe9\n", r"line 5 holds bytes that are not UTF-8 text"),
+], ids=["inf", "beyond float32", "not utf-8"])
+def test_csv_damage_is_named(tmp_path, text, pattern):
+    path = tmp_path / "frames.csv"
+    path.write_bytes(text.encode("latin-1"))
+    assert_damage_named(path, pattern, "?pitch=5&rate=10")
+
+
+@pytest.mark.parametrize("options, pattern", [
+    ("?pitch=5&rate=inf", r"the frame rate \(Hz\) must be a positive number, got inf"),
+    ("?pitch=5&rate=1e-300", r"the frame rate \(Hz\) 1e-300 is out of range"),
+    ("?pitch=5&rate=0", r"option rate='0': expected a positive number"),
+])
+def test_bad_options_name_the_file(tmp_path, options, pattern):
+    path = tmp_path / "frames.npy"
+    np.save(path, np.zeros((2, 3, 4), np.float32))
+    assert_damage_named(path, pattern, options)
+
+
+def test_cli_prints_one_line_for_a_damaged_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from pressure.cli import app
+
+    path = tmp_path / "walk.asf"
+    path.write_text(TEKSCAN.replace("SECONDS_PER_FRAME 0.01", "SECONDS_PER_FRAME 0"))
+    result = CliRunner().invoke(app, ["process", str(path), "-o", str(tmp_path / "out.h5")])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.strip() == f"error: {path}: header SECONDS_PER_FRAME must be a positive number, got 0.0"
+    assert not (tmp_path / "out.h5").exists()

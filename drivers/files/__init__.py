@@ -40,8 +40,11 @@ def format_module(path: Path):
 
 
 def _is_xsensor(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(4096)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as error:
+        raise DriverError(f"{path}: cannot be read ({error.strerror or error})") from None
     return head.lstrip(b"\xef\xbb\xbf").startswith(b"File:") or b"SENSELS" in head
 
 
@@ -51,14 +54,37 @@ def recognised(path: Path) -> bool:
 
 
 def open_file(url: DriverURL) -> "FileMat":
+    """Read a stored file; whatever is wrong with it ends in one DriverError line naming it."""
     path = existing_file(url)
     module = format_module(path)
-    options = url.take({**COMMON_OPTIONS, **module.OPTIONS})
+    try:
+        options = url.take({**COMMON_OPTIONS, **module.OPTIONS})
+    except DriverError as error:
+        raise DriverError(f"{path}: {str(error).replace(f' in {url.text}', '')}") from None
     try:
         recording = module.read(path, options, url.text)
-    except (ValueError, UnicodeDecodeError, IndexError) as error:
-        raise DriverError(f"{path}: not a readable {module.FORMAT_NAME} file ({error})") from None
+    except DriverError as error:
+        message = " ".join(str(error).split())  # one line, whatever a value quoted in it held
+        if not message.startswith(str(path)):
+            message = f"{path}: {message}"
+        if message == str(error):
+            raise
+        raise DriverError(message) from error
+    except OSError as error:
+        raise DriverError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except MemoryError:
+        raise DriverError(f"{path}: does not fit in memory") from None
+    except Exception as error:  # a reader that missed some damage: still one line naming the file
+        raise unexpected(path, module.FORMAT_NAME, error) from error
     return FileMat(recording, options["speed"])
+
+
+def unexpected(path: Path, format_name: str, error: Exception) -> DriverError:
+    """The last resort for damage a reader did not foresee; ``benchmarks.fuzz`` counts these."""
+    detail = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+    wrapped = DriverError(f"{path}: not a readable {format_name} file ({detail})")
+    wrapped.unexpected = type(error).__name__
+    return wrapped
 
 
 class FileMat(MatDriver):

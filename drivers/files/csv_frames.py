@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError
-from drivers.files.metadata import GEOMETRY_OPTIONS, plain_info
+from drivers.files.metadata import FLOAT32_MAX, GEOMETRY_OPTIONS, plain_info, read_text, text_lines
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -23,24 +23,26 @@ SEPARATOR = re.compile(r"[,;\s]+")
 def read(path, options, url) -> Recording:
     blocks: list[list[list[float]]] = [[]]
     width = None
-    with open(path, encoding="utf-8-sig") as f:
-        for number, line in enumerate(f, start=1):
-            text = line.strip()
-            if text.startswith("#"):
-                continue
-            if not text.strip(",; \t"):
-                if blocks[-1]:
-                    blocks.append([])
-                continue
-            try:
-                values = [float(v) for v in SEPARATOR.split(text.strip(",; \t"))]
-            except ValueError:
-                raise DriverError(f"{path}: line {number} holds something that is not a number") from None
-            if width is None:
-                width = len(values)
-            elif len(values) != width:
-                raise DriverError(f"{path}: line {number} has {len(values)} values, earlier lines have {width}")
-            blocks[-1].append(values)
+    text = read_text(path, "utf-8-sig")
+    for number, line in enumerate(text_lines(text), start=1):
+        line = line.strip()
+        if line.startswith("#"):
+            continue
+        if not line.strip(",; \t"):
+            if blocks[-1]:
+                blocks.append([])
+            continue
+        try:
+            values = [float(v) for v in SEPARATOR.split(line.strip(",; \t"))]
+        except ValueError:
+            raise DriverError(f"{path}: line {number} holds something that is not a number") from None
+        if any(abs(v) > FLOAT32_MAX for v in values):
+            raise DriverError(f"{path}: line {number} holds a value that is infinite or too large")
+        if width is None:
+            width = len(values)
+        elif len(values) != width:
+            raise DriverError(f"{path}: line {number} has {len(values)} values, earlier lines have {width}")
+        blocks[-1].append(values)
     blocks = [block for block in blocks if block]
     if not blocks:
         raise DriverError(f"{path}: no frames in the file")

@@ -29,6 +29,7 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
+from drivers.files.metadata import FLOAT32_MAX, MAX_FRAME_NUMBER, check_memory
 from drivers.recording import Recording
 from drivers.url import choice
 
@@ -43,7 +44,11 @@ class LineError(ValueError):
 
 
 def _number(text: str) -> float:
-    return float(text.replace(",", "."))
+    value = float(text.replace(",", "."))
+    if not abs(value) <= FLOAT32_MAX:  # inf, or too large for a float32 frame; NaN passes as a masked cell
+        if value == value:
+            raise LineError(f"value {text[:20]!r} is infinite or too large")
+    return value
 
 
 def header_pairs(fields: list[str]):
@@ -103,6 +108,7 @@ class Picture:
 def read(path, options, url) -> Recording:
     with open(path, encoding="latin-1") as f:
         lines = f.read().split("\n")  # not splitlines(): form feeds would shift the line numbers
+    file_bytes = path.stat().st_size
     base = int(options["index_base"])
     header: dict[str, tuple[str, int]] = {}
     pictures: list[Picture] = []
@@ -124,6 +130,9 @@ def read(path, options, url) -> Recording:
                     raise LineError("'Pict-No.' without a picture number")
                 if picture is not None and int(found.group(1)) <= picture.number:
                     raise LineError(f"picture {found.group(1)} after picture {picture.number}")
+                if int(found.group(1)) > MAX_FRAME_NUMBER:
+                    raise LineError(f"picture number {found.group(1)[:30]} is too large")
+                check_memory(path, len(pictures) + 1, plate[0], plate[1], 4, file_bytes, "pictures")
                 pictures.append(Picture(int(found.group(1)), plate[0], plate[1], base))
             elif picture is not None and picture.columns is None and fields[0] == "" and fields[1].isdigit():
                 picture.column_line(fields[1:])  # the index column of this line is empty
@@ -175,7 +184,7 @@ def _plate(header: dict) -> tuple[int, int, float, float]:
     period = NUMBER.search(header["time/picture"][0])
     # A plate is a few thousand sensors; the bound keeps a damaged Matrix from exhausting memory.
     if not (size and area and period and 0 < int(size.group(1)) * int(size.group(2)) <= 1_000_000
-            and _number(area.group()) > 0 and _number(period.group()) > 0):
+            and 0 < float(area.group().replace(",", ".")) < 1e6 and 0 < float(period.group().replace(",", ".")) < 1e9):
         raise LineError(f"header Matrix {header['matrix'][0]!r}, Sensor area {header['sensor area'][0]!r}, "
                         f"Time/picture {header['time/picture'][0]!r}: expected COLSxROWS and two positive numbers")
     # Matrix is COLSxROWS: the sample's window reaches row 83 on its 64x95 plate.

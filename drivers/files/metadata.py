@@ -1,6 +1,16 @@
-"""Options shared by frame files that carry no metadata of their own."""
+"""Options shared by frame files that carry no metadata of their own, and the checks every
+reader makes before it trusts a number from a file.
+
+A damaged file must end in a :class:`DriverError` that names the file and says what is wrong,
+never in an exception from deep inside NumPy or a loop that never ends: sizes are checked before
+anything is allocated, rates and pitches must be finite and positive, frame times must increase.
+"""
 
 from __future__ import annotations
+
+import math
+
+import numpy as np
 
 from drivers.base import DriverError, MatInfo
 from drivers.url import positive
@@ -9,6 +19,9 @@ GEOMETRY_OPTIONS = {
     "pitch": (positive(float), None),
     "rate": (positive(float), None),
 }
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+INT64_MAX = int(np.iinfo(np.int64).max)
+MAX_FRAME_NUMBER = 1 << 53  # frame numbers become times and int64 counters: beyond this they are damage
 
 
 def plain_info(path, options, rows: int, cols: int, dtype, device: str) -> MatInfo:
@@ -17,5 +30,111 @@ def plain_info(path, options, rows: int, cols: int, dtype, device: str) -> MatIn
         raise DriverError(
             f"{path}: the file has no cell pitch or frame rate; give --pitch-mm and --rate-hz "
             f"(or ?pitch=&rate= in the URL)")
-    return MatInfo(rows=rows, cols=cols, pitch_x_mm=options["pitch"], pitch_y_mm=options["pitch"],
-                   rate_hz=options["rate"], device=device, dtype=dtype)
+    pitch = positive_number(path, "the cell pitch (mm)", options["pitch"])
+    rate = positive_number(path, "the frame rate (Hz)", options["rate"])
+    return MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch, pitch_y_mm=pitch, rate_hz=rate, device=device,
+                   dtype=dtype)
+
+
+def positive_number(path, what: str, value, low: float = 1e-9, high: float = 1e12) -> float:
+    """``value`` as a float from ``low`` to ``high`` (positive, and far from 0 and infinity, so
+    that times and areas computed from it stay finite); else an error naming ``what``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise DriverError(f"{path}: {what} {value!r} is not a number") from None
+    if not (math.isfinite(number) and number > 0):
+        raise DriverError(f"{path}: {what} must be a positive number, got {value}")
+    if not low <= number <= high:
+        raise DriverError(f"{path}: {what} {value} is out of range ({low:g} to {high:g})")
+    return number
+
+
+def parse_number(path, where: str, text: str) -> float:
+    """A float from a file's text; ``where`` says where it was (e.g. "line 12: SECONDS_PER_FRAME")."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise DriverError(f"{path}: {where} {_show(text)} is not a number") from None
+
+
+def parse_count(path, where: str, text: str, low: int = 1, high: int = INT64_MAX) -> int:
+    """A whole number from a file's text, from ``low`` to ``high``."""
+    try:
+        number = int(str(text).strip())
+    except (TypeError, ValueError):
+        raise DriverError(f"{path}: {where} {_show(text)} is not a whole number") from None
+    if not low <= number <= high:
+        limits = f"at least {low}" if high == INT64_MAX else f"from {low} to {high}"
+        raise DriverError(f"{path}: {where} must be {limits}, got {_show(text)}")
+    return number
+
+
+def _show(text) -> str:
+    text = str(text)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def read_text(path, encoding: str) -> str:
+    """The whole file as text; a byte that is not ``encoding`` is an error naming its line."""
+    data = path.read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DriverError(f"{path}: line {line} holds bytes that are not {error.encoding.upper()} text "
+                          f"(byte 0x{data[error.start]:02x}); not a text export, or damaged") from None
+
+
+def text_lines(text: str) -> list[str]:
+    """Lines as Python's universal newlines see them (``\\n``, ``\\r\\n`` or ``\\r``), so line numbers
+    match an editor's; ``str.splitlines`` would also split at form feeds and other separators."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def check_pressures(path, values: np.ndarray, where: str) -> None:
+    """Refuse infinite pressures and ones too large for float32 (NaN marks a cell with no sensor)."""
+    if values.dtype.kind != "f" or not values.size:
+        return
+    with np.errstate(all="ignore"):
+        bad = np.isinf(values) if values.dtype.itemsize <= 4 else np.abs(values) > FLOAT32_MAX
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        value = values[tuple(first)]
+        raise DriverError(f"{path}: {where(first) if callable(where) else where} holds a pressure of {value:g}, "
+                          "which is infinite or too large")
+
+
+def check_times(path, time_s: np.ndarray, what: str = "frame") -> None:
+    """Frame times must be finite and increase from frame to frame."""
+    time_s = np.asarray(time_s, dtype=np.float64)
+    if not np.isfinite(time_s).all():
+        bad = int(np.argmin(np.isfinite(time_s)))
+        raise DriverError(f"{path}: the time of {what} {bad + 1} is not a finite number")
+    steps = np.diff(time_s)
+    if len(steps) and not (steps > 0).all():
+        bad = int(np.argmin(steps > 0))
+        raise DriverError(f"{path}: {what} times do not increase: {what} {bad + 2} is at {time_s[bad + 1]:g} s, "
+                          f"{what} {bad + 1} at {time_s[bad]:g} s")
+
+
+def check_increasing(path, numbers, what: str = "frame number") -> None:
+    """Frame numbers (counters) must increase: a repeated or earlier number means damage."""
+    for previous, number in zip(numbers, numbers[1:]):
+        if number <= previous:
+            raise DriverError(f"{path}: {what} {number} comes after {previous}; {what}s must increase")
+
+
+def check_memory(path, frames: int, rows: int, cols: int, itemsize: int, file_bytes: int,
+                 what: str = "frames") -> None:
+    """Refuse a file whose frames would take far more memory than the file itself could explain.
+
+    Text exports hold every value they decode to, except formats that leave unloaded cells out;
+    for them, more than 4096 bytes of frames per byte of file (and more than 256 MiB) is a damaged
+    header, not a recording.
+    """
+    need = frames * rows * cols * itemsize
+    allowed = max(256 << 20, 4096 * file_bytes)
+    if need > allowed:
+        raise DriverError(f"{path}: {frames} {what} of {rows}x{cols} cells would need {need / 2**30:.1f} GiB "
+                          f"from a {file_bytes}-byte file; the size in the header must be damaged")

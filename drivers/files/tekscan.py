@@ -8,9 +8,13 @@ sensor: they are masked (NaN), not zero. An F-Scan file holds one insole; its fo
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, parse_count, parse_number,
+                                    positive_number, text_lines)
 from drivers.recording import Recording
 from drivers.url import choice
 
@@ -21,7 +25,7 @@ UNITS_TO_KPA = {"KPA": 1.0, "MPA": 1000.0, "PSI": 6.894757, "MMHG": 0.1333224, "
 
 def read(path, options, url) -> Recording:
     with open(path, encoding="latin-1") as f:
-        lines = f.read().splitlines()
+        lines = text_lines(f.read())
     header: dict[str, str] = {}
     start = None
     for index, line in enumerate(lines):
@@ -33,20 +37,25 @@ def read(path, options, url) -> Recording:
             header[key.upper()] = value.strip()
     if start is None:
         raise DriverError(f"{path}: no ASCII_DATA section; not a Tekscan ASCII export")
-    try:
-        rows, cols = int(header["ROWS"]), int(header["COLS"])
-        pitch_y = float(header["ROW_SPACING"].split()[0])
-        pitch_x = float(header["COL_SPACING"].split()[0])
-        rate = 1.0 / float(header["SECONDS_PER_FRAME"])
-    except KeyError as missing:
-        raise DriverError(f"{path}: header field {missing} is missing") from None
+    missing = [key for key in ("ROWS", "COLS", "ROW_SPACING", "COL_SPACING", "SECONDS_PER_FRAME") if key not in header]
+    if missing:
+        raise DriverError(f"{path}: header field '{missing[0]}' is missing")
+    rows = parse_count(path, "header ROWS", header["ROWS"])
+    cols = parse_count(path, "header COLS", header["COLS"])
+    pitch_y = _header_number(path, header, "ROW_SPACING")
+    pitch_x = _header_number(path, header, "COL_SPACING")
+    rate = positive_number(path, "the frame rate (1 / SECONDS_PER_FRAME)",
+                           1.0 / _header_number(path, header, "SECONDS_PER_FRAME"))
     units = header.get("UNITS", "KPa").upper()
     if units not in UNITS_TO_KPA:
         raise DriverError(f"{path}: pressure units {header.get('UNITS')!r} are not known; known: "
                           f"{', '.join(UNITS_TO_KPA)}")
-    area = float(header["SENSEL_AREA"].split()[0]) if "SENSEL_AREA" in header else pitch_x * pitch_y
+    area = _header_number(path, header, "SENSEL_AREA") if "SENSEL_AREA" in header else pitch_x * pitch_y
+    to_kpa = UNITS_TO_KPA[units]
 
-    numbers, values = [], []
+    numbers: list[int] = []
+    values: list[str] = []
+    row_lines: list[int] = []  # the line each row of values came from, for messages
     i = start
     while i < len(lines):
         line = lines[i].strip()
@@ -55,9 +64,13 @@ def read(path, options, url) -> Recording:
             continue
         if line == "@@":  # end of the ASCII data
             break
-        if not line.startswith("Frame"):
+        words = line.split()
+        if words[0] != "Frame" or len(words) < 2:
             raise DriverError(f"{path}: line {i + 1}: expected 'Frame N', found {line[:30]!r}")
-        numbers.append(int(line.split()[1]))
+        numbers.append(parse_count(path, f"line {i + 1}: frame number", words[1], low=0, high=MAX_FRAME_NUMBER))
+        if len(numbers) > 1 and numbers[-1] <= numbers[-2]:
+            raise DriverError(f"{path}: line {i + 1}: frame {numbers[-1]} comes after frame {numbers[-2]}; "
+                              "frame numbers must increase")
         block = lines[i + 1: i + 1 + rows]
         if len(block) < rows:
             raise DriverError(f"{path}: frame {numbers[-1]} is cut short ({len(block)} of {rows} rows)")
@@ -66,11 +79,26 @@ def read(path, options, url) -> Recording:
             if len(cells) != cols:
                 raise DriverError(f"{path}: line {i + 2 + offset} has {len(cells)} values, expected {cols}")
             values.extend(cells)
+            row_lines.append(i + 2 + offset)
         i += 1 + rows
     if not numbers:
         raise DriverError(f"{path}: no frames in the file")
-    frames = np.array([np.nan if v == "B" else float(v) for v in values], dtype=np.float32)
-    frames = frames.reshape(len(numbers), rows, cols) * np.float32(UNITS_TO_KPA[units])
+    try:
+        frames = np.array([math.nan if v == "B" else float(v) for v in values]).reshape(len(numbers), rows, cols)
+    except ValueError:
+        for row, number in enumerate(row_lines):
+            for cell in values[row * cols: (row + 1) * cols]:
+                if cell != "B" and not _is_number(cell):
+                    raise DriverError(f"{path}: line {number}: value {cell[:20]!r} is neither a number nor B") from None
+        raise
+
+    def where(index) -> str:
+        return f"line {row_lines[index[0] * rows + index[1]]}"
+
+    check_pressures(path, frames, where)
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        frames = frames.astype(np.float32) * np.float32(to_kpa)
+    check_pressures(path, frames, where)
     if header.get("MIRROR_ROW", "0") == "1":
         frames = frames[:, ::-1]
     if header.get("MIRROR_COL", "0") == "1":
@@ -84,11 +112,27 @@ def read(path, options, url) -> Recording:
     counter = np.array(numbers, dtype=np.int64)
     extra = {}
     if "SATURATION_PRESSURE" in header:
-        extra["saturation_kpa"] = float(header["SATURATION_PRESSURE"].split()[0]) * UNITS_TO_KPA[units]
+        extra["saturation_kpa"] = _header_number(path, header, "SATURATION_PRESSURE") * to_kpa
     info = MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch_x, pitch_y_mm=pitch_y, rate_hz=rate,
                    device=f"Tekscan {header.get('SENSOR_TYPE', '')}".strip(), dtype=np.float32,
                    cell_area_mm2=area, foot_map=foot_map, extra=extra)
     return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info, Counters(), url)
+
+
+def _header_number(path, header: dict, key: str) -> float:
+    """The positive number a header field starts with (``ROW_SPACING 5.08 mm``)."""
+    words = header[key].split()
+    if not words:
+        raise DriverError(f"{path}: header field {key} has no value")
+    return positive_number(path, f"header {key}", parse_number(path, f"header {key}", words[0]))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _foot_from_name(path) -> str:

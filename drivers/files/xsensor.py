@@ -14,6 +14,8 @@ from datetime import datetime
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
+from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, parse_count, parse_number,
+                                    positive_number, read_text, text_lines)
 from drivers.recording import Recording
 
 FORMAT_NAME = "XSENSOR CSV"
@@ -36,49 +38,61 @@ def read(path, options, url) -> Recording:
     frames: list[dict] = []
     sensor: dict | None = None
     pending_rows = 0
-    with open(path, encoding="utf-8-sig") as f:
-        for number, line in enumerate(f, start=1):
-            fields = [field.strip() for field in line.rstrip("\r\n").split(",")]
-            while fields and not fields[-1]:
-                fields.pop()
-            if not fields:
-                continue
-            if pending_rows:
-                sensor["rows_values"].append([float(v) for v in fields[: sensor["cols"]]])
-                if len(sensor["rows_values"][-1]) != sensor["cols"]:
-                    raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {sensor['cols']}")
-                pending_rows -= 1
-                continue
-            key = fields[0]
-            value = fields[1] if len(fields) > 1 else ""
-            if key == "Units:":
-                units = value
-            elif key == "FRAME":
-                frames.append({"number": int(value), "time": None, "sensors": {}})
-                sensor = None
-            elif key == "Time" and frames:
-                frames[-1]["time"] = value
-            elif key == "SENSOR":
-                if not frames:
-                    raise DriverError(f"{path}: line {number}: SENSOR before any FRAME")
-                sensor = {"foot": _foot(value), "rows": 0, "cols": 0, "rows_values": [], "load": np.nan}
-                frames[-1]["sensors"][sensor["foot"]] = sensor
-            elif key == "GROUP":
-                sensor = None
-            elif sensor is None:
-                continue
-            elif key == "Rows":
-                sensor["rows"] = int(value)
-            elif key == "Columns":
-                sensor["cols"] = int(value)
-            elif key == "Sensel Width (cm)":
-                sensor["width_mm"] = float(value) * 10
-            elif key == "Sensel Height (cm)":
-                sensor["height_mm"] = float(value) * 10
-            elif key == "Est. Load (N)":
-                sensor["load"] = float(value)
-            elif key == "SENSELS":
-                pending_rows = sensor["rows"]
+    for number, line in enumerate(text_lines(read_text(path, "utf-8-sig")), start=1):
+        fields = [field.strip() for field in line.split(",")]
+        while fields and not fields[-1]:
+            fields.pop()
+        if not fields:
+            continue
+        if pending_rows:
+            if len(fields) < sensor["cols"]:
+                raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {sensor['cols']}")
+            sensor["rows_values"].append(_sensels(path, number, fields[: sensor["cols"]]))
+            pending_rows -= 1
+            continue
+        key = fields[0]
+        value = fields[1] if len(fields) > 1 else ""
+        where = f"line {number}: {key}"
+        if key == "Units:":
+            units = value
+        elif key == "FRAME":
+            frames.append({"number": parse_count(path, where, value, low=0, high=MAX_FRAME_NUMBER),
+                           "time": None, "line": number, "sensors": {}})
+            if len(frames) > 1 and frames[-1]["number"] <= frames[-2]["number"]:
+                raise DriverError(f"{path}: line {number}: frame {frames[-1]['number']} comes after frame "
+                                  f"{frames[-2]['number']}; frame numbers must increase")
+            sensor = None
+        elif key == "Time" and frames:
+            frames[-1]["time"] = (value, number)
+        elif key == "SENSOR":
+            if not frames:
+                raise DriverError(f"{path}: line {number}: SENSOR before any FRAME")
+            try:
+                foot = _foot(value)
+            except ValueError as error:
+                raise DriverError(f"{path}: line {number}: {error}") from None
+            sensor = {"foot": foot, "rows": 0, "cols": 0, "rows_values": [], "load": np.nan, "line": number}
+            frames[-1]["sensors"][foot] = sensor
+        elif key == "GROUP":
+            sensor = None
+        elif sensor is None:
+            continue
+        elif key == "Rows":
+            sensor["rows"] = parse_count(path, where, value)
+        elif key == "Columns":
+            sensor["cols"] = parse_count(path, where, value)
+        elif key == "Sensel Width (cm)":
+            sensor["width_mm"] = positive_number(path, where, parse_number(path, where, value)) * 10
+        elif key == "Sensel Height (cm)":
+            sensor["height_mm"] = positive_number(path, where, parse_number(path, where, value)) * 10
+        elif key == "Est. Load (N)":
+            sensor["load"] = parse_number(path, where, value)
+        elif key == "SENSELS":
+            if not (sensor["rows"] and sensor["cols"]):
+                raise DriverError(f"{path}: line {number}: SENSELS before the sensor's Rows and Columns")
+            if sensor["rows_values"]:
+                raise DriverError(f"{path}: line {number}: a second SENSELS block for one sensor")
+            pending_rows = sensor["rows"]
     if units not in UNITS_TO_KPA:
         raise DriverError(f"{path}: pressure units {units!r} are not known; known: {', '.join(UNITS_TO_KPA)}")
     if not frames:
@@ -88,7 +102,21 @@ def read(path, options, url) -> Recording:
     first = frames[0]["sensors"]
     if not first:
         raise DriverError(f"{path}: no sensor blocks in the first frame")
+    for s in first.values():
+        if not s["rows_values"]:
+            raise DriverError(f"{path}: the {FEET[s['foot']]} sensor of the first frame (line {s['line']}) has no "
+                              "Rows, Columns and SENSELS")
     shapes = {foot: (s["rows"], s["cols"]) for foot, s in first.items()}
+    # Every frame must hold what the first does before anything the size of the whole is allocated.
+    for frame in frames:
+        if frame["sensors"].keys() != shapes.keys():
+            raise DriverError(f"{path}: frame {frame['number']} (line {frame['line']}) does not hold the same "
+                              "sensors as the first")
+        for foot, s in frame["sensors"].items():
+            if (len(s["rows_values"]), s["cols"]) != shapes[foot]:
+                raise DriverError(f"{path}: frame {frame['number']}: the {FEET[foot]} sensor (line {s['line']}) "
+                                  f"has {len(s['rows_values'])}x{s['cols']} sensels, the first frame "
+                                  f"{shapes[foot][0]}x{shapes[foot][1]}")
     rows = max(r for r, _ in shapes.values())
     offsets = {0: 0, 1: (shapes[0][1] + 1) if 0 in shapes else 0}
     cols = max(offsets[foot] + c for foot, (_, c) in shapes.items())
@@ -98,27 +126,27 @@ def read(path, options, url) -> Recording:
         foot_map[:r, offsets[foot]: offsets[foot] + c] = foot
     reported = np.full((len(frames), 2), np.nan)
     for index, frame in enumerate(frames):
-        if frame["sensors"].keys() != shapes.keys():
-            raise DriverError(f"{path}: frame {frame['number']} does not hold the same sensors as the first")
         for foot, s in frame["sensors"].items():
             r, c = shapes[foot]
-            values = np.array(s["rows_values"], dtype=np.float32)
-            if values.shape != (r, c):
-                raise DriverError(f"{path}: frame {frame['number']}: sensor has shape {values.shape}, expected {(r, c)}")
-            cells[index, :r, offsets[foot]: offsets[foot] + c] = values
+            cells[index, :r, offsets[foot]: offsets[foot] + c] = np.array(s["rows_values"], dtype=np.float32)
             reported[index, foot] = s["load"]
     cells *= np.float32(UNITS_TO_KPA[units])
+    check_pressures(path, cells, lambda index: f"frame {frames[index[0]]['number']}")
     counter = np.array([frame["number"] for frame in frames], dtype=np.int64)
-    time_s = _seconds([frame["time"] for frame in frames])
+    time_s = _seconds(path, [frame["time"] for frame in frames])
     sensor0 = next(iter(first.values()))
-    pitch_x, pitch_y = sensor0.get("width_mm", 0.0), sensor0.get("height_mm", 0.0)
-    if time_s is not None and len(time_s) > 1:
-        steps = np.diff(time_s) / np.maximum(np.diff(counter), 1)
-        rate = 1.0 / float(np.median(steps))
-    else:
-        rate = 0.0
-    if time_s is None or not rate > 0:
+    if "width_mm" not in sensor0 or "height_mm" not in sensor0:
+        raise DriverError(f"{path}: the first sensor (line {sensor0['line']}) gives no Sensel Width and Height")
+    pitch_x, pitch_y = sensor0["width_mm"], sensor0["height_mm"]
+    if time_s is None:
         raise DriverError(f"{path}: frame times are missing, so the frame rate is unknown")
+    if len(time_s) < 2:
+        raise DriverError(f"{path}: one frame only, so the frame rate is unknown")
+    step = float(np.median(np.diff(time_s) / np.diff(counter)))  # frame numbers increase: no division by 0
+    if not step > 0:
+        raise DriverError(f"{path}: the frame times (Time lines) do not advance from frame to frame, so the frame "
+                          "rate is unknown")
+    rate = positive_number(path, "the frame rate from the frame times", 1.0 / step)
     # Time from frame numbers: the file's clock has 1 ms resolution, the frame clock is regular.
     time_s = (counter - counter[0]) / rate
     info = MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch_x, pitch_y_mm=pitch_y, rate_hz=rate,
@@ -126,9 +154,33 @@ def read(path, options, url) -> Recording:
     return Recording(cells, counter, time_s, info, Counters(), url, extras={"reported_force_n": reported})
 
 
-def _seconds(stamps: list[str | None]) -> np.ndarray | None:
+def _sensels(path, number: int, fields: list[str]) -> list[float]:
+    try:
+        values = [float(v) for v in fields]
+    except ValueError:
+        bad = next(v for v in fields if not _is_number(v))
+        raise DriverError(f"{path}: line {number}: sensel value {bad[:20]!r} is not a number") from None
+    if any(abs(v) > FLOAT32_MAX for v in values):
+        raise DriverError(f"{path}: line {number} holds a sensel value that is infinite or too large")
+    return values
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _seconds(path, stamps: list[tuple[str, int] | None]) -> np.ndarray | None:
     if any(stamp is None for stamp in stamps):
         return None
-    clock = [datetime.strptime(stamp.strip(), "%H:%M:%S.%f") for stamp in stamps]
+    clock = []
+    for text, number in stamps:
+        try:
+            clock.append(datetime.strptime(text.strip(), "%H:%M:%S.%f"))
+        except ValueError:
+            raise DriverError(f"{path}: line {number}: time {text[:30]!r} is not HH:MM:SS.fff") from None
     seconds = np.array([(t - clock[0]).total_seconds() for t in clock])
     return np.where(seconds < 0, seconds + 86400, seconds)
