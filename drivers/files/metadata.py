@@ -50,6 +50,15 @@ def positive_number(path, what: str, value, low: float = 1e-9, high: float = 1e1
     return number
 
 
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (header words and data lines are told apart so)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_number(path, where: str, text: str) -> float:
     """A float from a file's text; ``where`` says where it was (e.g. "line 12: SECONDS_PER_FRAME")."""
     try:

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import check_pressures, positive_number, text_lines
+from drivers.files.metadata import check_pressures, is_number, positive_number, text_lines
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -58,7 +58,7 @@ def read(path, options, url) -> Recording:
         data = np.array(rows, dtype=np.float64)
     except ValueError:
         for number, fields in zip(numbers, rows):
-            bad = next((field for field in fields if not _is_number(field)), None)
+            bad = next((field for field in fields if not is_number(field)), None)
             if bad is not None:
                 raise DriverError(f"{path}: line {number}: {bad[:20]!r} is not a number") from None
         raise
@@ -98,10 +98,3 @@ def read(path, options, url) -> Recording:
     return Recording(cells, counter, time_s - time_s[0], info, Counters(), url,
                      attrs={"sensor_area_cm2": sensor_area_cm2})
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, parse_count, parse_number,
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, is_number, parse_count, parse_number,
                                     positive_number, text_lines)
 from drivers.recording import Recording
 from drivers.url import choice
@@ -88,7 +88,7 @@ def read(path, options, url) -> Recording:
     except ValueError:
         for row, number in enumerate(row_lines):
             for cell in values[row * cols: (row + 1) * cols]:
-                if cell != "B" and not _is_number(cell):
+                if cell != "B" and not is_number(cell):
                     raise DriverError(f"{path}: line {number}: value {cell[:20]!r} is neither a number nor B") from None
         raise
 
@@ -126,13 +126,6 @@ def _header_number(path, header: dict, key: str) -> float:
         raise DriverError(f"{path}: header field {key} has no value")
     return positive_number(path, f"header {key}", parse_number(path, f"header {key}", words[0]))
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _foot_from_name(path) -> str:

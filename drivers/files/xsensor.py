@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, parse_count, parse_number,
+from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, is_number, parse_count, parse_number,
                                     positive_number, read_text, text_lines)
 from drivers.recording import Recording
 
@@ -158,19 +158,12 @@ def _sensels(path, number: int, fields: list[str]) -> list[float]:
     try:
         values = [float(v) for v in fields]
     except ValueError:
-        bad = next(v for v in fields if not _is_number(v))
+        bad = next(v for v in fields if not is_number(v))
         raise DriverError(f"{path}: line {number}: sensel value {bad[:20]!r} is not a number") from None
     if any(abs(v) > FLOAT32_MAX for v in values):
         raise DriverError(f"{path}: line {number} holds a sensel value that is infinite or too large")
     return values
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _seconds(path, stamps: list[tuple[str, int] | None]) -> np.ndarray | None:
