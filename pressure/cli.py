@@ -60,6 +60,8 @@ def console():
     return Console()
 
 
+PitchOption = Annotated[Optional[str], typer.Option(
+    "--pitch-mm", help="Cell pitch in mm for inputs without metadata, or ACROSSxALONG (e.g. 5.08x7.62).")]
 Threshold = Annotated[float, typer.Option("--threshold-kpa", min=0.0, help="Cells at or below this pressure are unloaded.")]
 FacingOption = Annotated[Facing, typer.Option(
     "--facing", help="Direction a standing person faces, used only when the prints' shape does not show it.")]
@@ -72,7 +74,7 @@ def process(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Results file (.h5), or the output folder for a study.")] = None,
     picture: Annotated[Optional[Path], typer.Option("--picture", dir_okay=False, help="Also write a PNG picture.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write an HTML report beside each results file.")] = False,
-    pitch_mm: Annotated[Optional[float], typer.Option("--pitch-mm", min=0.0, help="Cell pitch for inputs without metadata.")] = None,
+    pitch_mm: PitchOption = None,
     rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0, help="Frame rate for inputs without metadata.")] = None,
     threshold_kpa: Threshold = 5.0,
     facing: FacingOption = Facing.plus_y,
@@ -80,6 +82,9 @@ def process(
     calibration: Annotated[Optional[Path], typer.Option(
         "--calibration", exists=True, dir_okay=False,
         help="CSV table of (device value, kPa) points, used instead of the linear scale.")] = None,
+    scale_kpa: Annotated[Optional[float], typer.Option(
+        "--scale-kpa", min=0.0,
+        help="kPa per device unit, for exports in raw units that do not say (Tekscan UNITS raw).")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Sessions processed at once (a study folder).")] = os.cpu_count() or 1,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:PORT, for a study.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo sessions whose results are up to date.")] = False,
@@ -89,7 +94,8 @@ def process(
         settings = {"threshold_kpa": threshold_kpa, "facing": facing.value,
                     "activity": None if activity is Activity.auto else activity.value,
                     "calibration": str(calibration.resolve()) if calibration else None}
-        fallbacks = {"pitch": pitch_mm, "rate": rate_hz}
+        fallbacks = {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa,
+                     "calibration": settings["calibration"]}  # a raw export is read when either is given
         if Path(source).is_dir():
             _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report)
             return
@@ -138,7 +144,7 @@ def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbac
 def report(
     path: Annotated[str, typer.Argument(help="A results file, or anything process reads (processed first).")],
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="report.html or report.png")],
-    pitch_mm: Annotated[Optional[float], typer.Option("--pitch-mm", min=0.0)] = None,
+    pitch_mm: PitchOption = None,
     rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0)] = None,
 ) -> None:
     """A picture or a self-contained HTML page of a session: feet, COP, forces, steps or sway."""
@@ -154,7 +160,7 @@ def export(
     path: Annotated[str, typer.Argument(help="A results file, or anything process reads (processed first).")],
     csv_files: Annotated[bool, typer.Option("--csv", help="Per-frame and per-step CSV files.")] = False,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Prefix of the files written.")] = None,
-    pitch_mm: Annotated[Optional[float], typer.Option("--pitch-mm", min=0.0)] = None,
+    pitch_mm: PitchOption = None,
     rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0)] = None,
 ) -> None:
     """Results for spreadsheets: PREFIX.frames.csv and PREFIX.steps.csv, units in the headers."""

@@ -24,6 +24,8 @@ FORMATS: dict[str, str] = {
     ".asf": "drivers.files.tekscan",
     ".asc": "drivers.files.pedar",
     ".lst": "drivers.files.emed",
+    ".xls": "drivers.files.footscan",
+    ".txt": "drivers.files.moticon",
 }
 COMMON_OPTIONS = {"speed": (non_negative(float), 0.0)}
 
@@ -34,9 +36,56 @@ def format_module(path: Path):
         known = ", ".join(sorted(FORMATS))
         raise DriverError(f"{path}: unknown format '{suffix or path.name}'; known: {known}")
     module_name = FORMATS[suffix]
-    if suffix == ".csv" and _is_xsensor(path):
-        module_name = "drivers.files.xsensor"
+    if suffix == ".csv":
+        module_name = _csv_format(path)
+    if suffix == ".asc" and _is_pliance(path):
+        module_name = "drivers.files.pliance"
     return importlib.import_module(module_name)
+
+
+def _is_pliance(path: Path) -> bool:
+    """A Novel pliance ``.asc`` has a ``mat type`` header line (pedar's has ``sensor type``)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as error:
+        raise DriverError(f"{path}: cannot be read ({error.strerror or error})") from None
+    return any(line.strip().lower().startswith(b"mat type") for line in head.splitlines()[:10])
+
+
+CSV_FORMATS = {  # told apart by content: module, and the name used when none matches
+    "drivers.files.xsensor": "XSENSOR",
+    "drivers.files.iscan": "Tekscan I-Scan",
+    "drivers.files.stappone": "STAPPone",
+    "drivers.files.moticon": "Moticon OpenGo",
+}
+
+
+def _csv_format(path: Path) -> str:
+    """The reader of a ``.csv`` by its first bytes; plain frames (numbers only) when no export matches."""
+    if _is_xsensor(path):
+        return "drivers.files.xsensor"
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    for name in list(CSV_FORMATS)[1:]:
+        if importlib.import_module(name).looks_like(head):
+            return name
+    first = next((line for line in head.lstrip(b"\xef\xbb\xbf").splitlines()
+                  if line.strip() and not line.lstrip().startswith(b"#")), b"")  # '#' lines are comments
+    fields = first.replace(b";", b" ").replace(b",", b" ").split()
+    if any(not _number(field) for field in fields):
+        tried = ", ".join([*CSV_FORMATS.values(), "plain CSV frames (numbers only)"])
+        raise DriverError(f"{path}: not a CSV export this reads (tried {tried}); line 1 starts "
+                          f"{first[:40].decode('latin-1')!r}")
+    return FORMATS[".csv"]
+
+
+def _number(field: bytes) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_xsensor(path: Path) -> bool:

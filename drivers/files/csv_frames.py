@@ -2,6 +2,8 @@
 
 With one frame per line, ``?rows=&cols=`` give the shape (row-major). Lines starting with ``#``
 are comments. A row with another number of values than the first is an error naming its line.
+A file of one block is one frame (a static image such as the MUN104 templates): it needs no
+rate (a nominal 1 Hz, said in ``info.extra["nominal_rate"]``), only a pitch.
 """
 
 from __future__ import annotations
@@ -53,15 +55,15 @@ def read(path, options, url) -> Recording:
         if width != rows * cols:
             raise DriverError(f"{path}: a line has {width} values, rows x cols is {rows * cols}")
         frames = np.array([line for block in blocks for line in block]).reshape(-1, rows, cols)
-    elif len(blocks) == 1:
-        raise DriverError(f"{path}: one block of numbers only; separate frames by blank lines, "
+    elif len(blocks) == 1 and len(blocks[0]) == 1:
+        raise DriverError(f"{path}: one line of numbers only; separate frames by blank lines, "
                           "or give ?rows=&cols= for one frame per line")
-    else:
+    else:  # one block is one frame: a static image (e.g. the MUN104 footprint templates)
         heights = {len(block) for block in blocks}
         if len(heights) != 1:
             raise DriverError(f"{path}: frames have different numbers of rows: {sorted(heights)}")
         frames = np.array(blocks)
     frames = frames.astype(np.float32)
-    info = plain_info(path, options, frames.shape[1], frames.shape[2], frames.dtype, "CSV frames")
+    info = plain_info(path, options, frames.shape[1], frames.shape[2], frames.dtype, "CSV frames", len(frames))
     n = len(frames)
     return Recording(frames, np.arange(n, dtype=np.int64), np.arange(n) / info.rate_hz, info, Counters(), url)

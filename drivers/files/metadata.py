@@ -15,25 +15,52 @@ import numpy as np
 from drivers.base import DriverError, MatInfo
 from drivers.url import positive
 
+def pitch_mm(raw: str) -> tuple[float, float]:
+    """A cell pitch in mm: ``5`` (square cells) or ``5.08x7.62`` (across x along: pitch_x_mm x pitch_y_mm)."""
+    parts = str(raw).strip().lower().replace("\u00d7", "x").split("x")
+    if len(parts) > 2:
+        raise ValueError("expected a pitch in mm, or two as ACROSSxALONG (e.g. 5.08x7.62)")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise ValueError("expected a pitch in mm, or two as ACROSSxALONG (e.g. 5.08x7.62)") from None
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError("expected a positive pitch")
+    return (values[0], values[-1])
+
+
 GEOMETRY_OPTIONS = {
-    "pitch": (positive(float), None),
+    "pitch": (pitch_mm, None),
     "rate": (positive(float), None),
 }
+NOMINAL_RATE_HZ = 1.0  # the rate given to a single static image (one frame has no rate of its own)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 INT64_MAX = int(np.iinfo(np.int64).max)
 MAX_FRAME_NUMBER = 1 << 53  # frame numbers become times and int64 counters: beyond this they are damage
 
 
-def plain_info(path, options, rows: int, cols: int, dtype, device: str) -> MatInfo:
-    missing = [name for name in ("pitch", "rate") if options[name] is None]
+def plain_info(path, options, rows: int, cols: int, dtype, device: str, frames: int | None = None) -> MatInfo:
+    """Geometry from ``?pitch=&rate=`` (or --pitch-mm/--rate-hz). ``pitch`` is one number or
+    ACROSSxALONG (pitch_x_mm x pitch_y_mm). A single frame (``frames == 1``, a static image) needs
+    no rate: it gets a nominal 1 Hz, said in ``extra["nominal_rate"]``."""
+    single = frames == 1 and options["rate"] is None
+    missing = [name for name in ("pitch", "rate") if options[name] is None and not (name == "rate" and single)]
     if missing:
-        raise DriverError(
-            f"{path}: the file has no cell pitch or frame rate; give --pitch-mm and --rate-hz "
-            f"(or ?pitch=&rate= in the URL)")
-    pitch = positive_number(path, "the cell pitch (mm)", options["pitch"])
-    rate = positive_number(path, "the frame rate (Hz)", options["rate"])
-    return MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch, pitch_y_mm=pitch, rate_hz=rate, device=device,
-                   dtype=dtype)
+        needed = "a cell pitch; give --pitch-mm (or ?pitch= in the URL)" if single else (
+            "no cell pitch or frame rate; give --pitch-mm and --rate-hz (or ?pitch=&rate= in the URL)")
+        raise DriverError(f"{path}: the file has {needed}")
+    pitch = options["pitch"]
+    pitch_x, pitch_y = pitch if isinstance(pitch, tuple) else (pitch, pitch)
+    pitch_x = positive_number(path, "the cell pitch (mm)", pitch_x)
+    pitch_y = positive_number(path, "the cell pitch (mm)", pitch_y)
+    extra = {}
+    if single:
+        rate = NOMINAL_RATE_HZ
+        extra["nominal_rate"] = "one static image: the frame rate is nominal (1 Hz), not measured"
+    else:
+        rate = positive_number(path, "the frame rate (Hz)", options["rate"])
+    return MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch_x, pitch_y_mm=pitch_y, rate_hz=rate, device=device,
+                   dtype=dtype, extra=extra)
 
 
 def positive_number(path, what: str, value, low: float = 1e-9, high: float = 1e12) -> float:

@@ -38,7 +38,7 @@ def read(path, options, url) -> Recording:
             raise DriverError(f"{path}: no frames in the file (shape {shape})")
         if shape[1] == 0 or shape[2] == 0:
             raise DriverError(f"{path}: frames of {shape[1]}x{shape[2]} cells hold nothing (shape {shape})")
-        info = plain_info(path, options, shape[1], shape[2], dtype.newbyteorder("="), "NumPy frames")
+        info = plain_info(path, options, shape[1], shape[2], dtype.newbyteorder("="), "NumPy frames", shape[0])
         count = math.prod(shape)
         need, have = count * dtype.itemsize, size - offset
         if need > have:

@@ -3,7 +3,9 @@
 A header of ``KEY value`` lines ends at ``ASCII_DATA @@``; then each frame is ``Frame N``
 followed by ROWS lines of COLS comma-separated values. Cells marked ``B`` lie outside the
 sensor: they are masked (NaN), not zero. An F-Scan file holds one insole; its foot comes from
-``?foot=`` or the file name's last letter (``...L.asf``, ``...R.asf``).
+``?foot=`` or the file name's last letter (``...L.asf``, ``...R.asf``). ``UNITS raw`` needs
+``?scale_kpa=`` (kPa per raw unit) or a calibration table (``?calibration=``); header lengths in
+centimeters (I-Scan) are converted to mm. A frame line's ``Raw Sum`` is kept as ``reported_raw_sum``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from drivers.base import Counters, DriverError, MatInfo
 from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, is_number, parse_count, parse_number,
                                     positive_number, text_lines)
 from drivers.recording import Recording
-from drivers.url import choice
+from drivers.url import choice, positive
 
 FORMAT_NAME = "Tekscan ASCII"
-OPTIONS = {"foot": (choice("left", "right"), None)}
+RAW_OPTIONS = {"scale_kpa": (positive(float), None), "calibration": (str, None)}
+OPTIONS = {"foot": (choice("left", "right"), None), **RAW_OPTIONS}
+LENGTH_TO_MM = {"centimeters": 10.0, "cm": 10.0, "inches": 25.4, "in": 25.4, "cm2": 100.0, "in2": 645.16}
 UNITS_TO_KPA = {"KPA": 1.0, "MPA": 1000.0, "PSI": 6.894757, "MMHG": 0.1333224, "KG/CM2": 98.0665}
 
 
@@ -47,13 +51,19 @@ def read(path, options, url) -> Recording:
     rate = positive_number(path, "the frame rate (1 / SECONDS_PER_FRAME)",
                            1.0 / _header_number(path, header, "SECONDS_PER_FRAME"))
     units = header.get("UNITS", "KPa").upper()
-    if units not in UNITS_TO_KPA:
+    raw_scale = 1.0  # kPa per raw unit, in MatInfo.scale_kpa: the cells stay device values
+    if units == "RAW":
+        raw_scale = raw_units_scale(path, options)
+        to_kpa = 1.0
+    elif units not in UNITS_TO_KPA:
         raise DriverError(f"{path}: pressure units {header.get('UNITS')!r} are not known; known: "
                           f"{', '.join(UNITS_TO_KPA)}")
+    else:
+        to_kpa = UNITS_TO_KPA[units]
     area = _header_number(path, header, "SENSEL_AREA") if "SENSEL_AREA" in header else pitch_x * pitch_y
-    to_kpa = UNITS_TO_KPA[units]
 
     numbers: list[int] = []
+    raw_sums: list[float] = []  # the export's own "Raw Sum" per frame, where the frame line gives it
     values: list[str] = []
     row_lines: list[int] = []  # the line each row of values came from, for messages
     i = start
@@ -67,7 +77,9 @@ def read(path, options, url) -> Recording:
         words = line.split()
         if words[0] != "Frame" or len(words) < 2:
             raise DriverError(f"{path}: line {i + 1}: expected 'Frame N', found {line[:30]!r}")
-        numbers.append(parse_count(path, f"line {i + 1}: frame number", words[1], low=0, high=MAX_FRAME_NUMBER))
+        numbers.append(parse_count(path, f"line {i + 1}: frame number", words[1].rstrip(","), low=0,
+                                   high=MAX_FRAME_NUMBER))  # I-Scan: "Frame 1, 0,, date,,,Raw Sum=,,310"
+        raw_sums.append(_raw_sum(line))
         if len(numbers) > 1 and numbers[-1] <= numbers[-2]:
             raise DriverError(f"{path}: line {i + 1}: frame {numbers[-1]} comes after frame {numbers[-2]}; "
                               "frame numbers must increase")
@@ -115,8 +127,32 @@ def read(path, options, url) -> Recording:
         extra["saturation_kpa"] = _header_number(path, header, "SATURATION_PRESSURE") * to_kpa
     info = MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch_x, pitch_y_mm=pitch_y, rate_hz=rate,
                    device=f"Tekscan {header.get('SENSOR_TYPE', '')}".strip(), dtype=np.float32,
-                   cell_area_mm2=area, foot_map=foot_map, extra=extra)
-    return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info, Counters(), url)
+                   cell_area_mm2=area, foot_map=foot_map, extra=extra, scale_kpa=raw_scale)
+    if units == "RAW":
+        extra["units"] = "raw" + ("" if options.get("scale_kpa") else ": mapped to kPa by the calibration table")
+    extras = {"reported_raw_sum": np.array(raw_sums)} if not np.isnan(raw_sums).all() else None
+    return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info, Counters(), url,
+                     extras=extras)
+
+
+def raw_units_scale(path, options) -> float:
+    """kPa per raw unit for an export in raw device units: ``?scale_kpa=`` (or ``--scale-kpa``); 1.0
+    with a calibration table, which maps the raw values later. Neither: refused, saying which to give."""
+    if options.get("scale_kpa"):
+        return positive_number(path, "the scale (kPa per raw unit)", options["scale_kpa"])
+    if options.get("calibration"):
+        return 1.0
+    raise DriverError(f"{path}: pressures are in raw device units (UNITS raw); give --calibration table.csv "
+                      "or --scale-kpa (kPa per raw unit; in a URL ?scale_kpa=)")
+
+
+def _raw_sum(line: str) -> float:
+    fields = [field.strip() for field in line.split(",")]
+    if "Raw Sum=" in fields:
+        after = [field for field in fields[fields.index("Raw Sum=") + 1:] if field]
+        if after and is_number(after[0]):
+            return float(after[0])
+    return math.nan
 
 
 def _header_number(path, header: dict, key: str) -> float:
@@ -124,7 +160,9 @@ def _header_number(path, header: dict, key: str) -> float:
     words = header[key].split()
     if not words:
         raise DriverError(f"{path}: header field {key} has no value")
-    return positive_number(path, f"header {key}", parse_number(path, f"header {key}", words[0]))
+    number = positive_number(path, f"header {key}", parse_number(path, f"header {key}", words[0]))
+    unit = words[1].lower() if len(words) > 1 else ""
+    return number * LENGTH_TO_MM.get(unit, 1.0)  # lengths in mm, areas in mm2 (I-Scan writes centimeters, cm2)
 
 
 
