@@ -344,6 +344,21 @@ def _load_share(feet: FrameMetrics, table: dict, steps: list[FootContact], stand
     return share, index, source
 
 
+def vendor_numbers(recording: Recording) -> dict[str, np.ndarray]:
+    """What the export itself reports (``Recording.extras``: force per foot or in all, COP in mm),
+    kept in the results beside ours under the schema's ``reported_*`` names."""
+    extras = recording.extras or {}
+    out = {}
+    force = extras.get("reported_force_n")
+    if force is not None:
+        force = np.asarray(force, float)
+        out["reported_force" if force.ndim == 2 else "reported_mat_force"] = force
+    for axis in ("x", "y"):
+        if f"reported_cop_{axis}_mm" in extras:
+            out[f"reported_cop_{axis}"] = np.asarray(extras[f"reported_cop_{axis}_mm"], float)
+    return out
+
+
 def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_image, faults, region_slots):
     info = recording.info
     contacts = analysis.contacts
@@ -415,6 +430,7 @@ def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_i
         "region_map": region_map,
         "cell_mask": faults,
     }
+    data.update(vendor_numbers(recording))
     coords = {
         "time": time_s,
         "frame": recording.counter,

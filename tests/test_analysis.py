@@ -290,3 +290,16 @@ def test_static_footprint_template_from_real_data():
         index = float(results["arch_index"].sel(foot=foot))
         assert 0.18 < index < 0.28
         assert str(results["arch_axis_method"].sel(foot=foot).values) == "heel-toes"
+
+
+def test_the_exports_own_numbers_are_kept_beside_ours():
+    """XSENSOR's Est. Load per insole and emed's picture totals go into the results as reported_*."""
+    from tests.conftest import shared_file
+
+    results, _ = analyse(drivers.load(str(shared_file("xsensor_insole/xsensor_data.csv"))))
+    ours, theirs = results["force"].values, results["reported_force"].values
+    assert results["reported_force"].attrs["units"] == "N"
+    # Ours leaves out cells at or below the 5 kPa threshold; the export counts every cell.
+    assert np.nanmax(np.abs(ours - theirs)) < 0.03 * np.nanmax(theirs)
+    emed, _ = analyse(drivers.load(str(shared_file("pressuRe_extdata/emed_test.lst"))))
+    assert np.nanmax(np.abs(emed["mat_force"] - emed["reported_mat_force"])) < 0.005 * float(emed["mat_force"].max())
