@@ -17,6 +17,7 @@ SCHEMES: dict[str, tuple[str, str]] = {
     "sim": ("drivers.simulator", "SimMat"),
     "file": ("drivers.files", "open_file"),
     "serial": ("drivers.serial_mat", "SerialMat"),
+    "pair": ("drivers.pair", "open_pair"),
 }
 
 __all__ = [

@@ -71,6 +71,8 @@ ActivityOption = Annotated[Activity, typer.Option("--activity", help="Standing o
 @app.command()
 def process(
     source: Annotated[str, typer.Argument(help="Session file, vendor export, .npy/.csv frames, driver URL, or a study folder.")],
+    right: Annotated[Optional[str], typer.Argument(
+        help="The right insole's file, when SOURCE is the left insole's file of the same trial.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Results file (.h5), or the output folder for a study.")] = None,
     picture: Annotated[Optional[Path], typer.Option("--picture", dir_okay=False, help="Also write a PNG picture.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write an HTML report beside each results file.")] = False,
@@ -102,6 +104,12 @@ def process(
         from pressure.study import Task, process_session
         from pressure.summary import results_caption, results_table
 
+        if right is not None:  # two insole files of one trial: one two-foot session
+            from drivers.pair import pair_url
+
+            output = output or Path(Path(source.split("?")[0]).stem + ".pair.results.h5")
+            source = pair_url(source, right)
+
         output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
         if output.is_dir():
             fail(f"{output}: is a folder; give a results file name")
@@ -116,14 +124,14 @@ def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbac
                    scheduler: Optional[str], force: bool, report: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from pressure.study import Task, find_sessions, outcome_counts, output_for, run_tasks, write_summary
+    from pressure.study import Task, find_sessions, outcome_counts, output_for, pair_insoles, run_tasks, write_summary
 
     output_folder = output or folder.with_name(folder.name + "-results")
     sessions = find_sessions(folder, output_folder.resolve())
     if not sessions:
         fail(f"{folder}: no session files found (known: .h5, .npy, .csv, .asf, .asc, .lst)")
-    tasks = [Task(str(path), str(output_for(path, folder, output_folder)), settings, fallbacks, report, force)
-             for path in sessions]
+    tasks = [Task(source, str(output_for(named, folder, output_folder)), settings, fallbacks, report, force)
+             for source, named in pair_insoles(sessions)]
     out = console()
     with Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=out, transient=True) as progress:

@@ -64,6 +64,45 @@ def find_sessions(folder: Path, output_folder: Path | None = None) -> list[Path]
     return found
 
 
+SIDE_SUFFIXES = (("L", "R"), ("_left", "_right"), ("-left", "-right"))
+ONE_INSOLE_FORMATS = (".asf",)  # exports that hold one insole a file (Tekscan F-Scan)
+
+
+def pair_insoles(paths: list[Path]) -> list[tuple[str, Path]]:
+    """What to process: each file alone, except the left and right insole files of one trial
+    (``...L.asf``/``...R.asf``, ``_left``/``_right``), which become one two-foot source named by
+    their common stem (``...asf``). Returns (source, name for its results)."""
+    from drivers.pair import pair_url
+
+    present = set(paths)
+    sources, taken = [], set()
+    for path in paths:
+        if path in taken:
+            continue
+        partner = None
+        if path.suffix.lower() in ONE_INSOLE_FORMATS:
+            for left, right in SIDE_SUFFIXES:
+                if path.stem.endswith(left):
+                    candidate = path.with_name(path.stem[: -len(left)] + right + path.suffix)
+                    if candidate in present:
+                        partner = candidate
+                        break
+        if partner is None:
+            sources.append((str(path), path))
+            continue
+        taken.update({path, partner})
+        name = path.with_name(path.stem[: -len(left)] + path.suffix)
+        sources.append((pair_url(str(path), str(partner)), name))
+    return sources
+
+
+def source_files(source: str) -> list[Path]:
+    """The files a source reads (both files of a ``pair://``)."""
+    if source.startswith("pair://"):
+        return [Path(part) for part in source[len("pair://"):].split("|")]
+    return [Path(source)]
+
+
 def report_path(results: Path) -> Path:
     """walk.results.h5 -> walk.report.html, beside it."""
     name = results.name
@@ -80,8 +119,9 @@ def up_to_date(task: Task) -> bool:
     """The output is newer than its input and was made by this version with the same options."""
     import h5py
 
-    output, source = Path(task.output), Path(task.source)
-    if task.force or not output.exists() or output.stat().st_mtime < source.stat().st_mtime:
+    output = Path(task.output)
+    newest = max(path.stat().st_mtime for path in source_files(task.source))
+    if task.force or not output.exists() or output.stat().st_mtime < newest:
         return False
     try:
         with h5py.File(output, "r") as f:
@@ -117,10 +157,10 @@ def process_task(task: Task) -> Outcome:
             import xarray as xr
 
             with xr.open_dataset(task.output, engine="h5netcdf") as dataset:
-                row = summary_row(dataset, Path(task.source))
+                row = summary_row(dataset, task.source)
             return Outcome(task.source, task.output, "skipped", row=row)
         dataset = process_session(task)
-        return Outcome(task.source, task.output, "done", row=summary_row(dataset, Path(task.source)))
+        return Outcome(task.source, task.output, "done", row=summary_row(dataset, task.source))
     except Exception as error:  # a study goes on: the failure is reported with the others
         from drivers import DriverError
 
@@ -146,8 +186,19 @@ def subject_and_session(path: Path) -> tuple[str, str]:
             session.group(1) if session else path.stem)
 
 
-def summary_row(dataset, source: Path) -> dict:
+def summary_row(dataset, source: str) -> dict:
+    """One row of the study's table; a pair of insole files is named by the left one's name
+    without its side (``FrasP01L.asf`` + ``FrasP01R.asf``: session ``FrasP01``)."""
     import numpy as np
+
+    files = source_files(source)
+    shown = " + ".join(str(f) for f in files)
+    source = files[0]
+    if len(files) == 2:
+        for left, _ in SIDE_SUFFIXES:
+            if source.stem.endswith(left):
+                source = source.with_name(source.stem[: -len(left)] + source.suffix)
+                break
 
     def number(value) -> float | str:
         value = float(value)
@@ -159,7 +210,7 @@ def summary_row(dataset, source: Path) -> dict:
     duration = float(dataset["time"][-1]) + 1.0 / float(dataset.attrs["rate_hz"]) if dataset.sizes["time"] else 0.0
     mat = dataset.sel(part="mat")
     return {
-        "file": str(source), "subject": subject, "session": session, "status": "done", "error": "",
+        "file": shown, "subject": subject, "session": session, "status": "done", "error": "",
         "activity": dataset.attrs.get("activity", ""), "duration_s": round(duration, 4),
         "frames": int(dataset.sizes["time"]), "steps": int(dataset.sizes.get("step", 0)),
         "cadence_per_min": number(dataset["cadence"]),

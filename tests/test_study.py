@@ -73,7 +73,7 @@ def test_parallel_equals_serial_then_rerun_skips(study, parallel, tmp_path):
     common = COMMON
     serial = run("process", study, "-o", tmp_path / "serial", "--workers", 1, *common)
     parallel, parallel_folder = parallel
-    n = 21 + (len(REAL) if SHARED_DATA.is_dir() else 0)
+    n = 21 + (len(REAL) - 1 if SHARED_DATA.is_dir() else 0)  # the two F-Scan insoles are one pair
     for result in (serial, parallel):
         assert result.exit_code == 1  # the broken file
         assert f"{n} sessions: {n - 1} processed, 0 up to date, 1 failed" in result.stdout
@@ -183,3 +183,17 @@ def test_export_csv_with_units(tmp_path):
     assert [s["step_foot"] for s in steps] == ["right", "left", "right"]
     assert float(steps[1]["step_length [mm]"]) == pytest.approx(600, abs=5)
     assert run("export", FIXTURES / "walking.h5", "-o", tmp_path / "x").exit_code == 1
+
+
+def test_left_and_right_insole_files_are_one_session(study, parallel):
+    """FrasP01L.asf and FrasP01R.asf of one trial are paired into one two-foot session."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real recordings not found at {SHARED_DATA}")
+    _, folder = parallel
+    pair = folder / "real" / "tekscan_fscan_FrasP01.asf.results.h5"
+    with xr.open_dataset(pair, engine="h5netcdf") as results:
+        share = results["load_share"].values
+        assert share.sum() == pytest.approx(1.0) and np.isfinite(float(results["symmetry_index"]))
+        assert set(results["step_foot"].values) == {"left", "right"}
+    rows = {r["session"]: r for r in read_summary(folder)}
+    assert "FrasP01" in rows.get("tekscan_fscan_FrasP01", rows.get("FrasP01", {"session": ""}))["session"]
