@@ -356,6 +356,9 @@ def vendor_numbers(recording: Recording) -> dict[str, np.ndarray]:
     for axis in ("x", "y"):
         if f"reported_cop_{axis}_mm" in extras:
             out[f"reported_cop_{axis}"] = np.asarray(extras[f"reported_cop_{axis}_mm"], float)
+        per_insole = [extras.get(f"reported_cop_{axis}_{foot}") for foot in FEET]
+        if all(values is not None for values in per_insole):  # in the vendor's insole units, not mm
+            out[f"reported_insole_cop_{axis}"] = np.stack([np.asarray(v, float) for v in per_insole], axis=1)
     return out
 
 

@@ -73,6 +73,8 @@ RESULTS = {
     "reported_mat_force": Variable(("time",), "N", "force the export itself reports for the whole recording (the vendor's)", required=False),
     "reported_cop_x": Variable(("time",), "mm", "centre of pressure the export itself reports, x (the vendor's)", required=False),
     "reported_cop_y": Variable(("time",), "mm", "centre of pressure the export itself reports, y (the vendor's)", required=False),
+    "reported_insole_cop_x": Variable(("time", "foot"), "1", "centre of pressure the export reports per insole, across it, in the vendor's insole units (Moticon: -0.5..0.5)", required=False),
+    "reported_insole_cop_y": Variable(("time", "foot"), "1", "centre of pressure the export reports per insole, along it, in the vendor's insole units (Moticon: -0.5..0.5)", required=False),
     "peak_pressure_image": Variable(("y", "x"), "kPa", "highest pressure of each cell over the session"),
     "foot_map": Variable(("y", "x"), "", "foot of each cell: 0 left, 1 right, -1 none"),
     "region_map": Variable(("y", "x"), "", "region of each cell: 0 hindfoot, 1 midfoot, 2 forefoot, 3 toes, -1 none"),

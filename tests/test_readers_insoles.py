@@ -202,3 +202,15 @@ def test_unknown_csv_content_lists_the_formats_tried(tmp_path):
     message = str(error.value)
     for name in ("XSENSOR", "Tekscan I-Scan", "STAPPone", "Moticon OpenGo", "plain CSV frames"):
         assert name in message
+
+
+def test_moticon_vendor_force_and_cop_are_kept_in_the_results():
+    import numpy as np
+
+    from pressure.analysis import analyse
+
+    results, _ = analyse(drivers.load(str(shared_file("moticon_opengo/230927_102114.txt"))))
+    assert results["reported_force"].dims == ("time", "foot")
+    assert results["reported_insole_cop_y"].dims == ("time", "foot")
+    loaded = results["force"].values > 200
+    assert np.nanmax(np.abs(results["reported_insole_cop_y"].values[loaded])) <= 0.5
