@@ -13,6 +13,7 @@ import numpy as np
 
 from drivers.base import DriverError, EndOfStream, Frame, MatDriver, Pacer
 from drivers.recording import Recording
+from drivers.files.metadata import is_number
 from drivers.url import DriverURL, existing_file, non_negative
 
 FORMATS: dict[str, str] = {
@@ -43,14 +44,18 @@ def format_module(path: Path):
     return importlib.import_module(module_name)
 
 
-def _is_pliance(path: Path) -> bool:
-    """A Novel pliance ``.asc`` has a ``mat type`` header line (pedar's has ``sensor type``)."""
+def _head(path: Path) -> bytes:
+    """The first bytes of a file, where its format shows."""
     try:
         with open(path, "rb") as f:
-            head = f.read(4096)
+            return f.read(4096)
     except OSError as error:
         raise DriverError(f"{path}: cannot be read ({error.strerror or error})") from None
-    return any(line.strip().lower().startswith(b"mat type") for line in head.splitlines()[:10])
+
+
+def _is_pliance(path: Path) -> bool:
+    """A Novel pliance ``.asc`` has a ``mat type`` header line (pedar's has ``sensor type``)."""
+    return any(line.strip().lower().startswith(b"mat type") for line in _head(path).splitlines()[:10])
 
 
 CSV_FORMATS = {  # told apart by content: module, and the name used when none matches
@@ -65,35 +70,22 @@ def _csv_format(path: Path) -> str:
     """The reader of a ``.csv`` by its first bytes; plain frames (numbers only) when no export matches."""
     if _is_xsensor(path):
         return "drivers.files.xsensor"
-    with open(path, "rb") as f:
-        head = f.read(4096)
+    head = _head(path)
     for name in list(CSV_FORMATS)[1:]:
         if importlib.import_module(name).looks_like(head):
             return name
     first = next((line for line in head.lstrip(b"\xef\xbb\xbf").splitlines()
                   if line.strip() and not line.lstrip().startswith(b"#")), b"")  # '#' lines are comments
     fields = first.replace(b";", b" ").replace(b",", b" ").split()
-    if any(not _number(field) for field in fields):
+    if any(not is_number(field.decode("latin-1")) for field in fields):
         tried = ", ".join([*CSV_FORMATS.values(), "plain CSV frames (numbers only)"])
         raise DriverError(f"{path}: not a CSV export this reads (tried {tried}); line 1 starts "
                           f"{first[:40].decode('latin-1')!r}")
     return FORMATS[".csv"]
 
 
-def _number(field: bytes) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_xsensor(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError as error:
-        raise DriverError(f"{path}: cannot be read ({error.strerror or error})") from None
+    head = _head(path)
     return head.lstrip(b"\xef\xbb\xbf").startswith(b"File:") or b"SENSELS" in head
 
 
