@@ -1,64 +1,174 @@
-"""The capture journal: every frame appended, as binary-framing records, beside the session file
-while it is written. A capture killed at any moment leaves the journal, from which
-``pressure recover`` rebuilds whatever the HDF5 file lacks."""
+"""The capture journal (``FILE.h5.journal``): the frames received since the session file's last
+flush, with the live counters, beside the file while it is written.
+
+It is bounded: every flush of the session file (at least once a second) empties it, so it holds
+about a second of frames. Each frame is one ``write`` as it arrives, so a killed capture leaves
+every frame it had received in the journal (the operating system has it even if the process is
+gone), and ``pressure recover`` appends the ones the session file lacks. Records carry a CRC, so
+a record cut short by the kill is simply left out.
+
+Journals of the first format (``PRESSURE-JOURNAL 1``, every frame of the capture) are still read,
+to rebuild sessions of captures killed before the session file itself survived a kill.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
-from dataclasses import asdict
+import struct
+import zlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from drivers.base import DriverError, Frame, MatInfo
-from drivers.framing import HEADER, SYNC, BinaryParser, encode_binary
+from drivers.base import Counters, DriverError, Frame, MatInfo
 
-MAGIC = b"PRESSURE-JOURNAL 1\n"
+MAGIC_V1 = b"PRESSURE-JOURNAL 1\n"
+MAGIC = b"PRESSURE-JOURNAL 2\n"
+RECORD = b"JFRM"
+# index in the session, flags (1: counter, 2: device time), counter, device time, session time,
+# host time, then the counters: received, dropped, corrupt, resyncs, reconnects
+ENTRY = struct.Struct("<QBqddd5q")
+COUNTERS = tuple(vars(Counters()))
 
 
 def journal_path(session: Path) -> Path:
     return session.with_name(session.name + ".journal")
 
 
+@dataclass
+class JournalEntry:
+    index: int
+    frame: Frame
+    time_s: float
+    counters: Counters
+
+
+def _header(info: MatInfo, attrs: dict) -> bytes:
+    described = {k: v for k, v in asdict(info).items() if k not in ("foot_map", "extra", "dtype")}
+    header = {"info": {**described, "dtype": info.dtype.str}, "attrs": attrs,
+              "foot_map": None if info.foot_map is None else info.foot_map.tolist()}
+    return MAGIC + json.dumps(header, default=str).encode() + b"\n"
+
+
 class JournalWriter:
-    """Append-only; ``sync`` pushes what was appended to the disk."""
+    """Append-only between resets; each ``append`` is one write to the operating system."""
 
     def __init__(self, session: Path, info: MatInfo, attrs: dict):
         self.path = journal_path(session)
-        self._file = open(self.path, "wb")
-        described = {k: v for k, v in asdict(info).items() if k not in ("foot_map", "extra", "dtype")}
-        header = {"info": {**described, "dtype": info.dtype.name}, "attrs": attrs,
-                  "foot_map": None if info.foot_map is None else info.foot_map.tolist()}
-        self._file.write(MAGIC + json.dumps(header).encode() + b"\n")
+        self._cells = info.rows * info.cols * info.dtype.itemsize
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while capturing: see journal_in_use
+            header = _header(info, attrs)
+            self._write(header)
+        except BaseException:
+            os.close(self._fd)
+            self.path.unlink(missing_ok=True)
+            raise
+        self._start = len(header)
 
-    def append(self, frame: Frame, index: int) -> None:
-        counter = frame.counter if frame.counter is not None else index
-        time_us = int(round((frame.device_time_s if frame.device_time_s is not None else frame.host_time_s) * 1e6))
-        self._file.write(encode_binary(np.ascontiguousarray(frame.cells), counter, max(time_us, 0)))
-        self._file.write(np.float64(frame.host_time_s).tobytes())
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
 
-    def sync(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+    def append(self, frame: Frame, index: int, time_s: float, counters: Counters | None = None) -> None:
+        flags = (1 if frame.counter is not None else 0) | (2 if frame.device_time_s is not None else 0)
+        numbers = [getattr(counters, name, 0) if counters is not None else 0 for name in COUNTERS]
+        payload = ENTRY.pack(index, flags, frame.counter or 0, frame.device_time_s or 0.0, time_s,
+                             frame.host_time_s, *numbers) + np.ascontiguousarray(frame.cells).tobytes()
+        self._write(RECORD + struct.pack("<I", len(payload)) + payload + struct.pack("<I", zlib.crc32(payload)))
+
+    def reset(self) -> None:
+        """Forget what was appended: the session file holds it now."""
+        os.ftruncate(self._fd, self._start)
+        os.lseek(self._fd, self._start, os.SEEK_SET)
 
     def close(self, keep: bool = False) -> None:
-        self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if not keep:
             self.path.unlink(missing_ok=True)
 
 
-def read_journal(path: Path) -> tuple[MatInfo, dict, list[Frame]]:
-    """The session description and every intact frame of a journal."""
+def journal_in_use(path: Path) -> bool:
+    """True while a capture writes this journal (it holds a lock that a kill releases)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def journal_version(path: Path) -> int:
+    with open(path, "rb") as f:
+        start = f.read(len(MAGIC))
+    if start == MAGIC:
+        return 2
+    if start == MAGIC_V1:
+        return 1
+    raise DriverError(f"{path}: not a capture journal")
+
+
+def _info(header: dict) -> MatInfo:
+    fields = header["info"]
+    foot_map = np.array(header["foot_map"], np.int8) if header["foot_map"] is not None else None
+    return MatInfo(**{**fields, "dtype": np.dtype(fields["dtype"]), "foot_map": foot_map})
+
+
+def read_journal(path: Path) -> tuple[MatInfo, dict, list[JournalEntry]]:
+    """The session description and every intact record of a journal."""
     with open(path, "rb") as f:
         data = f.read()
     if not data.startswith(MAGIC):
+        raise DriverError(f"{path}: not a capture journal of this version")
+    try:
+        end = data.index(b"\n", len(MAGIC))
+        header = json.loads(data[len(MAGIC): end])
+        info = _info(header)
+    except (ValueError, KeyError, TypeError) as error:
+        raise DriverError(f"{path}: damaged journal header ({error})") from None
+    cells = info.rows * info.cols * info.dtype.itemsize
+    entries = []
+    at = end + 1
+    while at + 8 <= len(data) and data[at: at + 4] == RECORD:
+        (size,) = struct.unpack_from("<I", data, at + 4)
+        payload = data[at + 8: at + 8 + size]
+        if size != ENTRY.size + cells or len(payload) < size or at + 12 + size > len(data):
+            break
+        if struct.unpack_from("<I", data, at + 8 + size)[0] != zlib.crc32(payload):
+            break
+        index, flags, counter, device_time, time_s, host_time, *numbers = ENTRY.unpack_from(payload)
+        values = np.frombuffer(payload[ENTRY.size:], info.dtype).reshape(info.rows, info.cols).copy()
+        frame = Frame(values, counter if flags & 1 else None, device_time if flags & 2 else None, host_time)
+        entries.append(JournalEntry(index, frame, time_s if math.isfinite(time_s) else 0.0,
+                                    Counters(**dict(zip(COUNTERS, numbers)))))
+        at += 12 + size
+    return info, header.get("attrs", {}), entries
+
+
+def read_journal_v1(path: Path) -> tuple[MatInfo, dict, list[Frame]]:
+    """Every intact frame of a journal of the first format (binary-framing records)."""
+    from drivers.framing import HEADER, SYNC, BinaryParser
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(MAGIC_V1):
         raise DriverError(f"{path}: not a capture journal")
-    header_end = data.index(b"\n", len(MAGIC))
-    header = json.loads(data[len(MAGIC): header_end])
-    info_fields = header["info"]
-    foot_map = np.array(header["foot_map"], np.int8) if header["foot_map"] is not None else None
-    info = MatInfo(**{**info_fields, "dtype": np.dtype(info_fields["dtype"]), "foot_map": foot_map})
+    header_end = data.index(b"\n", len(MAGIC_V1))
+    header = json.loads(data[len(MAGIC_V1): header_end])
+    info = _info(header)
     body = data[header_end + 1:]
     record = len(SYNC) + HEADER.size + info.rows * info.cols * info.dtype.itemsize + 4 + 8
     frames = []
@@ -69,4 +179,3 @@ def read_journal(path: Path) -> tuple[MatInfo, dict, list[Frame]]:
             host_time = float(np.frombuffer(body[start + record - 8: start + record], np.float64)[0])
             frames.append(Frame(parsed[0].cells, parsed[0].counter, parsed[0].device_time_s, host_time))
     return info, header["attrs"], frames
-

@@ -39,7 +39,7 @@ OPTIONS = {
     "reconnect": (non_negative(float), 0.5),
 }
 READ_SIZE = 1 << 16
-QUEUE_FRAMES = 1 << 16
+QUEUE_BYTES = 32 << 20  # frames waiting for the writer (bounded: a stop writes them in well under a second)
 
 
 def load_profile(name: str) -> dict:
@@ -84,13 +84,14 @@ class SerialMat(MatDriver):
             rate_hz=options["rate"], device=f"serial mat {self.path} ({options['framing']})",
             dtype=self.parser.dtype.newbyteorder("="), scale_kpa=options["scale"],
         )
-        self._frames: queue.Queue[Frame] = queue.Queue(QUEUE_FRAMES)
+        self._frames: queue.Queue[Frame] = queue.Queue(max(16, QUEUE_BYTES // self.parser.frame_bytes))
+        self._failure: BaseException | None = None  # what ended the reader thread, for the main loop
         self._stop = threading.Event()
         self._trouble_at_last_frame = 0
         self._last_counter_seen: int | None = None
         self.port = None
         self._open()  # the first open must work: a wrong path is the user's to fix now
-        self._thread = threading.Thread(target=self._read_loop, name=f"read {self.path}", daemon=True)
+        self._thread = threading.Thread(target=self._read_guarded, name=f"read {self.path}", daemon=True)
         self._thread.start()
 
     # -- the port ----------------------------------------------------------------------------
@@ -123,6 +124,14 @@ class SerialMat(MatDriver):
             self.counters.reconnects += 1
             return
 
+    def _read_guarded(self) -> None:
+        """The reader thread: whatever ends it (a parser or a port raising) is kept for the main
+        loop, which raises it as a DriverError once the frames before it are taken."""
+        try:
+            self._read_loop()
+        except BaseException as error:  # noqa: BLE001 - everything must reach the main loop
+            self._failure = error
+
     def _read_loop(self) -> None:
         import serial
 
@@ -135,12 +144,12 @@ class SerialMat(MatDriver):
                 if poll:  # ask at the mat's rate, not as fast as it answers
                     next_poll = max(next_poll + 1.0 / self.info.rate_hz, time.monotonic() - 1.0)
                     self._stop.wait(max(0.0, next_poll - time.monotonic()))
+                    # What still arrives belongs to the last reply; the request then closes it, so
+                    # extra or missing bytes in one reply never shift the next (see PollParser).
+                    closed = self.parser.feed(self._drain()) + self.parser.request()
+                    self._deliver_parsed(closed)
                     self.port.write(request)
-                    data = self.port.read(reply)
-                    if len(data) < reply:  # late or short: drop it, and whatever of it comes later
-                        self.parser.reset()
-                        self.port.reset_input_buffer()
-                        continue
+                    data = self.port.read(reply)  # a timeout just leaves the reply short: counted
                 else:
                     data = self.port.read(max(1, min(READ_SIZE, self.port.in_waiting)))
             except (serial.SerialException, OSError, TypeError, AttributeError):
@@ -148,12 +157,37 @@ class SerialMat(MatDriver):
                     return
                 self._reopen()
                 continue
-            if not data:
-                continue
-            now = time.time()
-            for parsed in self.parser.feed(data):
-                self._count_gap(parsed)
-                self._frames.put(Frame(parsed.cells, parsed.counter, parsed.device_time_s, now))
+            if data:
+                self._deliver_parsed(self.parser.feed(data))
+
+    def _drain(self, quiet_s: float = 0.002) -> bytes:
+        """Bytes still arriving, read until the line has been quiet for ``quiet_s`` (at most the
+        parser's buffer limit, so a device that never stops talking cannot hold the loop)."""
+        chunks, size = [], 0
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < quiet_s and size < self.parser.buffer_limit:
+            waiting = self.port.in_waiting
+            if waiting:
+                chunks.append(self.port.read(waiting))
+                size += len(chunks[-1])
+                quiet_since = time.monotonic()
+            else:
+                time.sleep(quiet_s / 4)
+        return b"".join(chunks)
+
+    def _deliver_parsed(self, frames) -> None:
+        now = time.time()
+        for parsed in frames:
+            self._count_gap(parsed)
+            self._deliver(Frame(parsed.cells, parsed.counter, parsed.device_time_s, now))
+
+    def _deliver(self, frame: Frame) -> None:
+        """Hand a frame to the main loop; when the writer cannot keep up and the queue is full,
+        the frame is dropped and counted (memory stays bounded at any rate)."""
+        try:
+            self._frames.put_nowait(frame)
+        except queue.Full:
+            self.counters.dropped += 1
 
     def _count_gap(self, parsed) -> None:
         """Frames missing before this one: corrupted if damaged bytes came in their place, else
@@ -172,10 +206,23 @@ class SerialMat(MatDriver):
 
     # -- the driver contract ------------------------------------------------------------------
     def _read_frame(self, timeout: float | None) -> Frame | None:
-        try:
-            frame = self._frames.get(timeout=timeout)
-        except queue.Empty:
-            frame = None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = 0.25 if deadline is None else min(0.25, deadline - time.monotonic())
+            try:
+                frame = self._frames.get(timeout=wait) if wait > 0 else self._frames.get_nowait()
+                break
+            except queue.Empty:
+                failure = self._failure
+                if failure is None and not self._thread.is_alive() and not self._stop.is_set():
+                    failure = RuntimeError("the reader thread ended")
+                if failure is not None:  # only once every frame received before it was taken
+                    self._sync_counters()
+                    detail = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+                    raise DriverError(f"{self.url}: reading stopped ({detail})") from None
+                if deadline is not None and time.monotonic() >= deadline:
+                    frame = None
+                    break
         self._sync_counters()
         return frame
 

@@ -25,6 +25,9 @@ class Injected:
     sent: int = 0
     corrupted: int = 0
     dropped: int = 0
+    extra: int = 0  # replies followed by a few stray bytes
+    short: int = 0  # replies cut short
+    unanswered: int = 0  # requests that came after the last frame (a polled mat)
 
 
 class VirtualMat:
@@ -32,13 +35,14 @@ class VirtualMat:
 
     def __init__(self, framing: str = "binary", rate_hz: float = 100.0, corrupt: float = 0.0, drop: float = 0.0,
                  seed: int = 0, sim: str = "sim://standing", rows: int = 64, cols: int = 64,
-                 max_frames: int | None = None, request: bytes = b"G"):
+                 max_frames: int | None = None, request: bytes = b"G", extra: float = 0.0, short: float = 0.0):
         if framing not in FRAMINGS:
             raise ValueError(f"unknown framing {framing!r}; known: {', '.join(FRAMINGS)}")
-        if not (0 <= corrupt <= 1 and 0 <= drop <= 1):
-            raise ValueError("corrupt and drop are probabilities between 0 and 1")
+        if not all(0 <= p <= 1 for p in (corrupt, drop, extra, short)):
+            raise ValueError("corrupt, drop, extra and short are probabilities between 0 and 1")
         self.framing, self.rate_hz = framing, rate_hz
         self.corrupt, self.drop = corrupt, drop
+        self.extra, self.short = extra, short  # faults of a chatty or cut-off line
         self.rng = np.random.default_rng(seed)
         separator = "&" if "?" in sim else "?"
         # A few seconds of frames, rendered once and sent in a loop, keep up with any rate.
@@ -51,6 +55,7 @@ class VirtualMat:
         tty.setraw(self.slave)
         self.device = os.ttyname(self.slave)
         self._stop = threading.Event()
+        self._finished = threading.Event()  # every frame sent
         self._thread: threading.Thread | None = None
 
     def encode_cells(self, cells: np.ndarray) -> np.ndarray:
@@ -105,8 +110,18 @@ class VirtualMat:
             if self.rng.random() < self.corrupt:
                 data = self._damage(data)
                 self.injected.corrupted += 1
+            elif self.rng.random() < self.short:
+                data = data[: int(self.rng.integers(1, len(data)))]
+                self.injected.short += 1
+            elif self.rng.random() < self.extra:
+                data += self.rng.integers(0, 256, int(self.rng.integers(1, 8)), dtype=np.uint8).tobytes()
+                self.injected.extra += 1
             self._write(data)
             self.injected.sent += 1
+        self._finished.set()
+        while self.framing == "poll" and not self._stop.is_set():  # done: requests go unanswered
+            if select.select([self.master], [], [], 0.05)[0]:
+                self.injected.unanswered += len(os.read(self.master, 64)) // max(len(self.request), 1)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -127,16 +142,19 @@ class VirtualMat:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Still sending frames."""
+        return self._thread is not None and self._thread.is_alive() and not self._finished.is_set()
 
     def wait(self, timeout: float | None = None) -> None:
+        """Until every frame is sent (or the mat is stopped)."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._finished.wait(timeout)
 
     def stop(self) -> None:
         """Stop streaming and unplug: the device path stops working."""
         self._stop.set()
-        self.wait(2.0)
+        if self._thread is not None:
+            self._thread.join(2.0)
         for fd in (self.master, self.slave):
             try:
                 os.close(fd)

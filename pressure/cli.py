@@ -90,6 +90,9 @@ def process(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Sessions processed at once (a study folder).")] = os.cpu_count() or 1,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:PORT, for a study.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo sessions whose results are up to date.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=(
+        "Replace an existing output file. A study replaces the stale results files it wrote itself "
+        "without it; --overwrite also lets it replace other files found at its results paths."))] = False,
 ) -> None:
     """Compute per-foot force, area, peak pressure, COP, arch index, load share, steps and sway."""
     with user_errors():
@@ -99,9 +102,9 @@ def process(
         fallbacks = {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa,
                      "calibration": settings["calibration"]}  # a raw export is read when either is given
         if Path(source).is_dir():
-            _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report)
+            _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report, overwrite)
             return
-        from pressure.study import Task, process_session
+        from pressure.study import Task, process_session, report_path
         from pressure.summary import results_caption, results_table
 
         if right is not None:  # two insole files of one trial: one two-foot session
@@ -113,15 +116,76 @@ def process(
         output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
         if output.is_dir():
             fail(f"{output}: is a folder; give a results file name")
+        _refuse_overwriting(source, [output, picture, report_path(output) if report else None], overwrite)
+        hint = _recover_hint(source)
         dataset = process_session(Task(source, str(output), settings, fallbacks, report=report), picture)
         out = console()
         out.print(results_table(dataset, f"{source}"))
         out.print(results_caption(dataset))
         out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
+        if hint:
+            typer.echo(f"note: {hint}", err=True)
+
+
+def _input_files(source: str) -> list[Path]:
+    """The files a source reads: a path, a file:// URL, or both files of a pair://."""
+    from drivers import DriverError, parse_url
+
+    if source.startswith("pair://"):
+        from pressure.study import source_files
+
+        return source_files(source)
+    try:
+        parsed = parse_url(source)
+    except DriverError:
+        return [Path(source)]
+    return [Path(parsed.path)] if parsed.scheme == "file" else []
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file: the same path once links are resolved, or the same inode (a hard link)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _refuse_overwriting(source: str, outputs: list, overwrite: bool) -> None:
+    """No output is ever the input (by name, symlink or hard link); an existing output is
+    replaced only with --overwrite."""
+    for output in filter(None, outputs):
+        for path in _input_files(source):
+            if _same_file(path, output):
+                fail(f"{output}: is the input {path}; give another output file")
+        if output.exists() and not overwrite:
+            fail(f"{output}: exists; give --overwrite to replace it")
+
+
+def _recover_hint(source: str) -> str | None:
+    """What ``pressure recover`` would do for a session file from a killed capture, if anything."""
+    from drivers.session_recovery import recover_hint
+
+    paths = _input_files(source)
+    if len(paths) == 1 and paths[0].suffix.lower() in (".h5", ".hdf5", ".nc") and paths[0].is_file():
+        return recover_hint(paths[0])
+    return None
+
+
+def _written_by_process(path: Path) -> bool:
+    """A results file that ``pressure process`` wrote (it records how it was made)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return "processing" in f.attrs and "force" in f
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbacks: dict, workers: int,
-                   scheduler: Optional[str], force: bool, report: bool) -> None:
+                   scheduler: Optional[str], force: bool, report: bool, overwrite: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from pressure.study import Task, find_sessions, outcome_counts, output_for, pair_insoles, run_tasks, write_summary
@@ -132,6 +196,15 @@ def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbac
         fail(f"{folder}: no session files found (known: .h5, .npy, .csv, .asf, .asc, .lst)")
     tasks = [Task(source, str(output_for(named, folder, output_folder)), settings, fallbacks, report, force)
              for source, named in pair_insoles(sessions)]
+    for task in tasks:  # a results path never leads to a session, and replaces only results of ours
+        results = Path(task.output)
+        if not results.exists():
+            continue
+        for session in sessions:
+            if _same_file(session, results):
+                fail(f"{results}: is the input {session}; give another output folder")
+        if not overwrite and not _written_by_process(results):
+            fail(f"{results}: exists and was not written by pressure process; give --overwrite to replace it")
     out = console()
     with Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=out, transient=True) as progress:
@@ -250,7 +323,7 @@ def recover(
 ) -> None:
     """Repair a session file from its capture journal after a crash or a kill."""
     with user_errors():
-        from pressure.pipeline import recover as run
+        from drivers.session_recovery import recover as run  # not the analysis: well under a second
 
         frames, what = run(path)
         typer.echo(f"{path}: {what}")
@@ -315,6 +388,9 @@ def info(
         else:
             for line in session_lines(found["recording"]):
                 out.print(line, highlight=False)
+            hint = _recover_hint(path)
+            if hint:
+                out.print(f"recover     {hint}", highlight=False)
 
 
 @app.command()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import drivers
 from drivers import DriverError, EndOfStream
 from pressure import __version__
-from pressure.analysis import Options, analyse
-from pressure.schema import write_results
+
+if TYPE_CHECKING:
+    from pressure.analysis import Options
 
 
 @dataclass
@@ -36,41 +38,48 @@ def capture(
 ) -> CaptureResult:
     """Record frames from ``url`` into a session file until a limit, the end of the source,
     Ctrl-C, SIGTERM or ``stop_event``. Frames already received when asked to stop are still
-    written; the file is finalised in every case, and a journal beside it (removed when the file
-    is complete) survives even SIGKILL."""
-    from drivers.framing import TYPE_CODES
-    from drivers.session_file import SessionWriter
+    written (only those: a stop takes well under a second); the file is finalised in every case,
+    and is consistent on disk at every flush (at least once a second), so even SIGKILL leaves a
+    file that opens (see drivers/session_file.py)."""
+    from drivers.session_file import SessionWriter, write_error
 
     stop = {"reason": ""}
 
     def request_stop(signum, _frame):
-        stop["reason"] = "interrupt"
+        stop["reason"] = stop["reason"] or "interrupt"
 
     source = drivers.open_url(url)
     try:
         writer = SessionWriter(output, source.info, {"source_url": url, "software_version": __version__},
-                               compression=compression, journal=source.info.dtype.name in TYPE_CODES)
+                               compression=compression, journal=True)
     except BaseException:
         source.close()
         raise
-    if on_start is not None:
-        on_start(source.info)
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, request_stop) if in_main_thread else None
+    previous = {}
+    if in_main_thread:  # Ctrl-C and SIGTERM ask the loop to stop; nothing is cut off mid-write
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, request_stop)
     first_time: float | None = None
     last_time = 0.0
     frames = 0
-    failed = False
-
-    def keep_going() -> bool:
-        if stop_event is not None and stop_event.is_set():
-            stop["reason"] = "interrupt"
-        return not stop["reason"]
+    unwritten = 0
+    left_to_take: int | None = None  # once asked to stop: the frames that had already arrived
+    begun = time.monotonic()
 
     try:
-        while keep_going() or stop["reason"] == "interrupt":
+        if on_start is not None:
+            on_start(source.info)
+        while True:
+            if stop_event is not None and stop_event.is_set():
+                stop["reason"] = stop["reason"] or "interrupt"
+            if stop["reason"]:
+                if left_to_take is None:
+                    left_to_take = source.pending() if hasattr(source, "pending") else 0
+                if left_to_take <= 0:
+                    break
+                left_to_take -= 1
             try:
-                # Once asked to stop, only take what has already arrived.
                 frame = source.read_frame(timeout=0.25 if not stop["reason"] else 0.0)
             except EndOfStream:
                 stop["reason"] = stop["reason"] or "end"
@@ -78,14 +87,18 @@ def capture(
             if frame is None:
                 if stop["reason"]:
                     break
+                writer.flush_if_due(source.counters)  # a quiet mat: what came is on disk within a second
+                if first_time is None and duration_s is not None and time.monotonic() - begun >= duration_s:
+                    stop["reason"] = "limit"  # not a frame in all that time: a silent device ends too
                 continue
             t = frame.device_time_s if frame.device_time_s is not None else frame.host_time_s
             first_time = t if first_time is None else first_time
             if duration_s is not None and t - first_time >= duration_s - 1e-9:
+                source.counters.received -= 1  # read, but past the end: not part of the session
                 stop["reason"] = "limit"
                 break
-            writer.append(frame, source.counters)
             frames += 1
+            writer.append(frame, source.counters)
             last_time = t - first_time
             if on_frame is not None:
                 on_frame(frame, source.counters)
@@ -97,26 +110,27 @@ def capture(
     except DriverError as error:
         stop["reason"] = str(error)
     except OSError as error:  # the disk is full, or the file went away
-        stop["reason"] = f"cannot write {output}: {error.strerror or error}"
-        failed = True
+        stop["reason"] = str(write_error(Path(output), error))
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         source.close()
-        if failed:
+        try:
+            unwritten = writer.close(source.counters)
+        except OSError as error:
             writer.abandon()
-        else:
-            try:
-                writer.close(source.counters)
-            except OSError as error:
-                writer.abandon()
-                stop["reason"] = f"cannot finish {output}: {error}; run pressure recover {output}"
+            stop["reason"] = str(error)
+            unwritten = frames - writer.frames_written
+    if unwritten:
+        stop["reason"] = (stop["reason"] if stop["reason"] not in ("limit", "end", "interrupt") else
+                          f"{output}: the disk is full") + f"; the last {unwritten} frames could not be written"
+    frames -= unwritten
     duration = last_time + 1.0 / source.info.rate_hz if frames else 0.0
     return CaptureResult(frames, duration, source.counters, stop["reason"])
 
 
 def recover(path: Path) -> tuple[int, str]:
-    from drivers.session_file import recover as rebuild
+    from drivers.session_recovery import recover as rebuild
 
     return rebuild(path)
 
@@ -124,12 +138,15 @@ def recover(path: Path) -> tuple[int, str]:
 def process(
     source: str,
     output: Path,
-    options: Options,
+    options: "Options",
     fallbacks: dict[str, str] | None = None,
     picture: Path | None = None,
     extra_attrs: dict | None = None,
 ):
     """Analyse one recording and write its results file (and optionally a picture)."""
+    from pressure.analysis import analyse
+    from pressure.schema import write_results
+
     recording = drivers.load(source, fallbacks=fallbacks)
     dataset, _ = analyse(recording, options)
     dataset.attrs.update(extra_attrs or {})
@@ -156,11 +173,8 @@ def describe(path: str) -> dict[str, object]:
 
 
 def _is_results(path: Path) -> bool:
-    import h5py
+    from drivers.hdf5_safety import open_hdf5
 
-    try:
-        with h5py.File(path, "r") as f:
-            return "force" in f and "pressure" not in f
-    except (OSError, RuntimeError) as error:
-        raise DriverError(f"{path}: cannot read as HDF5 ({error})") from None
+    with open_hdf5(path) as f:  # checked: reading its metadata cannot hang
+        return "force" in f and "pressure" not in f
 

@@ -16,11 +16,7 @@ SEED = int(os.environ.get("FUZZ_SEED", "20240611"))
 READERS = ["npy", "csv", "tekscan", "xsensor", "pedar", "emed"]
 FRAMINGS = ["binary", "trailer", "rle", "poll", "lines"]
 CASES = {"readers": 1800, "framing": 1000, "session": 300}
-TARGETS = [*READERS, *FRAMINGS,
-           # drivers/session_file.py is being fixed under issue 11 by its owner: reported, not yet held to it.
-           pytest.param("session", marks=pytest.mark.xfail(
-               strict=False, reason="session_file.py: damaged attributes give TypeError/ValueError or unsound "
-                                    "recordings, and some damaged files make HDF5 spin (issue 11)"))]
+TARGETS = [*READERS, *FRAMINGS, "session"]
 
 
 @pytest.fixture(scope="module")
