@@ -301,7 +301,8 @@ def capture(
         counters = ", ".join(f"{k} {v}" for k, v in vars(result.counters).items())
         typer.echo(f"{output}: {result.frames} frames, {result.duration_s:.2f} s ({counters})")
         if result.stopped_by not in ("limit", "end", "interrupt"):
-            fail(f"capture stopped early: {result.stopped_by}; the {result.frames} frames received are kept")
+            reason = result.stopped_by.removeprefix(f"{output}: ")
+            fail(f"{output}: capture stopped early: {reason}; the {result.frames} frames written are kept")
 
 
 def _capture_live(run, source, output, duration, frames, packing, out):
