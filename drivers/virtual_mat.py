@@ -48,6 +48,7 @@ class VirtualMat:
         # A few seconds of frames, rendered once and sent in a loop, keep up with any rate.
         with SimMat(parse_url(f"{sim}{separator}rows={rows}&cols={cols}&seed={seed}&duration=0&speed=0")) as mat:
             self.loop = mat.load(LOOP_FRAMES).cells
+            self.sim_info = mat.info
         self.max_frames = max_frames
         self.request = request
         self.injected = Injected()
@@ -68,6 +69,14 @@ class VirtualMat:
         if self.framing == "lines":
             return np.clip(cells, 0, 1023).astype(np.uint16)
         return cells.astype(np.uint16)
+
+    def capture_url(self) -> str:
+        """The serial URL that reads this mat exactly: its size, framing, rate, pitch and scale."""
+        info = self.sim_info
+        cell = "uint8" if self.framing in ("trailer", "rle") else "uint16"
+        scale = info.scale_kpa * (8 if cell == "uint8" else 1)  # see encode_cells
+        return (f"serial://{self.device}?rows={info.rows}&cols={info.cols}&framing={self.framing}&cell={cell}"
+                f"&rate={self.rate_hz:g}&pitch={info.pitch_x_mm:g}&scale={scale:g}")
 
     def encode(self, cells: np.ndarray, counter: int) -> bytes:
         values = self.encode_cells(cells)

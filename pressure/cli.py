@@ -12,13 +12,32 @@ from typing import Annotated, Optional
 
 import typer
 
+from pressure import __version__
+from pressure.cli_style import Command, Group
+
 app = typer.Typer(
     name="pressure",
+    cls=Group,
     help="Plantar pressure-mat pipeline: capture sessions, process them into per-foot results.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pressure {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_show_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Plantar pressure-mat pipeline: capture sessions, process them into per-foot results."""
 
 
 class Facing(str, Enum):
@@ -35,7 +54,8 @@ class Activity(str, Enum):
 
 
 def fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    """One line on stderr, exit status 1: bad input, named."""
+    typer.echo(f"error: {message.splitlines()[0] if message.strip() else 'failed'}", err=True)
     raise typer.Exit(1)
 
 
@@ -48,7 +68,11 @@ def user_errors():
         yield
     except typer.Exit:
         raise
-    except (DriverError, ValueError, OSError, RuntimeError) as error:
+    except OSError as error:  # "FILE: what is wrong", not "[Errno 13] ..."
+        if error.filename is not None:
+            fail(f"{error.filename}: {error.strerror or error}")
+        fail(error.strerror or str(error) or type(error).__name__)
+    except (DriverError, ValueError, RuntimeError) as error:
         fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
     except Exception as error:  # a bug, not bad input: still one line, named for the report
         fail(f"unexpected {type(error).__name__}: {error}")
@@ -60,24 +84,48 @@ def console():
     return Console()
 
 
+def _positive(value: Optional[float]) -> Optional[float]:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"{value:g} is not a positive number")
+    return value
+
+
+def _pitch(value: Optional[str]) -> Optional[str]:
+    """Checked here so that a wrong pitch is the option's error, not a URL's."""
+    if value is None:
+        return None
+    parts = value.lower().split("x")
+    try:
+        ok = len(parts) in (1, 2) and all(float(part) > 0 for part in parts)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise typer.BadParameter(f"{value!r}: expected a positive number of mm, or ACROSSxALONG (e.g. 5.08x7.62)")
+    return value
+
+
 PitchOption = Annotated[Optional[str], typer.Option(
-    "--pitch-mm", help="Cell pitch in mm for inputs without metadata, or ACROSSxALONG (e.g. 5.08x7.62).")]
+    "--pitch-mm", metavar="MM", callback=_pitch,
+    help="Cell pitch in mm for inputs without metadata, or ACROSSxALONG (e.g. 5.08x7.62).")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
+RateOption = Annotated[Optional[float], typer.Option(
+    "--rate-hz", metavar="HZ", callback=_positive, help="Frame rate for inputs without metadata (> 0).")]
 Threshold = Annotated[float, typer.Option("--threshold-kpa", min=0.0, help="Cells at or below this pressure are unloaded.")]
 FacingOption = Annotated[Facing, typer.Option(
     "--facing", help="Direction a standing person faces, used only when the prints' shape does not show it.")]
 ActivityOption = Annotated[Activity, typer.Option("--activity", help="Standing or walking; auto decides from the data.")]
 
 
-@app.command()
+@app.command(cls=Command)
 def process(
-    source: Annotated[str, typer.Argument(help="Session file, vendor export, .npy/.csv frames, driver URL, or a study folder.")],
-    right: Annotated[Optional[str], typer.Argument(
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Session file, vendor export, .npy/.csv frames, driver URL, or a study folder.")],
+    right: Annotated[Optional[str], typer.Argument(metavar="RIGHT",
         help="The right insole's file, when SOURCE is the left insole's file of the same trial.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Results file (.h5), or the output folder for a study.")] = None,
     picture: Annotated[Optional[Path], typer.Option("--picture", dir_okay=False, help="Also write a PNG picture.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write an HTML report beside each results file.")] = False,
     pitch_mm: PitchOption = None,
-    rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0, help="Frame rate for inputs without metadata.")] = None,
+    rate_hz: RateOption = None,
     threshold_kpa: Threshold = 5.0,
     facing: FacingOption = Facing.plus_y,
     activity: ActivityOption = Activity.auto,
@@ -85,7 +133,7 @@ def process(
         "--calibration", exists=True, dir_okay=False,
         help="CSV table of (device value, kPa) points, used instead of the linear scale.")] = None,
     scale_kpa: Annotated[Optional[float], typer.Option(
-        "--scale-kpa", min=0.0,
+        "--scale-kpa", metavar="KPA", callback=_positive,
         help="kPa per device unit, for exports in raw units that do not say (Tekscan UNITS raw).")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Sessions processed at once (a study folder).")] = os.cpu_count() or 1,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:PORT, for a study.")] = None,
@@ -221,36 +269,38 @@ def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbac
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
-    path: Annotated[str, typer.Argument(help="A results file, or anything process reads (processed first).")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="A results file, or anything process reads (processed first).")],
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="report.html or report.png")],
     pitch_mm: PitchOption = None,
-    rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0)] = None,
+    rate_hz: RateOption = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """A picture or a self-contained HTML page of a session: feet, COP, forces, steps or sway."""
     with user_errors():
+        _refuse_overwriting(path, [output], overwrite)
         from pressure.report import write_report
 
         write_report(_results_of(path, {"pitch": pitch_mm, "rate": rate_hz}), output)
         typer.echo(f"wrote {output}")
 
 
-@app.command()
+@app.command(cls=Command)
 def export(
-    path: Annotated[str, typer.Argument(help="A results file, or anything process reads (processed first).")],
-    csv_files: Annotated[bool, typer.Option("--csv", help="Per-frame and per-step CSV files.")] = False,
+    path: Annotated[str, typer.Argument(metavar="PATH", help="A results file, or anything process reads (processed first).")],
+    csv_files: Annotated[bool, typer.Option("--csv", help="Per-frame and per-step CSV files (the default, and so far the only format).")] = True,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Prefix of the files written.")] = None,
     pitch_mm: PitchOption = None,
-    rate_hz: Annotated[Optional[float], typer.Option("--rate-hz", min=0.0)] = None,
+    rate_hz: RateOption = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Results for spreadsheets: PREFIX.frames.csv and PREFIX.steps.csv, units in the headers."""
     with user_errors():
-        if not csv_files:
-            fail("say which format: --csv")
-        from pressure.export import export_csv
+        from pressure.export import export_csv, export_paths
 
         prefix = output or Path(Path(path.split("?")[0]).name.removesuffix(".h5").removesuffix(".results"))
+        _refuse_overwriting(path, export_paths(prefix), overwrite)
         for written in export_csv(_results_of(path, {"pitch": pitch_mm, "rate": rate_hz}), prefix):
             typer.echo(f"wrote {written}")
 
@@ -276,20 +326,20 @@ class Compression(str, Enum):
     none = "none"
 
 
-@app.command()
+@app.command(cls=Command)
 def capture(
-    source: Annotated[str, typer.Argument(help="Driver URL: serial:///dev/ttyUSB0?..., sim://standing, a stored file.")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Driver URL: serial:///dev/ttyUSB0?..., sim://standing, a stored file.")],
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="Session file to write (.h5).")],
     duration: Annotated[Optional[float], typer.Option("--duration", min=0.0, help="Stop after this many seconds.")] = None,
     frames: Annotated[Optional[int], typer.Option("--frames", min=1, help="Stop after this many frames.")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+    overwrite: OverwriteOption = False,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Show the mat live in the terminal.")] = True,
     compression: Annotated[Compression, typer.Option("--compression", help="gzip is read everywhere; lzf is faster.")] = Compression.gzip,
 ) -> None:
     """Record frames from a mat into a session file (Ctrl-C stops and keeps everything)."""
     with user_errors():
-        if output.exists() and not overwrite:
-            fail(f"{output}: exists; give --overwrite to replace it")
+        _refuse_overwriting(source, [output], overwrite)
+        output.parent.mkdir(parents=True, exist_ok=True)  # as process does
         from pressure.pipeline import capture as run
 
         out = console()
@@ -318,9 +368,9 @@ def _capture_live(run, source, output, duration, frames, packing, out):
                    on_frame=view.update, compression=packing)
 
 
-@app.command()
+@app.command(cls=Command)
 def recover(
-    path: Annotated[Path, typer.Argument(dir_okay=False, help="A session file whose capture was killed.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE", dir_okay=False, help="A session file whose capture was killed.")],
 ) -> None:
     """Repair a session file from its capture journal after a crash or a kill."""
     with user_errors():
@@ -330,15 +380,15 @@ def recover(
         typer.echo(f"{path}: {what}")
 
 
-@app.command()
+@app.command(cls=Command)
 def simulate(
     framing: Annotated[str, typer.Option("--framing", help="binary, trailer, rle, poll or lines.")] = "binary",
     rate: Annotated[float, typer.Option("--rate", min=1.0, help="Frames per second.")] = 100.0,
     corrupt: Annotated[float, typer.Option("--corrupt", min=0.0, max=1.0, help="Share of frames with a damaged byte.")] = 0.0,
     drop: Annotated[float, typer.Option("--drop", min=0.0, max=1.0, help="Share of frames never sent.")] = 0.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the feet and the damage.")] = 0,
-    rows: Annotated[int, typer.Option("--rows", min=8)] = 64,
-    cols: Annotated[int, typer.Option("--cols", min=8)] = 64,
+    rows: Annotated[int, typer.Option("--rows", min=8, help="Rows of cells of the virtual mat.")] = 64,
+    cols: Annotated[int, typer.Option("--cols", min=8, help="Columns of cells of the virtual mat.")] = 64,
     kind: Annotated[str, typer.Option("--sim", help="What stands on the virtual mat (a sim:// URL).")] = "sim://standing",
     duration: Annotated[Optional[float], typer.Option("--duration", min=0.0, help="Stop after this many seconds.")] = None,
 ) -> None:
@@ -351,9 +401,7 @@ def simulate(
         max_frames = None if duration is None else int(duration * rate)
         mat = VirtualMat(framing, rate, corrupt, drop, seed, kind, rows, cols, max_frames)
         typer.echo(mat.device)
-        typer.echo(f"capture it with: pressure capture 'serial://{mat.device}?rows={rows}&cols={cols}"
-                   f"&framing={framing}&cell={'uint8' if framing in ('trailer', 'rle') else 'uint16'}"
-                   f"&rate={rate:g}' -o session.h5", err=True)
+        typer.echo(f"capture it with: pressure capture '{mat.capture_url()}' -o session.h5", err=True)
         mat.start()
         try:
             while mat.running:
@@ -367,9 +415,9 @@ def simulate(
                    err=True)
 
 
-@app.command()
+@app.command(cls=Command)
 def info(
-    path: Annotated[str, typer.Argument(help="A session, results file or any input that process reads.")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="A session, results file or any input that process reads.")],
 ) -> None:
     """Summarise a session or results file: shape, rate, duration, pitch, device, counters."""
     with user_errors():
@@ -394,7 +442,7 @@ def info(
                 out.print(f"recover     {hint}", highlight=False)
 
 
-@app.command()
+@app.command(cls=Command)
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Smaller data and fewer repeats: under a minute.")] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", dir_okay=False, help="Also write results as JSON.")] = None,
@@ -413,7 +461,7 @@ def bench(
         run_and_report(quick, json_path, console())
 
 
-@app.command()
+@app.command(cls=Command)
 def demo(
     output_dir: Annotated[Path, typer.Option("-o", "--output-dir", file_okay=False, help="Where results go.")] = Path("demo-output"),
 ) -> None:

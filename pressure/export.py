@@ -25,11 +25,17 @@ def _cell(value) -> str:
     return str(value)
 
 
+def export_paths(prefix: Path) -> list[Path]:
+    """The files ``export_csv`` writes for ``prefix``."""
+    prefix = Path(prefix)
+    return [prefix.with_name(prefix.name + ".frames.csv"), prefix.with_name(prefix.name + ".steps.csv")]
+
+
 def export_csv(dataset, prefix: Path) -> list[Path]:
     """Writes PREFIX.frames.csv and PREFIX.steps.csv; returns the paths."""
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    frames_path = prefix.with_name(prefix.name + ".frames.csv")
+    frames_path, steps_path = export_paths(prefix)
     columns = [("time [s]", dataset["time"].values), ("frame", dataset["frame"].values)]
     for name in FRAME_VARIABLES:
         variable = dataset[name]
@@ -42,7 +48,6 @@ def export_csv(dataset, prefix: Path) -> list[Path]:
         writer.writerow([header for header, _ in columns])
         for row in zip(*(values for _, values in columns)):
             writer.writerow([_cell(v) for v in row])
-    steps_path = prefix.with_name(prefix.name + ".steps.csv")
     step_names = [name for name, spec in RESULTS.items() if spec.dims == ("step",)]
     with open(steps_path, "w", newline="") as f:
         writer = csv.writer(f)

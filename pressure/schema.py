@@ -134,7 +134,10 @@ def write_results(dataset, path: Path) -> None:
         for name, variable in dataset.data_vars.items()
         if variable.ndim >= 1 and variable.dtype.kind in "fiu" and variable.size > 1024
     }
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:  # a read-only or full folder: say so of the file asked for
+        raise OSError(error.errno, f"{path}: cannot write ({error.strerror})") from None
     os.close(handle)
     try:
         dataset.to_netcdf(temporary, engine="h5netcdf", encoding=encoding, invalid_netcdf=False)
@@ -142,6 +145,9 @@ def write_results(dataset, path: Path) -> None:
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; results are ordinary files
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise OSError(error.errno, f"{path}: cannot write ({error.strerror or error})") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

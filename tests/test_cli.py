@@ -164,3 +164,42 @@ def test_drivers_never_import_pressure():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not any(n == "pressure" or n.startswith("pressure.") for n in names), path
+
+
+# -- conventions: help, version, one error style ---------------------------------------------------
+def test_help_and_version_the_usual_ways():
+    from pressure import __version__
+
+    for flag in ("-h", "--help"):
+        result = run("process", flag)
+        assert result.exit_code == 0
+        assert "Usage: pressure process [OPTIONS] SOURCE [RIGHT]" in " ".join(result.stdout.split())
+    for flag in ("-V", "--version"):
+        assert run(flag).stdout.strip() == f"pressure {__version__}"
+    bare = runner.invoke(app, [])
+    assert bare.exit_code == 0 and "Commands:" in bare.stdout
+
+
+def test_every_option_has_help_and_flags_take_no_value():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        text = run(name, "--help").stdout
+        assert "<bool>" not in text and "{" not in text.split("Options:")[0], text
+        for param in command.params:
+            assert param.help, f"pressure {name}: {param.name} has no help text"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["process"], "Missing argument 'SOURCE'"),
+    (["process", "x", "--workers", "0"], "'--workers'"),
+    (["process", "x", "--rate-hz", "0"], "0 is not a positive number"),
+    (["process", "x", "--pitch-mm", "0"], "'--pitch-mm'"),
+    (["nope"], "No such command"),
+])
+def test_a_wrong_command_line_is_one_line_and_exit_2(args, fragment):
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.startswith("error: ") and "\n" not in message and fragment in message, message

@@ -182,7 +182,8 @@ def test_export_csv_with_units(tmp_path):
         steps = list(csv.DictReader(f))
     assert [s["step_foot"] for s in steps] == ["right", "left", "right"]
     assert float(steps[1]["step_length [mm]"]) == pytest.approx(600, abs=5)
-    assert run("export", FIXTURES / "walking.h5", "-o", tmp_path / "x").exit_code == 1
+    assert run("export", FIXTURES / "walking.h5", "-o", tmp_path / "x").exit_code == 0  # CSV is the default
+    assert (tmp_path / "x.steps.csv").exists()
 
 
 def test_left_and_right_insole_files_are_one_session(study, parallel):
