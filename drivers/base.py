@@ -53,9 +53,11 @@ class MatInfo:
     foot_map: np.ndarray | None = None
     has_geometry: bool = True
     extra: dict = field(default_factory=dict)
+    assumed: tuple[str, ...] = ()  # settings ("pitch", "scale", "rate") the source did not tell: defaults
 
     def __post_init__(self) -> None:
         self.dtype = np.dtype(self.dtype)
+        self.assumed = tuple(self.assumed)
         if self.cell_area_mm2 is None:
             self.cell_area_mm2 = self.pitch_x_mm * self.pitch_y_mm
         if self.rows < 1 or self.cols < 1:

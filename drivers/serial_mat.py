@@ -83,6 +83,8 @@ class SerialMat(MatDriver):
             rows=options["rows"], cols=options["cols"], pitch_x_mm=options["pitch"], pitch_y_mm=options["pitch"],
             rate_hz=options["rate"], device=f"serial mat {self.path} ({options['framing']})",
             dtype=self.parser.dtype.newbyteorder("="), scale_kpa=options["scale"],
+            assumed=tuple(name for name in ("pitch", "scale", "rate")
+                          if name not in url.options and url.fallbacks.get(name) is None),
         )
         self._frames: queue.Queue[Frame] = queue.Queue(max(16, QUEUE_BYTES // self.parser.frame_bytes))
         self._failure: BaseException | None = None  # what ended the reader thread, for the main loop

@@ -172,6 +172,7 @@ class SessionWriter:
                     "pitch_x_mm": info.pitch_x_mm, "pitch_y_mm": info.pitch_y_mm,
                     "cell_area_mm2": info.cell_area_mm2, "rate_hz": info.rate_hz, "device": info.device,
                     "has_geometry": int(info.has_geometry),
+                    **({"assumed_settings": ",".join(info.assumed)} if info.assumed else {}),
                     "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "complete": 0, **attrs, **Counters().as_attrs(),
                 }
@@ -496,6 +497,7 @@ def read_session(path: Path, source_url: str) -> Recording:
             dtype=cells.dtype, scale_kpa=scale, offset_kpa=offset,
             cell_area_mm2=_number(path, "cell_area_mm2", attrs.get("cell_area_mm2", 0)) or None,
             foot_map=foot_map, has_geometry=bool(_number(path, "has_geometry", attrs.get("has_geometry", 1))),
+            assumed=tuple(name for name in str(attrs.get("assumed_settings", "")).split(",") if name),
         )
     except KeyError as missing:
         raise DriverError(f"{path}: session attribute {missing} is missing") from None

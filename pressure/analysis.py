@@ -34,6 +34,7 @@ from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, track_contact
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
 from pressure.kernels.peak_image import cell_summary
+from pressure.plausibility import assumed_settings, plausibility_warnings
 from pressure.schema import build_results
 
 SUSTAINED_FRAMES = 3  # a cell belongs to a print when loaded this many frames in a row; noise spikes are not
@@ -150,7 +151,9 @@ def analyse(recording: Recording, options: Options | None = None):
         pieces, extra = find_feet(raw, grid, info.rate_hz)
         contacts = [FootContact(i, p.whole, p.parts, heading(p.whole, grid, info.rate_hz)) for i, p in enumerate(pieces)]
     if not contacts:
-        raise InputError(f"{name}: no foot found (nothing above {threshold:g} kPa the size of a foot)")
+        assumed = assumed_settings(info)
+        raise InputError(f"{name}: no foot found (nothing above {threshold:g} kPa the size of a foot)"
+                         + (f"; {assumed}" if assumed else ""))
     frames = _repair_under_feet(frames, faults, contacts, grid)
     windows = [(c.first, c.last) for c in contacts]
     whole = contact_metrics(frames, [(c.raw.cells, np.zeros(len(c.raw.cells), np.int64)) for c in contacts],
@@ -181,6 +184,7 @@ def analyse(recording: Recording, options: Options | None = None):
     analysis = Analysis(contacts, extra, per_contact, geometries, direction, direction_source, grid)
     mat = combine(region_metrics, all_windows, [list(range(len(all_windows)))], len(frames))
     results = _results(recording, options, analysis, region_metrics, mat, peak_image, faults, region_slots)
+    results.attrs["warnings"] = "\n".join(plausibility_warnings(recording, results, contacts))
     return results, analysis
 
 

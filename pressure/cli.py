@@ -171,8 +171,15 @@ def process(
         out.print(results_table(dataset, f"{source}"))
         out.print(results_caption(dataset))
         out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
+        _warn(dataset)
         if hint:
             typer.echo(f"note: {hint}", err=True)
+
+
+def _warn(dataset) -> None:
+    """The session's plausibility warnings (pressure/plausibility.py), a line each on stderr."""
+    for line in str(dataset.attrs.get("warnings", "")).splitlines():
+        typer.echo(f"warning: {line}", err=True)
 
 
 def _input_files(source: str) -> list[Path]:
@@ -432,6 +439,7 @@ def info(
                       f"(software {dataset.attrs.get('software_version', '?')})")
             out.print(results_table(dataset, path))
             out.print(results_caption(dataset))
+            _warn(dataset)
             counters = {k: v for k, v in dataset.attrs.items() if k.startswith("frames_")}
             out.print("counters: " + ", ".join(f"{k[7:]} {v}" for k, v in counters.items()))
         else:

@@ -9,11 +9,19 @@ from pressure.schema import FEET
 
 
 def _fmt(value: float, pattern: str) -> str:
-    return pattern.format(value) if np.isfinite(value) else "-"
+    """A number as text; "-" for none, and never "-0" (a negative number that rounds to zero)."""
+    if not np.isfinite(value):
+        return "-"
+    text = pattern.format(value)
+    if text.startswith("-") and not any(c in "123456789" for c in text.split(" ")[0]):
+        text = pattern.format(abs(value))
+    return text
 
 
 def summary_rows(dataset) -> list[tuple[str, str, str]]:
-    """Per-foot summary of a results dataset as (label, left, right) text."""
+    """Per-foot summary of a results dataset as (label, left, right) text; "-" throughout for a
+    foot the session never saw (not 0 N, 0 kPa)."""
+    seen = {foot: bool(np.nanmax(dataset["force"].sel(foot=foot).values, initial=0.0) > 0) for foot in FEET}
     per_foot = dataset.sel
     rows = [
         ("arch index", lambda f: _fmt(float(per_foot(foot=f)["arch_index"]), "{:.3f}")),
@@ -47,7 +55,7 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         rows.append(("stance time", per_step("step_stance_time", "{:.2f} s")))
         rows.append(("progression angle", per_step("step_progression_angle", "{:+.1f} deg")))
         rows.append(("CPEI", per_step("step_cpei", "{:.1f} %")))
-    return [(label, value(FEET[0]), value(FEET[1])) for label, value in rows]
+    return [(label, *(value(foot) if seen[foot] else "-" for foot in FEET)) for label, value in rows]
 
 
 def results_table(dataset, title: str) -> Table:
@@ -71,7 +79,8 @@ def results_caption(dataset) -> str:
     if np.isfinite(si):
         source = {"standing": "mean force standing", "steps": "mean step impulse"}.get(
             dataset.attrs.get("load_share_from", ""), "")
-        text += (f"symmetry index {si:+.1f} % (more load on the {'right' if si > 0 else 'left'}"
+        side = "more load on the right" if si > 0 else "more load on the left" if si < 0 else "equal load"
+        text += (f"symmetry index {_fmt(si, '{:+.1f}')} % ({side}"
                  + (f"; {source})" if source else ")"))
     else:
         text += "symmetry index - (a foot without complete contacts)"
