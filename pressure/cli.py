@@ -3,6 +3,7 @@ heavy modules (numba, xarray, matplotlib) are imported inside commands so ``--he
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from contextlib import contextmanager
@@ -84,6 +85,29 @@ def console():
     return Console()
 
 
+@contextmanager
+def progress(out, shown: bool = True):
+    """A spinner with what is being done and the time it has taken, for waits over a second;
+    gives the function that says what is being done. Off the terminal (scripts, pipes) only a
+    first-run compilation is said, once, on stderr."""
+    if not shown:
+        yield lambda text: None
+        return
+    if not out.is_terminal:
+        yield lambda text: typer.echo(f"note: {text}", err=True) if "compiling" in text else None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=out, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        yield lambda text: bar.update(task, description=text)
+
+
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout instead of tables.")]
+
+
 def _positive(value: Optional[float]) -> Optional[float]:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"{value:g} is not a positive number")
@@ -141,6 +165,8 @@ def process(
     overwrite: Annotated[bool, typer.Option("--overwrite", help=(
         "Replace an existing output file. A study replaces the stale results files it wrote itself "
         "without it; --overwrite also lets it replace other files found at its results paths."))] = False,
+    quiet: QuietOption = False,
+    json_summary: JsonOption = False,
 ) -> None:
     """Compute per-foot force, area, peak pressure, COP, arch index, load share, steps and sway."""
     with user_errors():
@@ -150,10 +176,11 @@ def process(
         fallbacks = {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa,
                      "calibration": settings["calibration"]}  # a raw export is read when either is given
         if Path(source).is_dir():
-            _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report, overwrite)
+            _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report, overwrite,
+                           quiet, json_summary)
             return
         from pressure.study import Task, process_session, report_path
-        from pressure.summary import results_caption, results_table
+        from pressure.summary import results_caption, results_summary, results_table
 
         if right is not None:  # two insole files of one trial: one two-foot session
             from drivers.pair import pair_url
@@ -166,14 +193,19 @@ def process(
             fail(f"{output}: is a folder; give a results file name")
         _refuse_overwriting(source, [output, picture, report_path(output) if report else None], overwrite)
         hint = _recover_hint(source)
-        dataset = process_session(Task(source, str(output), settings, fallbacks, report=report), picture)
         out = console()
-        out.print(results_table(dataset, f"{source}"))
-        out.print(results_caption(dataset))
-        out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
-        _warn(dataset)
-        if hint:
-            typer.echo(f"note: {hint}", err=True)
+        with progress(out, shown=not (quiet or json_summary)) as stage:
+            dataset = process_session(Task(source, str(output), settings, fallbacks, report=report), picture, stage)
+        if json_summary:
+            typer.echo(json.dumps(results_summary(dataset, source, str(output)), indent=2))
+        elif not quiet:
+            out.print(results_table(dataset, f"{source}"))
+            out.print(results_caption(dataset))
+            out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
+        if not quiet:
+            _warn(dataset)
+            if hint:
+                typer.echo(f"note: {hint}", err=True)
 
 
 def _warn(dataset) -> None:
@@ -240,7 +272,8 @@ def _written_by_process(path: Path) -> bool:
 
 
 def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbacks: dict, workers: int,
-                   scheduler: Optional[str], force: bool, report: bool, overwrite: bool = False) -> None:
+                   scheduler: Optional[str], force: bool, report: bool, overwrite: bool = False,
+                   quiet: bool = False, json_summary: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from pressure.study import Task, find_sessions, outcome_counts, output_for, pair_insoles, run_tasks, write_summary
@@ -262,14 +295,19 @@ def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbac
             fail(f"{results}: exists and was not written by pressure process; give --overwrite to replace it")
     out = console()
     with Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=out, transient=True) as progress:
+                  console=out, transient=True, disable=quiet or json_summary) as progress:
         task_id = progress.add_task("study", total=len(tasks))
         outcomes = run_tasks(tasks, workers, scheduler, progress=lambda outcome: progress.advance(task_id))
     written = write_summary(outcomes, output_folder)
     counts = outcome_counts(outcomes)
-    out.print(f"{len(tasks)} sessions: {counts['done']} processed, {counts['skipped']} up to date, "
-              f"{counts['failed']} failed; table: {', '.join(str(p) for p in written)}")
     failed = [o for o in outcomes if o.status == "failed"]
+    if json_summary:
+        typer.echo(json.dumps({"sessions": len(tasks), **counts, "tables": [str(p) for p in written],
+                               "outcomes": [{"source": o.source, "results": o.output, "status": o.status,
+                                             "error": o.error or None} for o in outcomes]}, indent=2))
+    elif not quiet:
+        out.print(f"{len(tasks)} sessions: {counts['done']} processed, {counts['skipped']} up to date, "
+                  f"{counts['failed']} failed; table: {', '.join(str(p) for p in written)}")
     for outcome in failed:
         typer.echo(f"failed: {outcome.error}", err=True)
     if failed:
@@ -342,6 +380,8 @@ def capture(
     overwrite: OverwriteOption = False,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Show the mat live in the terminal.")] = True,
     compression: Annotated[Compression, typer.Option("--compression", help="gzip is read everywhere; lzf is faster.")] = Compression.gzip,
+    quiet: QuietOption = False,
+    json_summary: JsonOption = False,
 ) -> None:
     """Record frames from a mat into a session file (Ctrl-C stops and keeps everything)."""
     with user_errors():
@@ -351,12 +391,21 @@ def capture(
 
         out = console()
         packing = None if compression is Compression.none else compression.value
-        if live and out.is_terminal:
+        if live and out.is_terminal and not (quiet or json_summary):
             result = _capture_live(run, source, output, duration, frames, packing, out)
         else:
+            if not (quiet or json_summary):
+                typer.echo(f"capturing {source} into {output}; Ctrl-C stops and keeps everything", err=True)
             result = run(source, output, duration_s=duration, max_frames=frames, compression=packing)
-        counters = ", ".join(f"{k} {v}" for k, v in vars(result.counters).items())
-        typer.echo(f"{output}: {result.frames} frames, {result.duration_s:.2f} s ({counters})")
+        if json_summary:
+            typer.echo(json.dumps({"output": str(output), "frames": result.frames, "duration_s": result.duration_s,
+                                   "stopped_by": result.stopped_by, "counters": vars(result.counters)}, indent=2))
+        elif not quiet:
+            counters = ", ".join(f"{k} {v}" for k, v in vars(result.counters).items())
+            typer.echo(f"{output}: {result.frames} frames, {result.duration_s:.2f} s ({counters})")
+            if result.stopped_by == "end" and duration is not None and result.duration_s < duration - 0.5:
+                typer.echo(f"note: the source ended after {result.duration_s:.2f} s, before --duration "
+                           f"{duration:g} s", err=True)
         if result.stopped_by not in ("limit", "end", "interrupt"):
             reason = result.stopped_by.removeprefix(f"{output}: ")
             fail(f"{output}: capture stopped early: {reason}; the {result.frames} frames written are kept")
@@ -425,15 +474,20 @@ def simulate(
 @app.command(cls=Command)
 def info(
     path: Annotated[str, typer.Argument(metavar="PATH", help="A session, results file or any input that process reads.")],
+    json_summary: JsonOption = False,
 ) -> None:
     """Summarise a session or results file: shape, rate, duration, pitch, device, counters."""
     with user_errors():
         from pressure.pipeline import describe
-        from pressure.summary import results_caption, results_table, session_lines
+        from pressure.summary import results_caption, results_summary, results_table, session_lines, session_summary
 
         found = describe(path)
         out = console()
-        if found["kind"] == "results":
+        if json_summary:
+            summary = (results_summary(found["dataset"], output=path) if found["kind"] == "results"
+                       else {**session_summary(found["recording"]), "recover": _recover_hint(path)})
+            typer.echo(json.dumps(summary, indent=2, default=str))
+        elif found["kind"] == "results":
             dataset = found["dataset"]
             out.print(f"results of {dataset.attrs.get('source_url', '?')} "
                       f"(software {dataset.attrs.get('software_version', '?')})")
@@ -477,7 +531,8 @@ def demo(
     with user_errors():
         from pressure.demo import run_demo
 
-        run_demo(output_dir, console())
+        out = console()
+        run_demo(output_dir, out, progress=lambda: progress(out))
 
 
 def main() -> None:  # pragma: no cover - console script entry for `python -m pressure`

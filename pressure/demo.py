@@ -28,7 +28,10 @@ def fixture(name: str, scratch: Path) -> Path:
     return fresh
 
 
-def run_demo(output_dir: Path, console) -> None:
+def run_demo(output_dir: Path, console, progress=None) -> None:
+    """``progress`` is a context manager giving a function told what is being done."""
+    from contextlib import nullcontext
+
     from pressure.analysis import Options
     from pressure.pipeline import process
     from pressure.summary import results_caption, results_table
@@ -38,7 +41,8 @@ def run_demo(output_dir: Path, console) -> None:
         session = fixture(name, output_dir)
         results = output_dir / f"{name}.results.h5"
         picture = output_dir / f"{name}.png"
-        dataset = process(str(session), results, Options(), picture=picture)
+        with progress() if progress is not None else nullcontext(lambda text: None) as stage:
+            dataset = process(str(session), results, Options(), picture=picture, stage=stage)
         console.print(results_table(dataset, f"{name}: {session.name}"))
         console.print(results_caption(dataset))
         console.print(f"wrote {results} and {picture}\n")

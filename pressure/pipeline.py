@@ -142,18 +142,26 @@ def process(
     fallbacks: dict[str, str] | None = None,
     picture: Path | None = None,
     extra_attrs: dict | None = None,
+    stage: Callable[[str], None] = lambda text: None,
 ):
-    """Analyse one recording and write its results file (and optionally a picture)."""
+    """Analyse one recording and write its results file (and optionally a picture). ``stage`` is
+    told what is being done, for a progress display."""
     from pressure.analysis import analyse
+    from pressure.kernels import compiled_before
     from pressure.schema import write_results
 
+    stage(f"reading {source}")
     recording = drivers.load(source, fallbacks=fallbacks)
+    compiling = "" if compiled_before() else " (compiling kernels, first run only)"
+    stage(f"analysing {recording.n_frames:,} frames{compiling}")
     dataset, _ = analyse(recording, options)
     dataset.attrs.update(extra_attrs or {})
+    stage(f"writing {output}")
     write_results(dataset, output)
     if picture is not None:
         from pressure.picture import save_picture
 
+        stage(f"drawing {picture}")
         save_picture(dataset, picture)
     return dataset
 

@@ -14,12 +14,13 @@ from typing import Callable, Iterable
 from pressure import __version__
 
 RESULTS_SUFFIX = ".results.h5"
-TEXT_COLUMNS = ("file", "subject", "session", "status", "error", "activity", "arch_type_left", "arch_type_right")
+TEXT_COLUMNS = ("file", "subject", "session", "status", "error", "activity", "arch_type_left", "arch_type_right",
+                "warnings")
 SUMMARY_COLUMNS = (
     "file", "subject", "session", "status", "error", "activity", "duration_s", "frames", "steps", "cadence_per_min",
     "arch_index_left", "arch_index_right", "arch_type_left", "arch_type_right", "load_share_left",
     "load_share_right", "symmetry_index_pct", "sway_path_length_mm", "sway_mean_velocity_mm_s",
-    "sway_ellipse_area_mm2",
+    "sway_ellipse_area_mm2", "warnings",
 )
 
 
@@ -48,15 +49,31 @@ def options_signature(options: dict, fallbacks: dict) -> str:
     return json.dumps({"options": options, "fallbacks": fallbacks, "version": __version__}, sort_keys=True)
 
 
+STUDY_MARK = ".pressure-results"  # in every study output folder: never read back as sessions
+
+
 def find_sessions(folder: Path, output_folder: Path | None = None) -> list[Path]:
-    """Every file under ``folder`` that a driver reads, leaving out results files and journals."""
+    """Every file under ``folder`` that a driver reads, leaving out results files, journals and
+    every study output folder (marked by ``STUDY_MARK``), wherever it is."""
     from drivers.files import recognised
 
     found = []
+    marked: dict[Path, bool] = {}
+
+    def in_results_folder(path: Path) -> bool:
+        for parent in path.parents:
+            if parent not in marked:
+                marked[parent] = (parent / STUDY_MARK).exists()
+            if marked[parent] or parent == folder:
+                return marked[parent]
+        return False
+
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.name.startswith("."):
             continue
         if output_folder is not None and output_folder in path.parents:
+            continue
+        if in_results_folder(path):
             continue
         if path.name.endswith(RESULTS_SUFFIX) or not recognised(path):
             continue
@@ -132,8 +149,9 @@ def up_to_date(task: Task) -> bool:
     return made_with == options_signature(task.options, task.fallbacks)
 
 
-def process_session(task: Task, picture: Path | None = None):
-    """Analyse one session, write its results (and report, and picture) and return the dataset."""
+def process_session(task: Task, picture: Path | None = None, stage=lambda text: None):
+    """Analyse one session, write its results (and report, and picture) and return the dataset;
+    ``stage`` is told what is being done."""
     from pressure.analysis import Options
     from pressure.calibration import CalibrationTable
     from pressure.pipeline import process
@@ -142,10 +160,11 @@ def process_session(task: Task, picture: Path | None = None):
     calibration = settings.pop("calibration", None)
     options = Options(**settings, calibration=CalibrationTable.from_csv(Path(calibration)) if calibration else None)
     dataset = process(task.source, Path(task.output), options, task.fallbacks, picture=picture,
-                      extra_attrs={"processing": options_signature(task.options, task.fallbacks)})
+                      extra_attrs={"processing": options_signature(task.options, task.fallbacks)}, stage=stage)
     if task.report:
         from pressure.report import write_report
 
+        stage(f"writing {report_path(Path(task.output))}")
         write_report(dataset, report_path(Path(task.output)))
     return dataset
 
@@ -224,6 +243,7 @@ def summary_row(dataset, source: str) -> dict:
         "sway_path_length_mm": number(mat["sway_path_length"]),
         "sway_mean_velocity_mm_s": number(mat["sway_mean_velocity"]),
         "sway_ellipse_area_mm2": number(mat["sway_ellipse_area"]),
+        "warnings": "; ".join(str(dataset.attrs.get("warnings", "")).splitlines()),
     }
 
 
@@ -257,7 +277,8 @@ def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[int, Outcome]]
     try:
         from distributed import Client, as_completed
     except ImportError:
-        raise RuntimeError("--scheduler needs Dask: pip install 'pressure-mat[cluster]'") from None
+        raise RuntimeError("--scheduler needs Dask: pip install -e '.[cluster]' in the repository "
+                           "(or pip install 'pressure-mat[cluster]' where it is installed as a package)") from None
     try:
         client = Client(scheduler, timeout="3s")
     except (OSError, TimeoutError) as error:
@@ -272,6 +293,7 @@ def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[int, Outcome]]
 def write_summary(outcomes: list[Outcome], output_folder: Path) -> list[Path]:
     """summary.csv (and summary.parquet when pyarrow is installed): one row per session."""
     output_folder.mkdir(parents=True, exist_ok=True)
+    (output_folder / STUDY_MARK).write_text("written by pressure process: results, not sessions\n")
     rows = [{column: outcome.row.get(column, "") for column in SUMMARY_COLUMNS} for outcome in outcomes]
     written = [output_folder / "summary.csv"]
     with open(written[0], "w", newline="") as f:
@@ -299,3 +321,25 @@ def outcome_counts(outcomes: list[Outcome]) -> dict[str, int]:
         counts[outcome.status] += 1
     return counts
 
+
+
+def open_study(folder: Path):
+    """The per-session results of a study's output folder as one dataset: every variable with one
+    value per session (dims ``foot``, ``region``, ``part`` or none), along a ``session``
+    coordinate naming each session's source, with ``results`` naming its results file."""
+    import xarray as xr
+
+    folder = Path(folder)
+    paths = sorted(folder.rglob("*" + RESULTS_SUFFIX))
+    if not paths:
+        raise ValueError(f"{folder}: no results files (*{RESULTS_SUFFIX}) found")
+    per_session = []
+    for path in paths:
+        with xr.open_dataset(path, engine="h5netcdf") as dataset:
+            keep = [name for name, variable in dataset.data_vars.items()
+                    if set(variable.dims) <= {"foot", "region", "part"}]
+            one = dataset[keep].load()
+        source = str(dataset.attrs.get("source_url", path))
+        per_session.append(one.expand_dims(session=[source]).assign_coords(
+            results=("session", [str(path.relative_to(folder))])))
+    return xr.concat(per_session, dim="session", join="outer", combine_attrs="drop")

@@ -117,3 +117,59 @@ def session_lines(recording) -> list[str]:
     counters = ", ".join(f"{name} {value}" for name, value in vars(recording.counters).items())
     lines.append(f"counters    {counters}")
     return lines
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def results_summary(dataset, source: str = "", output: str = "") -> dict:
+    """The key numbers of a results dataset as plain JSON-ready values (None for none)."""
+    feet = {}
+    for foot in FEET:
+        one = dataset.sel(foot=foot)
+        seen = bool(np.nanmax(one["force"].values, initial=0.0) > 0)
+        numbers = {
+            "arch_index": _number(one["arch_index"]),
+            "arch_type": str(one["arch_type"].values) or None,
+            "load_share": _number(one["load_share"]),
+            "peak_pressure_kpa": _number(one["peak_pressure"].max()) if seen else None,
+            "cop_path_length_mm": _number(one["cop_path_length"]),
+        }
+        if dataset.sizes.get("step", 0):
+            mine = dataset["step_foot"].values == foot
+            complete = mine & dataset["step_complete"].values.astype(bool)
+            numbers["steps"] = int(mine.sum())
+            numbers["complete_steps"] = int(complete.sum())
+            for name, key in (("step_peak_force", "step_peak_force_n"), ("step_length", "step_length_mm"),
+                              ("step_stance_time", "stance_time_s")):
+                values = dataset[name].values[complete]
+                values = values[np.isfinite(values)]
+                numbers[key] = float(np.median(values)) if values.size else None
+        feet[foot] = numbers if seen else {key: None for key in numbers}
+    return {
+        "source": source or str(dataset.attrs.get("source_url", "")),
+        "results": output,
+        "activity": str(dataset.attrs.get("activity", "")),
+        "frames": int(dataset.sizes["time"]),
+        "duration_s": float(dataset["time"][-1]) if dataset.sizes["time"] else 0.0,
+        "symmetry_index_percent": _number(dataset["symmetry_index"]),
+        "cadence_per_min": _number(dataset["cadence"]),
+        "feet": feet,
+        "warnings": [line for line in str(dataset.attrs.get("warnings", "")).splitlines() if line],
+    }
+
+
+def session_summary(recording) -> dict:
+    """What ``session_lines`` says, as JSON-ready values."""
+    info = recording.info
+    n = recording.n_frames
+    return {
+        "source": recording.source_url, "device": info.device, "frames": n, "rows": info.rows,
+        "cols": info.cols, "dtype": str(info.dtype), "rate_hz": info.rate_hz,
+        "duration_s": float(recording.time_s[-1]) + 1.0 / info.rate_hz if n else 0.0,
+        "pitch_x_mm": info.pitch_x_mm, "pitch_y_mm": info.pitch_y_mm, "cell_area_mm2": info.cell_area_mm2,
+        "scale_kpa": info.scale_kpa, "offset_kpa": info.offset_kpa, "insoles": info.foot_map is not None,
+        "assumed": list(info.assumed), "attrs": dict(recording.attrs or {}), "counters": vars(recording.counters),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -203,3 +204,59 @@ def test_a_wrong_command_line_is_one_line_and_exit_2(args, fragment):
     assert result.exit_code == 2, result.output
     message = result.stderr.strip()
     assert message.startswith("error: ") and "\n" not in message and fragment in message, message
+
+
+def test_process_json_and_quiet(tmp_path):
+    import json
+
+    result = run("process", FIXTURES / "standing.h5", "-o", tmp_path / "s.h5", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["activity"] == "standing" and summary["results"] == str(tmp_path / "s.h5")
+    left, right = summary["feet"]["left"], summary["feet"]["right"]
+    assert left["load_share"] + right["load_share"] == pytest.approx(1.0)
+    assert summary["warnings"] == []
+    quiet = run("process", FIXTURES / "standing.h5", "-o", tmp_path / "q.h5", "-q")
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_a_foot_that_was_never_seen_reads_dash_not_zero():
+    from dataclasses import replace
+
+    import drivers
+    from pressure.analysis import analyse
+    from pressure.summary import summary_rows
+
+    recording = drivers.load(str(FIXTURES / "standing.h5"))
+    half = recording.cells.copy()
+    half[:, :, recording.info.cols // 2:] = 0  # the right foot off the mat
+    results, _ = analyse(replace(recording, cells=half))
+    rows = {label: (left, right) for label, left, right in summary_rows(results)}
+    assert rows["peak pressure"][1] == "-" and rows["peak pressure"][0].endswith("kPa")
+    assert all(right == "-" for _, right in rows.values())
+
+
+def test_info_json_for_a_session_and_for_results(tmp_path):
+    import json
+
+    session = json.loads(run("info", FIXTURES / "standing.h5", "--json").stdout)
+    assert session["frames"] == 500 and session["rate_hz"] == 100 and session["recover"] is None
+    run("process", FIXTURES / "walking.h5", "-o", tmp_path / "w.h5", "-q")
+    results = json.loads(run("info", tmp_path / "w.h5", "--json").stdout)
+    assert results["activity"] == "walking" and results["feet"]["left"]["steps"] >= 1
+
+
+def test_a_first_run_says_it_compiles(tmp_path, capsys):
+    """With an empty Numba cache the kernels are known to need compiling, and that is said once."""
+    code = "from pressure.kernels import compiled_before; print(compiled_before())"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert cold.stdout.strip() == "False", cold.stderr
+    from rich.console import Console
+
+    from pressure.cli import progress
+
+    with open(os.devnull, "w") as devnull, progress(Console(file=devnull)) as stage:  # not a terminal
+        stage("reading x")
+        stage("analysing 10 frames (compiling kernels, first run only)")
+    assert capsys.readouterr().err == "note: analysing 10 frames (compiling kernels, first run only)\n"

@@ -198,3 +198,33 @@ def test_left_and_right_insole_files_are_one_session(study, parallel):
         assert set(results["step_foot"].values) == {"left", "right"}
     rows = {r["session"]: r for r in read_summary(folder)}
     assert "FrasP01" in rows.get("tekscan_fscan_FrasP01", rows.get("FrasP01", {"session": ""}))["session"]
+
+
+def test_an_output_folder_inside_the_study_is_never_read_back(tmp_path):
+    from tests.conftest import FIXTURES
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for name in ("standing.h5", "walking.h5"):
+        os.symlink(FIXTURES / name, folder / name)
+    first = run("process", folder, "-o", folder / "out", "--workers", 1)
+    assert first.exit_code == 0, first.output
+    # A second run into another folder still sees two sessions, not the first run's tables.
+    second = run("process", folder, "-o", tmp_path / "elsewhere", "--workers", 1, "--json")
+    assert second.exit_code == 0, second.output
+    import json
+
+    summary = json.loads(second.stdout)
+    assert summary["sessions"] == 2 and summary["done"] == 2
+    assert sorted(o["source"].rsplit("/", 1)[-1] for o in summary["outcomes"]) == ["standing.h5", "walking.h5"]
+
+
+def test_open_study_names_each_session(parallel):
+    from pressure.study import open_study
+
+    _, out = parallel
+    combined = open_study(out)
+    assert combined.sizes["session"] == len(list(out.rglob("*.results.h5")))
+    assert all(isinstance(name, str) and name for name in combined["session"].values)
+    assert combined["results"].values[0].endswith(".results.h5")
+    assert combined["load_share"].dims == ("session", "foot")

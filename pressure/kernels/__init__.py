@@ -27,3 +27,27 @@ def threads_for(work: int):
         yield
     finally:
         numba.set_num_threads(previous)
+
+
+KERNEL_MODULES = ("cell_runs", "components", "frame_metrics", "lowpass", "peak_image")
+
+
+def compiled_before() -> bool:
+    """Whether Numba's on-disk cache holds the kernels (False on a first run, when compiling them
+    takes seconds and the user should be told why nothing happens). It looks at the cache index
+    file of each kernel; when that cannot be told, it answers True (say nothing rather than
+    something wrong)."""
+    import importlib
+    from pathlib import Path
+
+    try:
+        for name in KERNEL_MODULES:
+            module = importlib.import_module(f"pressure.kernels.{name}")
+            for kernel in vars(module).values():
+                cache = getattr(kernel, "_cache", None)
+                index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+                if index is not None and not Path(index).exists():
+                    return False
+    except Exception:  # noqa: BLE001 - a private corner of Numba: never let it stop a run
+        return True
+    return True
