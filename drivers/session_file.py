@@ -211,8 +211,9 @@ class SessionWriter:
             self._write(self._whole_chunks(), counters)
 
     def _whole_chunks(self) -> int:
-        """How many pending frames fill chunks to their end."""
-        return (self._written + len(self._pending)) // self._chunk * self._chunk - self._written
+        """How many pending frames fill chunks to their end (0 while the chunk a partial flush
+        left open is not full yet)."""
+        return max((self._written + len(self._pending)) // self._chunk * self._chunk - self._written, 0)
 
     def flush_if_due(self, counters: Counters | None = None) -> None:
         """Every half ``flush_interval_s``: write the whole chunks waiting, and the partial one

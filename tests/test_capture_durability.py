@@ -504,3 +504,23 @@ def test_a_quiet_mat_still_gets_its_frames_flushed_within_a_second(tmp_path):
         assert read_journal(journal_path(path))[2] == []  # flushed: the journal holds nothing more
     finally:
         writer.close(source.counters)
+
+
+def test_a_flush_after_a_partial_chunk_keeps_every_frame(tmp_path):
+    """Regression: after a flush wrote a partial chunk, the next flush counted the frames that
+    fill whole chunks as negative and indexed past the pending frames (IndexError mid-capture)."""
+    from drivers.session_file import SessionWriter
+
+    source = drivers.open_url("sim://standing?speed=0&duration=1")
+    path = tmp_path / "partial.h5"
+    writer = SessionWriter(path, source.info, {"source_url": "sim://standing"}, flush_interval_s=0.1)
+    try:
+        for batch in (5, 3, 4):
+            for _ in range(batch):
+                writer.append(source.read_frame(), source.counters)
+            time.sleep(0.06)
+            writer.flush_if_due(source.counters)
+    finally:
+        writer.close(source.counters)
+    with xr.open_dataset(path, engine="h5netcdf") as session:
+        assert session["frame"].values.tolist() == list(range(12))
