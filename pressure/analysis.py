@@ -34,6 +34,9 @@ from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, track_contact
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
 from pressure.kernels.peak_image import cell_summary
+from pressure.measures.curves import STANCE, STANCE_POINTS, cop_along_across, foot_mean_sd, normalised
+from pressure.measures.regions import REGION_MEASURES, contact_region_measures, foot_region_means
+from pressure.measures.selection import StepSelection, selected_steps
 from pressure.plausibility import assumed_settings, plausibility_warnings
 from pressure.schema import build_results
 
@@ -53,6 +56,8 @@ class Options:
     facing: str = "+y"
     activity: str | None = None  # None: decided from the data
     calibration: CalibrationTable | None = None
+    skip_steps: int = 0  # steps left out of each foot's statistics at each end of the walk
+    min_stance_s: float = 0.0  # steps shorter than this are left out of them too
 
     @property
     def activity_kind(self) -> str | None:
@@ -290,22 +295,51 @@ def _arch_indices(analysis: Analysis) -> tuple[list[float], dict[str, float], di
     return per_contact, per_foot, method
 
 
-def _region_measures(analysis: Analysis, region_metrics: list[FrameMetrics], rate_hz: float):
-    """Peak pressure and mean pressure-time integral per contact, per foot and region (complete
-    steps and standing contacts)."""
-    peak = np.full((2, len(REGIONS)), np.nan)
-    pti_sum, contacts_of = np.zeros((2, len(REGIONS))), np.zeros(2)
-    for contact in analysis.contacts:
-        if contact.kind == "step" and not contact.complete:
-            continue  # a cut step's pressure-time integral is partial
-        foot = FEET.index(contact.foot)
-        region_peak = region_metrics[contact.index].peak_kpa
-        peak[foot] = np.fmax(peak[foot], region_peak.max(axis=0))
-        pti_sum[foot] += region_peak.sum(axis=0) / rate_hz
-        contacts_of[foot] += 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pti = np.where(contacts_of[:, None] > 0, pti_sum / contacts_of[:, None], np.nan)
-    return peak, pti
+def _regions_and_curves(analysis: Analysis, region_metrics: list[FrameMetrics], steps: list[FootContact],
+                        selected: np.ndarray, n_frames: int, rate_hz: float, positions: bool) -> dict:
+    """Per step and per foot: the region measures (pressure/measures/regions.py), each region's
+    force over the session, and the time-normalised step curves with their mean and SD per foot
+    over the selected steps (standing contacts count for the region means, not the curves)."""
+    contacts = analysis.contacts
+    n_regions = len(REGIONS)
+    per_contact = [contact_region_measures(m.force_n, m.contact_area_cm2, m.peak_kpa, rate_hz)
+                   for m in region_metrics[:len(contacts)]]
+    used = [c.index for c in contacts if c.kind == "standing"] + [s.index for s, keep in zip(steps, selected) if keep]
+    means = foot_region_means([per_contact[i] for i in used], [FEET.index(contacts[i].foot) for i in used], n_regions)
+    highest = np.full((2, n_regions), np.nan)
+    for i in used:
+        foot = FEET.index(contacts[i].foot)
+        highest[foot] = np.fmax(highest[foot], per_contact[i]["peak_pressure"])
+    series = np.zeros((n_frames, 2, n_regions))
+    for contact in contacts:
+        series[contact.first:contact.last + 1, FEET.index(contact.foot)] += region_metrics[contact.index].force_n
+    force, along, across = (np.full((len(steps), STANCE_POINTS), np.nan) for _ in range(3))
+    region_force = np.full((len(steps), n_regions, STANCE_POINTS), np.nan)
+    for k, step in enumerate(steps):
+        metrics = analysis.contact_metrics[step.index]
+        force[k] = normalised(metrics.force_n[:, 0])
+        region_force[k] = normalised(region_metrics[step.index].force_n)
+        geometry = analysis.geometries[step.index]
+        if positions and geometry is not None:
+            a, b = cop_along_across(metrics.cop_x_mm[:, 0], metrics.cop_y_mm[:, 0], geometry.heel_xy,
+                                    geometry.axis, step.foot)
+            along[k], across[k] = normalised(a), normalised(b)
+    feet = np.array([FEET.index(step.foot) if keep else -1 for step, keep in zip(steps, selected)], dtype=int)
+    data = {
+        **{f"step_region_{name}": np.array([per_contact[s.index][name] for s in steps]).reshape(len(steps), n_regions)
+           for name in REGION_MEASURES},
+        **{f"region_{name}": means[name] for name in REGION_MEASURES if name != "peak_pressure"},
+        "region_peak_pressure": highest,
+        "region_force_series": series,
+        "step_force_curve": force,
+        "step_cop_along_curve": along,
+        "step_cop_across_curve": across,
+        "step_region_force_curve": region_force,
+    }
+    for name, curves in (("force", force), ("cop_along", along), ("cop_across", across),
+                         ("region_force", region_force)):
+        data[f"curve_{name}_mean"], data[f"curve_{name}_sd"] = foot_mean_sd(curves, feet)
+    return data
 
 
 def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
@@ -381,6 +415,7 @@ def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_i
 
     arch_per_contact, arch, axis_method = _arch_indices(analysis)
     steps = [c for c in contacts if c.kind == "step"]
+    selected = selected_steps(steps, time_s, StepSelection(options.skip_steps, options.min_stance_s))
     table = step_table(steps, per_contact, geometry, analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
                        forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
     standing_frames = _standing_frames(contacts, n_frames)
@@ -398,7 +433,6 @@ def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_i
         sways = [sway(standing_only(x), standing_only(y), info.rate_hz, forward) for x, y in paths]
     else:
         sways = [sway(np.full(1, np.nan), np.full(1, np.nan), info.rate_hz, forward)] * len(PARTS)
-    region_peak, region_pti = _region_measures(analysis, region_metrics, info.rate_hz)
 
     foot_map = np.full(peak_image.shape, -1, np.int8)
     region_map = np.full(peak_image.shape, -1, np.int8)
@@ -423,14 +457,14 @@ def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_i
         "cop_path_length": np.array([path_length(feet.cop_x_mm[:, i], feet.cop_y_mm[:, i]) if geometry else np.nan
                                      for i in range(2)]),
         "symmetry_index": np.array(symmetry),
-        "region_peak_pressure": region_peak,
-        "region_pti": region_pti,
         **{f"sway_{name}": np.array([s[name] for s in sways]) for name in SWAY_MEASURES},
         "cadence": np.array(cadence(steps, time_s)),
         "step_foot": np.array([c.foot for c in steps], dtype=object),
         "step_start": np.array([time_s[c.first] for c in steps], dtype=float),
         "step_end": np.array([time_s[c.last] for c in steps], dtype=float),
         "step_complete": np.array([c.complete for c in steps], dtype=bool),
+        "step_selected": selected,
+        **_regions_and_curves(analysis, region_metrics, steps, selected, n_frames, info.rate_hz, geometry),
         **{f"step_{name}": table[name] for name in STEP_MEASURES},
         "peak_pressure_image": peak_image,
         "foot_map": foot_map,
@@ -446,6 +480,7 @@ def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_i
         "part": list(PARTS),
         "y": np.arange(info.rows) * info.pitch_y_mm,
         "x": np.arange(info.cols) * info.pitch_x_mm,
+        "stance": STANCE,
     }
     calibration = (options.calibration.describe() if options.calibration is not None
                    else f"linear: {info.scale_kpa:g} kPa per unit, offset {info.offset_kpa:g} kPa")

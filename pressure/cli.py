@@ -159,6 +159,11 @@ def process(
     scale_kpa: Annotated[Optional[float], typer.Option(
         "--scale-kpa", metavar="KPA", callback=_positive,
         help="kPa per device unit, for exports in raw units that do not say (Tekscan UNITS raw).")] = None,
+    skip_steps: Annotated[int, typer.Option("--skip-steps", min=0, help=(
+        "Steps left out of each foot's statistics at each end of the walk (acceleration, deceleration).")
+    )] = 0,
+    min_stance: Annotated[float, typer.Option("--min-stance", min=0.0, metavar="S", help=(
+        "Steps shorter than this (s) are left out of each foot's statistics."))] = 0.0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Sessions processed at once (a study folder).")] = os.cpu_count() or 1,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:PORT, for a study.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo sessions whose results are up to date.")] = False,
@@ -172,7 +177,8 @@ def process(
     with user_errors():
         settings = {"threshold_kpa": threshold_kpa, "facing": facing.value,
                     "activity": None if activity is Activity.auto else activity.value,
-                    "calibration": str(calibration.resolve()) if calibration else None}
+                    "calibration": str(calibration.resolve()) if calibration else None,
+                    "skip_steps": skip_steps, "min_stance_s": min_stance}
         fallbacks = {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa,
                      "calibration": settings["calibration"]}  # a raw export is read when either is given
         if Path(source).is_dir():
@@ -180,7 +186,7 @@ def process(
                            quiet, json_summary)
             return
         from pressure.study import Task, process_session, report_path
-        from pressure.summary import results_caption, results_summary, results_table
+        from pressure.summary import region_table, results_caption, results_summary, results_table
 
         if right is not None:  # two insole files of one trial: one two-foot session
             from drivers.pair import pair_url
@@ -201,6 +207,7 @@ def process(
         elif not quiet:
             out.print(results_table(dataset, f"{source}"))
             out.print(results_caption(dataset))
+            out.print(region_table(dataset))
             out.print(f"results: {output}" + (f", picture: {picture}" if picture else ""))
         if not quiet:
             _warn(dataset)
@@ -394,7 +401,7 @@ def capture(
         if live and out.is_terminal and not (quiet or json_summary):
             result = _capture_live(run, source, output, duration, frames, packing, out)
         else:
-            if not (quiet or json_summary):
+            if not (quiet or json_summary) and sys.stderr.isatty():  # a person waits; a script knows
                 typer.echo(f"capturing {source} into {output}; Ctrl-C stops and keeps everything", err=True)
             result = run(source, output, duration_s=duration, max_frames=frames, compression=packing)
         if json_summary:

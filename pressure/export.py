@@ -1,4 +1,5 @@
-"""``pressure export --csv``: per-frame metrics and the step table as CSV, units in the headers."""
+"""``pressure export --csv``: per-frame metrics, the step table and the region table as CSV,
+units in the headers."""
 
 from __future__ import annotations
 
@@ -28,14 +29,14 @@ def _cell(value) -> str:
 def export_paths(prefix: Path) -> list[Path]:
     """The files ``export_csv`` writes for ``prefix``."""
     prefix = Path(prefix)
-    return [prefix.with_name(prefix.name + ".frames.csv"), prefix.with_name(prefix.name + ".steps.csv")]
+    return [prefix.with_name(prefix.name + suffix) for suffix in (".frames.csv", ".steps.csv", ".regions.csv")]
 
 
 def export_csv(dataset, prefix: Path) -> list[Path]:
     """Writes PREFIX.frames.csv and PREFIX.steps.csv; returns the paths."""
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    frames_path, steps_path = export_paths(prefix)
+    frames_path, steps_path, regions_path = export_paths(prefix)
     columns = [("time [s]", dataset["time"].values), ("frame", dataset["frame"].values)]
     for name in FRAME_VARIABLES:
         variable = dataset[name]
@@ -54,4 +55,27 @@ def export_csv(dataset, prefix: Path) -> list[Path]:
         writer.writerow([_header(name) for name in step_names])
         for i in range(dataset.sizes.get("step", 0)):
             writer.writerow([_cell(dataset[name].values[i]) for name in step_names])
-    return [frames_path, steps_path]
+    _write_regions(dataset, regions_path)
+    return [frames_path, steps_path, regions_path]
+
+
+def _write_regions(dataset, path: Path) -> None:
+    """A row per step and region (step = its index), then a row per foot and region over the
+    selected steps (step = "selected"; peak pressure there is the highest of them)."""
+    from pressure.measures.regions import REGION_MEASURES
+
+    regions = [str(r) for r in dataset["region"].values]
+    header = ["step", "foot", "region"] + [_header(f"step_region_{name}").removeprefix("step_region_")
+                                           for name in REGION_MEASURES]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for k in range(dataset.sizes.get("step", 0)):
+            foot = str(dataset["step_foot"].values[k])
+            for r, region in enumerate(regions):
+                writer.writerow([k, foot, region] + [_cell(dataset[f"step_region_{name}"].values[k, r])
+                                                     for name in REGION_MEASURES])
+        for i, foot in enumerate(FEET):
+            for r, region in enumerate(regions):
+                writer.writerow(["selected", foot, region] + [_cell(dataset[f"region_{name}"].values[i, r])
+                                                             for name in REGION_MEASURES])

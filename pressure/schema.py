@@ -21,6 +21,17 @@ class Variable:
     required: bool = True
 
 
+REGION_MEASURE_TEXT = {  # pressure/measures/regions.py
+    "peak_pressure": ("kPa", "highest pressure in the region"),
+    "mean_pressure": ("kPa", "force over contact area, averaged over the frames the region is loaded"),
+    "contact_area": ("cm^2", "largest loaded area of the region"),
+    "force": ("N", "highest force under the region"),
+    "fti": ("N s", "force-time integral of the region"),
+    "pti": ("kPa s", "pressure-time integral of the region's peak pressure"),
+    "time_of_peak": ("%", "time of the region's peak pressure, in % of the contact"),
+    "relative_load": ("%", "the region's share of the contact's force-time integral"),
+}
+
 COORDINATES = {
     "time": Variable(("time",), "s", "time from the first frame"),
     "frame": Variable(("time",), "1", "device frame counter"),
@@ -29,6 +40,7 @@ COORDINATES = {
     "part": Variable(("part",), "", "whose centre of pressure: the whole mat or one foot"),
     "y": Variable(("y",), "mm", "cell centre along rows"),
     "x": Variable(("x",), "mm", "cell centre along columns"),
+    "stance": Variable(("stance",), "%", "share of the contact's duration (time-normalised curves)"),
 }
 
 RESULTS = {
@@ -47,8 +59,8 @@ RESULTS = {
     "symmetry_index": Variable((), "%", "Robinson symmetry index of the load share's measure, > 0: more load on the right"),
     "left_share": Variable(("time",), "1", "left foot's share of the force on both feet; NaN when unloaded"),
     "arch_axis_method": Variable(("foot",), "", "how the foot axis was found: heel-toes or principal"),
-    "region_peak_pressure": Variable(("foot", "region"), "kPa", "highest pressure in each region"),
-    "region_pti": Variable(("foot", "region"), "kPa s", "pressure-time integral of the region's peak pressure, mean over contacts"),
+    "region_peak_pressure": Variable(("foot", "region"), "kPa", "highest pressure in each region over the selected steps and standing contacts"),
+    "region_pti": Variable(("foot", "region"), "kPa s", "pressure-time integral of the region's peak pressure, mean over the selected steps and standing contacts"),
     "sway_path_length": Variable(("part",), "mm", "length of the COP path while standing"),
     "sway_mean_velocity": Variable(("part",), "mm/s", "mean COP speed while standing"),
     "sway_rms_distance": Variable(("part",), "mm", "RMS distance of the COP from its mean"),
@@ -75,6 +87,24 @@ RESULTS = {
     "reported_cop_y": Variable(("time",), "mm", "centre of pressure the export itself reports, y (the vendor's)", required=False),
     "reported_insole_cop_x": Variable(("time", "foot"), "1", "centre of pressure the export reports per insole, across it, in the vendor's insole units (Moticon: -0.5..0.5)", required=False),
     "reported_insole_cop_y": Variable(("time", "foot"), "1", "centre of pressure the export reports per insole, along it, in the vendor's insole units (Moticon: -0.5..0.5)", required=False),
+    "step_selected": Variable(("step",), "", "true for the steps each foot's statistics use (complete, and as --skip-steps and --min-stance choose)"),
+    **{f"step_region_{name}": Variable(("step", "region"), units, long_name)
+       for name, (units, long_name) in REGION_MEASURE_TEXT.items()},
+    **{f"region_{name}": Variable(("foot", "region"), units, long_name + "; mean over the selected steps and standing contacts")
+       for name, (units, long_name) in REGION_MEASURE_TEXT.items() if name not in ("peak_pressure", "pti")},
+    # (region_peak_pressure, the highest over those contacts, and region_pti are listed above)
+    "region_force_series": Variable(("time", "foot", "region"), "N", "force under each region of each foot"),
+    "step_force_curve": Variable(("step", "stance"), "N", "force over the contact, time-normalised"),
+    "step_cop_along_curve": Variable(("step", "stance"), "mm", "COP along the foot axis from the heel centre, time-normalised"),
+    "step_cop_across_curve": Variable(("step", "stance"), "mm", "COP across the foot axis, medial positive, time-normalised"),
+    "step_region_force_curve": Variable(("step", "region", "stance"), "N", "force under each region, time-normalised"),
+    **{f"curve_{name}_{stat}": Variable(dims, units, f"{long_name}: {word} over the selected steps of each foot")
+       for name, dims, units, long_name in (
+           ("force", ("foot", "stance"), "N", "force"),
+           ("cop_along", ("foot", "stance"), "mm", "COP along the foot axis"),
+           ("cop_across", ("foot", "stance"), "mm", "COP across the foot axis, medial positive"),
+           ("region_force", ("foot", "region", "stance"), "N", "force under each region"))
+       for stat, word in (("mean", "mean"), ("sd", "standard deviation"))},
     "peak_pressure_image": Variable(("y", "x"), "kPa", "highest pressure of each cell over the session"),
     "foot_map": Variable(("y", "x"), "", "foot of each cell: 0 left, 1 right, -1 none"),
     "region_map": Variable(("y", "x"), "", "region of each cell: 0 hindfoot, 1 midfoot, 2 forefoot, 3 toes, -1 none"),

@@ -68,6 +68,23 @@ def results_table(dataset, title: str) -> Table:
     return table
 
 
+def region_table(dataset) -> Table:
+    """Per region and foot: the highest pressure, the mean pressure-time integral and the share
+    of the foot's load, over the selected steps (or standing)."""
+    columns = (("region_peak_pressure", "peak kPa", "{:.0f}"), ("region_pti", "PTI kPa s", "{:.1f}"),
+               ("region_relative_load", "load %", "{:.1f}"))
+    table = Table(title="regions (selected steps, or standing)", title_justify="left")
+    table.add_column("")
+    for foot in FEET:
+        for _, heading, _ in columns:
+            table.add_column(f"{foot[0].upper()} {heading}", justify="right")
+    for r, region in enumerate(dataset["region"].values):
+        cells = [_fmt(float(dataset[name].values[f, r]), pattern) for f in range(len(FEET))
+                 for name, _, pattern in columns]
+        table.add_row(str(region), *cells)
+    return table
+
+
 def results_caption(dataset) -> str:
     duration = float(dataset["time"][-1]) if dataset.sizes["time"] else 0.0
     si = float(dataset["symmetry_index"])
@@ -119,6 +136,10 @@ def session_lines(recording) -> list[str]:
     return lines
 
 
+REGION_SUMMARY = ("peak_pressure", "pti", "mean_pressure", "contact_area", "force", "fti", "time_of_peak",
+                  "relative_load")
+
+
 def _number(value) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
@@ -136,6 +157,8 @@ def results_summary(dataset, source: str = "", output: str = "") -> dict:
             "load_share": _number(one["load_share"]),
             "peak_pressure_kpa": _number(one["peak_pressure"].max()) if seen else None,
             "cop_path_length_mm": _number(one["cop_path_length"]),
+            "regions": {str(region): {name: _number(one[f"region_{name}"].sel(region=region))
+                                      for name in REGION_SUMMARY} for region in dataset["region"].values},
         }
         if dataset.sizes.get("step", 0):
             mine = dataset["step_foot"].values == foot

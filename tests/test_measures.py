@@ -1,0 +1,111 @@
+"""Region measures, step curves and step selection (issue 14), against hand-computed cases."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pressure.measures.curves import STANCE_POINTS, cop_along_across, foot_mean_sd, normalised
+from pressure.measures.regions import contact_region_measures, foot_region_means
+from pressure.measures.selection import StepSelection, selected_steps
+from tests.conftest import FIXTURES
+
+
+def test_region_measures_by_hand():
+    # Two regions over four frames at 10 Hz; the second is loaded in frames 1-2 only.
+    force = np.array([[10.0, 0.0], [20.0, 5.0], [30.0, 15.0], [10.0, 0.0]])
+    area = np.array([[2.0, 0.0], [4.0, 1.0], [5.0, 1.5], [2.0, 0.0]])
+    peak = np.array([[60.0, 0.0], [80.0, 70.0], [90.0, 120.0], [55.0, 0.0]])
+    m = contact_region_measures(force, area, peak, rate_hz=10.0)
+    np.testing.assert_allclose(m["peak_pressure"], [90.0, 120.0])
+    np.testing.assert_allclose(m["mean_pressure"], [10 * np.mean([5, 5, 6, 5]), 10 * np.mean([5, 10])])
+    np.testing.assert_allclose(m["contact_area"], [5.0, 1.5])
+    np.testing.assert_allclose(m["force"], [30.0, 15.0])
+    np.testing.assert_allclose(m["fti"], [7.0, 2.0])
+    np.testing.assert_allclose(m["pti"], [28.5, 19.0])
+    np.testing.assert_allclose(m["time_of_peak"], [200 / 3, 200 / 3])
+    np.testing.assert_allclose(m["relative_load"], [700 / 9, 200 / 9])
+
+
+def test_a_region_never_loaded_is_nan_not_zero():
+    m = contact_region_measures(np.array([[1.0, 0.0]]), np.array([[1.0, 0.0]]), np.array([[10.0, 0.0]]), 100.0)
+    assert all(np.isnan(values[1]) for values in m.values())
+    assert m["relative_load"][0] == 100.0
+
+
+def test_foot_means_over_contacts():
+    from pressure.measures.regions import REGION_MEASURES
+
+    first = {name: np.array([1.0, np.nan]) for name in REGION_MEASURES}
+    second = {name: np.array([3.0, 4.0]) for name in REGION_MEASURES}
+    means = foot_region_means([first, second], [0, 0], 2)
+    np.testing.assert_allclose(means["peak_pressure"][0], [2.0, 4.0])  # NaN (not loaded) is left out
+    assert np.isnan(means["fti"][1]).all()  # no contact of the right foot
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=300))
+def test_normalised_is_linear_interpolation_over_the_contact(values):
+    series = np.array(values)
+    expected = np.interp(np.linspace(0, len(series) - 1, STANCE_POINTS), np.arange(len(series)), series)
+    np.testing.assert_allclose(normalised(series), expected)
+    stacked = normalised(np.stack([series, 2 * series], axis=1))
+    np.testing.assert_allclose(stacked, [expected, 2 * expected])
+
+
+def test_normalised_keeps_ends_and_bridges_nan():
+    curve = normalised(np.array([0.0, np.nan, 10.0]))
+    assert curve[0] == 0.0 and curve[-1] == 10.0 and curve[50] == pytest.approx(5.0)
+    assert normalised(np.array([7.0])).tolist() == [7.0] * STANCE_POINTS
+
+
+def test_cop_in_the_foot_frame_reads_the_same_for_both_feet():
+    heel, axis = np.array([100.0, 50.0]), np.array([0.0, 1.0])  # walking along +y
+    # 10 mm towards the other foot: +x for the left foot, -x for the right one.
+    along, across = cop_along_across(np.array([110.0]), np.array([80.0]), heel, axis, "left")
+    assert along[0] == 30.0 and across[0] == 10.0
+    along, across = cop_along_across(np.array([90.0]), np.array([80.0]), heel, axis, "right")
+    assert along[0] == 30.0 and across[0] == 10.0
+
+
+def test_mean_and_sd_per_foot():
+    curves = np.array([[1.0, 2.0], [3.0, 4.0], [10.0, 10.0], [99.0, 99.0]])
+    mean, sd = foot_mean_sd(curves, np.array([0, 0, 1, -1]))
+    np.testing.assert_allclose(mean, [[2.0, 3.0], [10.0, 10.0]])
+    np.testing.assert_allclose(sd[0], [np.sqrt(2), np.sqrt(2)])
+    assert np.isnan(sd[1]).all()  # one step: no SD
+
+
+def test_step_selection_skips_ends_cut_and_short_steps():
+    time_s = np.arange(100) / 10.0
+    steps = [SimpleNamespace(first=10 * k, last=10 * k + length, complete=complete)
+             for k, (length, complete) in enumerate([(8, True), (8, True), (3, True), (8, False), (8, True), (8, True)])]
+    assert selected_steps(steps, time_s, StepSelection()).tolist() == [True, True, True, False, True, True]
+    assert selected_steps(steps, time_s, StepSelection(skip=1)).tolist() == [False, True, True, False, True, False]
+    assert selected_steps(steps, time_s, StepSelection(min_stance_s=0.5)).tolist() == [
+        True, True, False, False, True, True]
+
+
+def test_a_walk_gets_region_measures_and_curves():
+    import drivers
+    from pressure.analysis import Options, analyse
+
+    recording = drivers.load(str(FIXTURES / "walking.h5"))
+    dataset, _ = analyse(recording)
+    load = dataset["step_region_relative_load"].values
+    np.testing.assert_allclose(np.nansum(load, axis=1), 100.0)
+    fti = dataset["step_region_fti"].sum("region").values
+    np.testing.assert_allclose(fti, dataset["step_impulse"].values, rtol=1e-6)
+    assert dataset["step_force_curve"].shape == (dataset.sizes["step"], 101)
+    curve = dataset["step_force_curve"].values[0]
+    assert curve[0] < 0.2 * curve.max() and curve[-1] < 0.2 * curve.max()  # a step starts and ends unloaded
+    along = dataset["step_cop_along_curve"].values
+    assert (np.diff(along[:, 5:95], axis=1) > -2.0).all()  # the COP rolls heel to toe
+    np.testing.assert_allclose(dataset["region_force_series"].sum("region"), dataset["force"], atol=1e-6)
+    skipped, _ = analyse(recording, Options(skip_steps=1))
+    assert skipped["step_selected"].values.tolist() == [False, True, False]
+    assert np.isnan(skipped["curve_force_mean"].sel(foot="right")).all()  # its right steps were both ends
