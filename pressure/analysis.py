@@ -38,6 +38,8 @@ from pressure.measures.curves import STANCE, STANCE_POINTS, cop_along_across, fo
 from pressure.measures.regions import REGION_MEASURES, contact_region_measures, foot_region_means
 from pressure.measures.selection import StepSelection, selected_steps
 from pressure.plausibility import assumed_settings, plausibility_warnings
+from pressure.regions import REGIONS as ANATOMICAL_REGIONS
+from pressure.regions import UserMasks, automask_of_geometry, cell_regions, insole_labels, pedar_sensor_of_cells, shipped_template
 from pressure.schema import build_results
 
 SUSTAINED_FRAMES = 3  # a cell belongs to a print when loaded this many frames in a row; noise spikes are not
@@ -56,6 +58,7 @@ class Options:
     facing: str = "+y"
     activity: str | None = None  # None: decided from the data
     calibration: CalibrationTable | None = None
+    user_masks: UserMasks | None = None  # regions drawn by the user, in the print's own frame
     skip_steps: int = 0  # steps left out of each foot's statistics at each end of the walk
     min_stance_s: float = 0.0  # steps shorter than this are left out of them too
 
@@ -186,9 +189,11 @@ def analyse(recording: Recording, options: Options | None = None):
     all_windows = windows + [(b.first, b.last) for b in extra]
     region_metrics = contact_metrics(frames, region_slots, all_windows, len(REGIONS), **geometry_args)
     per_contact = [summed(metrics) for metrics in region_metrics[:len(contacts)]]
+    divisions = _region_divisions(frames, contacts, geometries, toes, grid, windows, region_metrics, info,
+                                  options.user_masks, geometry_args)
     analysis = Analysis(contacts, extra, per_contact, geometries, direction, direction_source, grid)
     mat = combine(region_metrics, all_windows, [list(range(len(all_windows)))], len(frames))
-    results = _results(recording, options, analysis, region_metrics, mat, peak_image, faults, region_slots)
+    results = _results(recording, options, analysis, divisions, mat, peak_image, faults, region_slots)
     results.attrs["warnings"] = "\n".join(plausibility_warnings(recording, results, contacts))
     return results, analysis
 
@@ -295,15 +300,23 @@ def _arch_indices(analysis: Analysis) -> tuple[list[float], dict[str, float], di
     return per_contact, per_foot, method
 
 
-def _regions_and_curves(analysis: Analysis, region_metrics: list[FrameMetrics], steps: list[FootContact],
+def _regions_and_curves(analysis: Analysis, divisions: list[Division], steps: list[FootContact],
                         selected: np.ndarray, n_frames: int, rate_hz: float, positions: bool) -> dict:
-    """Per step and per foot: the region measures (pressure/measures/regions.py), each region's
-    force over the session, and the time-normalised step curves with their mean and SD per foot
-    over the selected steps (standing contacts count for the region means, not the curves)."""
+    """Per step and per foot: the region measures (pressure/measures/regions.py) of every
+    division's regions side by side (a region's relative load is its share within its division),
+    each region's force over the session, and the time-normalised step curves with their mean and
+    SD per foot over the selected steps (standing contacts count for the region means, not the
+    curves)."""
     contacts = analysis.contacts
-    n_regions = len(REGIONS)
-    per_contact = [contact_region_measures(m.force_n, m.contact_area_cm2, m.peak_kpa, rate_hz)
-                   for m in region_metrics[:len(contacts)]]
+    n_regions = sum(len(division.names) for division in divisions)
+    region_metrics = [FrameMetrics(*(np.concatenate([getattr(d.metrics[c.index], name) for d in divisions], axis=1)
+                                     for name in ("force_n", "contact_area_cm2", "peak_kpa", "cop_x_mm", "cop_y_mm")))
+                      for c in contacts]
+    per_contact = []
+    for contact in contacts:
+        parts = [contact_region_measures(d.metrics[contact.index].force_n, d.metrics[contact.index].contact_area_cm2,
+                                         d.metrics[contact.index].peak_kpa, rate_hz) for d in divisions]
+        per_contact.append({name: np.concatenate([part[name] for part in parts]) for name in REGION_MEASURES})
     used = [c.index for c in contacts if c.kind == "standing"] + [s.index for s, keep in zip(steps, selected) if keep]
     means = foot_region_means([per_contact[i] for i in used], [FEET.index(contacts[i].foot) for i in used], n_regions)
     highest = np.full((2, n_regions), np.nan)
@@ -340,6 +353,61 @@ def _regions_and_curves(analysis: Analysis, region_metrics: list[FrameMetrics], 
                          ("region_force", region_force)):
         data[f"curve_{name}_mean"], data[f"curve_{name}_sd"] = foot_mean_sd(curves, feet)
     return data
+
+
+@dataclass
+class Division:
+    """One way of dividing each print into regions, and each contact's series per region."""
+
+    name: str  # "thirds", "anatomical" or "user"
+    names: tuple[str, ...]
+    metrics: list[FrameMetrics]  # by contact index: (frames, regions)
+    cells: list[tuple[np.ndarray, np.ndarray]]  # by contact index: (cells, region of each)
+
+
+def _region_divisions(frames, contacts, geometries, toes, grid, windows, thirds_metrics, info, user_masks,
+                      geometry_args) -> list[Division]:
+    """The thirds (already measured), the nine anatomical regions (pressure/regions/: the automask
+    of each print, or the shipped template of a pedar insole) and the user's regions, if any.
+    A cell in no region of a division is left out of it."""
+    sensors = pedar_sensor_of_cells(info)
+    insole_map = insole_labels(shipped_template("pedar"), sensors) if sensors is not None else None
+    anatomical, user = [], []
+    for contact, geometry, toe_cells in zip(contacts, geometries, toes):
+        cells = contact.raw.cells
+        if insole_map is not None:
+            anatomical.append(insole_map.ravel()[cells].astype(np.int64))
+            user.append(np.full(len(cells), -1, np.int64))  # user masks are drawn on prints
+            continue
+        if geometry is None:
+            anatomical.append(np.full(len(cells), -1, np.int64))
+            user.append(np.full(len(cells), -1, np.int64))
+            continue
+        mask = automask_of_geometry(geometry, toe_cells, grid.pitch_x_mm, grid.pitch_y_mm, contact.foot)
+        anatomical.append(cell_regions(mask.labels, cells, grid.pitch_x_mm, grid.pitch_y_mm))
+        if user_masks is not None:
+            user.append(user_masks.label_xy(mask.frame, grid.xy(cells)).astype(np.int64))
+    thirds = Division("thirds", REGIONS, thirds_metrics[:len(contacts)],
+                      [(c.raw.cells, np.zeros(len(c.raw.cells), np.int64)) for c in contacts])
+    divisions = [thirds]
+    wanted = [("anatomical", ANATOMICAL_REGIONS, anatomical)]
+    if user_masks is not None:
+        clash = set(user_masks.names) & (set(REGIONS) | set(ANATOMICAL_REGIONS))
+        if clash:
+            raise InputError(f"{user_masks.source}: region name {sorted(clash)[0]!r} is a built-in region; rename it")
+        wanted.append(("user", tuple(user_masks.names), user))
+    for name, names, labels in wanted:
+        slots = [(c.raw.cells[r >= 0], r[r >= 0]) for c, r in zip(contacts, labels)]
+        metrics = contact_metrics(frames, slots, windows, len(names), **geometry_args)
+        divisions.append(Division(name, tuple(names), metrics, slots))
+    return divisions
+
+
+def _region_image(division: Division, shape) -> np.ndarray:
+    image = np.full(shape, -1, np.int8)
+    for cells, regions in division.cells:
+        image.ravel()[cells] = regions
+    return image
 
 
 def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
@@ -400,7 +468,8 @@ def vendor_numbers(recording: Recording) -> dict[str, np.ndarray]:
     return out
 
 
-def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_image, faults, region_slots):
+def _results(recording, options, analysis: Analysis, divisions: list[Division], mat, peak_image, faults,
+             region_slots):
     info = recording.info
     contacts = analysis.contacts
     per_contact = analysis.contact_metrics
@@ -464,7 +533,8 @@ def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_i
         "step_end": np.array([time_s[c.last] for c in steps], dtype=float),
         "step_complete": np.array([c.complete for c in steps], dtype=bool),
         "step_selected": selected,
-        **_regions_and_curves(analysis, region_metrics, steps, selected, n_frames, info.rate_hz, geometry),
+        **_regions_and_curves(analysis, divisions, steps, selected, n_frames, info.rate_hz, geometry),
+        "anatomical_region_map": _region_image(divisions[1], peak_image.shape),
         **{f"step_{name}": table[name] for name in STEP_MEASURES},
         "peak_pressure_image": peak_image,
         "foot_map": foot_map,
@@ -476,7 +546,8 @@ def _results(recording, options, analysis: Analysis, region_metrics, mat, peak_i
         "time": time_s,
         "frame": recording.counter,
         "foot": list(FEET),
-        "region": list(REGIONS),
+        "region": [name for division in divisions for name in division.names],
+        "region_set": [division.name for division in divisions for _ in division.names],
         "part": list(PARTS),
         "y": np.arange(info.rows) * info.pitch_y_mm,
         "x": np.arange(info.cols) * info.pitch_x_mm,

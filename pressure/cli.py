@@ -159,6 +159,9 @@ def process(
     scale_kpa: Annotated[Optional[float], typer.Option(
         "--scale-kpa", metavar="KPA", callback=_positive,
         help="kPa per device unit, for exports in raw units that do not say (Tekscan UNITS raw).")] = None,
+    regions: Annotated[Optional[Path], typer.Option(
+        "--regions", exists=True, dir_okay=False, metavar="FILE",
+        help="Your own regions: polygons in the print's frame, TOML or GeoJSON (see README), measured beside the built-in ones.")] = None,
     skip_steps: Annotated[int, typer.Option("--skip-steps", min=0, help=(
         "Steps left out of each foot's statistics at each end of the walk (acceleration, deceleration).")
     )] = 0,
@@ -178,7 +181,8 @@ def process(
         settings = {"threshold_kpa": threshold_kpa, "facing": facing.value,
                     "activity": None if activity is Activity.auto else activity.value,
                     "calibration": str(calibration.resolve()) if calibration else None,
-                    "skip_steps": skip_steps, "min_stance_s": min_stance}
+                    "skip_steps": skip_steps, "min_stance_s": min_stance,
+                    "regions": str(regions.resolve()) if regions else None}
         fallbacks = {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa,
                      "calibration": settings["calibration"]}  # a raw export is read when either is given
         if Path(source).is_dir():

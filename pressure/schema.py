@@ -37,6 +37,7 @@ COORDINATES = {
     "frame": Variable(("time",), "1", "device frame counter"),
     "foot": Variable(("foot",), "", "foot"),
     "region": Variable(("region",), "", "part of the foot"),
+    "region_set": Variable(("region",), "", "the division the region belongs to: thirds (and toes), anatomical (nine-region automask) or user (--regions); add up regions within one division only"),
     "part": Variable(("part",), "", "whose centre of pressure: the whole mat or one foot"),
     "y": Variable(("y",), "mm", "cell centre along rows"),
     "x": Variable(("x",), "mm", "cell centre along columns"),
@@ -107,6 +108,7 @@ RESULTS = {
        for stat, word in (("mean", "mean"), ("sd", "standard deviation"))},
     "peak_pressure_image": Variable(("y", "x"), "kPa", "highest pressure of each cell over the session"),
     "foot_map": Variable(("y", "x"), "", "foot of each cell: 0 left, 1 right, -1 none"),
+    "anatomical_region_map": Variable(("y", "x"), "", "anatomical region of each cell (index into the regions whose region_set is anatomical), -1 none"),
     "region_map": Variable(("y", "x"), "", "region of each cell: 0 hindfoot, 1 midfoot, 2 forefoot, 3 toes, -1 none"),
     "cell_mask": Variable(("y", "x"), "", "0 usable, 1 stuck, 2 saturated, 3 not a sensor"),
 }

@@ -158,7 +158,9 @@ def process_session(task: Task, picture: Path | None = None, stage=lambda text: 
 
     settings = dict(task.options)
     calibration = settings.pop("calibration", None)
-    options = Options(**settings, calibration=CalibrationTable.from_csv(Path(calibration)) if calibration else None)
+    regions = settings.pop("regions", None)
+    options = Options(**settings, calibration=CalibrationTable.from_csv(Path(calibration)) if calibration else None,
+                      user_masks=_user_masks(regions))
     dataset = process(task.source, Path(task.output), options, task.fallbacks, picture=picture,
                       extra_attrs={"processing": options_signature(task.options, task.fallbacks)}, stage=stage)
     if task.report:
@@ -167,6 +169,18 @@ def process_session(task: Task, picture: Path | None = None, stage=lambda text: 
         stage(f"writing {report_path(Path(task.output))}")
         write_report(dataset, report_path(Path(task.output)))
     return dataset
+
+
+def _user_masks(path: str | None):
+    """The user's region file (``--regions``), read; its errors name it in one line."""
+    if path is None:
+        return None
+    from pressure.regions import MaskFileError, load_masks
+
+    try:
+        return load_masks(path)
+    except MaskFileError as error:
+        raise ValueError(str(error)) from None
 
 
 def process_task(task: Task) -> Outcome:

@@ -96,16 +96,57 @@ def test_a_walk_gets_region_measures_and_curves():
 
     recording = drivers.load(str(FIXTURES / "walking.h5"))
     dataset, _ = analyse(recording)
-    load = dataset["step_region_relative_load"].values
-    np.testing.assert_allclose(np.nansum(load, axis=1), 100.0)
-    fti = dataset["step_region_fti"].sum("region").values
+    fti = dataset["step_region_fti"].where(dataset["region_set"] == "thirds", drop=True).sum("region").values
     np.testing.assert_allclose(fti, dataset["step_impulse"].values, rtol=1e-6)
     assert dataset["step_force_curve"].shape == (dataset.sizes["step"], 101)
     curve = dataset["step_force_curve"].values[0]
     assert curve[0] < 0.2 * curve.max() and curve[-1] < 0.2 * curve.max()  # a step starts and ends unloaded
     along = dataset["step_cop_along_curve"].values
     assert (np.diff(along[:, 5:95], axis=1) > -2.0).all()  # the COP rolls heel to toe
-    np.testing.assert_allclose(dataset["region_force_series"].sum("region"), dataset["force"], atol=1e-6)
+    for division in ("thirds", "anatomical"):  # each division covers the feet once
+        regions = dataset["region_force_series"].where(dataset["region_set"] == division, drop=True)
+        np.testing.assert_allclose(regions.sum("region"), dataset["force"], atol=1e-6)
+        load = dataset["step_region_relative_load"].where(dataset["region_set"] == division, drop=True)
+        np.testing.assert_allclose(load.sum("region"), 100.0)
     skipped, _ = analyse(recording, Options(skip_steps=1))
     assert skipped["step_selected"].values.tolist() == [False, True, False]
     assert np.isnan(skipped["curve_force_mean"].sel(foot="right")).all()  # its right steps were both ends
+
+
+def test_user_regions_from_the_command_line(tmp_path):
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    from pressure.cli import app
+
+    masks = tmp_path / "masks.toml"
+    masks.write_text('units = "percent"\n'
+                     '[[region]]\nname = "rearfoot"\npolygon = [[0, -60], [30, -60], [30, 60], [0, 60]]\n'
+                     '[[region]]\nname = "front"\npolygon = [[30, -60], [101, -60], [101, 60], [30, 60]]\n')
+    runner = CliRunner()
+    result = runner.invoke(app, ["process", str(FIXTURES / "walking.h5"), "-o", str(tmp_path / "w.h5"),
+                                 "--regions", str(masks), "-q"])
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(tmp_path / "w.h5", engine="h5netcdf") as dataset:
+        user = dataset.where(dataset["region_set"] == "user", drop=True)
+        assert list(user["region"].values) == ["rearfoot", "front"]
+        load = user["step_region_relative_load"].values
+        np.testing.assert_allclose(load.sum(axis=1), 100.0, atol=0.5)  # the two cover the print
+        assert (load[:, 0] > 15).all() and (load[:, 0] < 45).all()  # the rear 30 % carries the heel
+    masks.write_text("[[region]]\nname = 'x'\n")
+    bad = runner.invoke(app, ["process", str(FIXTURES / "walking.h5"), "-o", str(tmp_path / "b.h5"),
+                              "--regions", str(masks)])
+    assert bad.exit_code == 1 and bad.stderr.startswith(f"error: {masks}") and bad.stderr.count("\n") == 1
+
+
+def test_a_pedar_insole_gets_anatomical_regions_from_its_template():
+    import drivers
+    from pressure.analysis import analyse
+    from tests.conftest import shared_file
+
+    path = shared_file("novel_pedar/pedar_example.asc")
+    dataset, _ = analyse(drivers.load(str(path)))
+    anatomical = dataset.where(dataset["region_set"] == "anatomical", drop=True)
+    load = anatomical["region_relative_load"].values
+    assert np.isfinite(load).all() and (load > 0).all()
+    np.testing.assert_allclose(load.sum(axis=1), 100.0, atol=1.0)
