@@ -1,8 +1,12 @@
-"""``pressure report``: one picture (PNG) or one self-contained page (HTML) per session.
+"""``pressure report``: one picture (PNG), one self-contained page (HTML) or an animation (GIF, MP4)
+of a session.
 
-Peak pressure of each foot with its COP path and the arch-index thirds, force over time for both
-feet with the steps marked, the sway ellipse when standing (or step forces when walking), and the
-summary table.
+The picture: a title with subject (where the source names one), date, activity and key numbers;
+each foot's peak pressure labelled L and R on the clinical colour scale (or every complete step's
+print heel down when walking), force over time for both feet with the steps marked, the sway
+ellipse when standing (or step forces when walking), and the summary and region tables. The page
+holds the same picture without the tables, which it gives once as HTML tables, with the session's
+attributes under readable names and units. Animations: :mod:`pressure.animation`.
 """
 
 from __future__ import annotations
@@ -10,62 +14,79 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 
 from pressure.balance import SWAY_LOWPASS_HZ, f_quantile_2
-from pressure.kernels.components import label_components
 from pressure.kernels.lowpass import lowpass
-from pressure.picture import COLOURS
+from pressure.picture import (COLOURS, SIDE, activity_text, caption, draw_feet, draw_region_table, draw_step_grid,
+                              key_numbers, no_regions_reason, pressure_scale, region_columns, region_rows,
+                              sensor_outlines, session_date, session_subject, source_name, step_prints, title_lines,
+                              wants_steps)
+from pressure.schema import FEET
 from pressure.summary import summary_rows
 
 FIGURE_INCHES = (12.0, 10.0)
+PAGE_FIGURE_INCHES = (12.0, 9.0)
 DPI = 100
+REPORT_STEPS = 16  # step prints in a report's picture (two rows of eight)
+PICTURES = (".png", ".html", ".htm")
+ANIMATIONS = (".gif", ".mp4")
 
-
-def _foot_panel(axes, dataset, foot: str) -> None:
-    image = dataset["peak_pressure_image"].values
-    foot_map = dataset["foot_map"].values
-    index = 0 if foot == "left" else 1
-    mine = foot_map == index
-    axes.set_title(f"{foot} foot: peak pressure", fontsize="medium")
-    if not mine.any():
-        axes.text(0.5, 0.5, "no print", ha="center", va="center", transform=axes.transAxes)
-        axes.set_axis_off()
-        return
-    x, y = dataset["x"].values, dataset["y"].values
-    px, py = float(dataset.attrs["pitch_x_mm"]), float(dataset.attrs["pitch_y_mm"])
-    # Walking leaves several prints of a foot: show the largest, with room for its toes.
-    labels, n = label_components(mine)
-    largest = np.argmax(np.bincount(labels[labels >= 0], minlength=n))
-    rows, cols = np.nonzero(labels == largest)
-    reach_r, reach_c = int(np.ceil(40 / py)), int(np.ceil(40 / px))
-    r0, r1 = max(rows.min() - reach_r, 0), min(rows.max() + reach_r + 1, len(y))
-    c0, c1 = max(cols.min() - reach_c, 0), min(cols.max() + reach_c + 1, len(x))
-    crop = np.where(mine, image, np.nan)[r0:r1, c0:c1]
-    extent = (x[c0] - px / 2, x[c1 - 1] + px / 2, y[r0] - py / 2, y[r1 - 1] + py / 2)
-    shown = axes.imshow(np.ma.masked_invalid(crop), origin="lower", extent=extent, cmap="magma_r",
-                        interpolation="nearest")
-    axes.figure.colorbar(shown, ax=axes, label="kPa", shrink=0.8)
-    regions = np.where(mine, dataset["region_map"].values, -1)[r0:r1, c0:c1].astype(float)
-    if (regions >= 0).any():  # the arch-index thirds: boundaries between hindfoot, midfoot, forefoot
-        axes.contour(x[c0:c1], y[r0:r1], regions, levels=[0.5, 1.5, 2.5], colors="white", linewidths=1.0)
-    if int(dataset.attrs.get("has_geometry", 1)):
-        axes.plot(dataset["cop_x"].sel(foot=foot), dataset["cop_y"].sel(foot=foot), color=COLOURS[foot],
-                  linewidth=1.2, label="COP")
-    axes.set_xlim(extent[0], extent[1])  # other prints' COP paths lie outside the crop
-    axes.set_ylim(extent[2], extent[3])
-    arch = float(dataset["arch_index"].sel(foot=foot))
-    if np.isfinite(arch):
-        axes.set_xlabel(f"x (mm); arch index {arch:.3f} ({dataset['arch_type'].sel(foot=foot).values})")
-    axes.set_aspect("equal")
+# Session attributes as a reader should see them: name (unit), in this order; others follow.
+ATTRIBUTE_LABELS = {
+    "activity": "Activity",
+    "direction": "Direction (facing when standing, walking direction when walking)",
+    "direction_source": "Direction decided by",
+    "standing_from_s": "Standing from (s)",
+    "standing_to_s": "Standing until (s)",
+    "contacts": "Foot contacts found",
+    "standing_contacts": "Standing contacts",
+    "load_share_from": "Load share measured from",
+    "device": "Device",
+    "source_url": "Source",
+    "captured_from": "Captured from",
+    "left_source": "Left insole file",
+    "right_source": "Right insole file",
+    "started_at": "Recording started (UTC)",
+    "rate_hz": "Frame rate (Hz)",
+    "pitch_x_mm": "Cell pitch across (mm)",
+    "pitch_y_mm": "Cell pitch along (mm)",
+    "cell_area_mm2": "Cell area (mm²)",
+    "sensor_area_cm2": "Sensor area (cm²)",
+    "has_geometry": "Sensor positions known",
+    "threshold_kpa": "Unloaded at or below (kPa)",
+    "calibration": "Calibration",
+    "sway_lowpass_hz": "Sway low-pass filter (Hz)",
+    "extra_blobs": "Loaded regions that are not a foot",
+    "stuck_cells": "Stuck cells masked",
+    "saturated_cells": "Saturated cells masked",
+    "masked_cells": "Cells that are not sensors",
+    "frames_received": "Frames received",
+    "frames_dropped": "Frames dropped",
+    "frames_corrupt": "Frames corrupt",
+    "frames_resyncs": "Resynchronisations",
+    "frames_reconnects": "Reconnections",
+    "frames_cut_to_pair": "Frames cut to pair the insoles",
+    "mat_type": "Mat type",
+    "first_frame_time_s": "First frame's time in the export (s)",
+    "pedar_insole_size": "pedar insole size",
+    "pedar_cell_mm": "pedar raster cell (mm)",
+    "insole_size": "Insole size",
+    "units": "Units in the file",
+    "processing": "Processing options",
+    "warnings": "Warnings",
+    "software_version": "Software version",
+}
+HIDDEN_ATTRIBUTES = ("complete",)
 
 
 def _force_panel(axes, dataset) -> None:
     time = dataset["time"].values
-    for foot in ("left", "right"):
-        axes.plot(time, dataset["force"].sel(foot=foot), color=COLOURS[foot], label=foot)
+    for foot in FEET:
+        axes.plot(time, dataset["force"].sel(foot=foot), color=COLOURS[foot], label=f"{SIDE[foot]} ({foot})")
     for start, end, foot in zip(dataset["step_start"].values, dataset["step_end"].values,
                                 dataset["step_foot"].values):
         axes.axvspan(start, end, color=COLOURS[str(foot)], alpha=0.12)
@@ -89,7 +110,8 @@ def _balance_panel(axes, dataset) -> None:
         valid = np.isfinite(x) & np.isfinite(y)
         if valid.sum() >= 3:
             x, y = x[valid], y[valid]
-            axes.plot(x, y, color="0.3", linewidth=0.8)
+            axes.plot(x, y, color="0.2", linewidth=1.2)
+            axes.plot(x[0], y[0], "o", markerfacecolor="white", markeredgecolor="0.2")
             covariance = np.cov(np.vstack([x, y]))
             values, vectors = np.linalg.eigh(covariance)
             scale = np.sqrt(2 * f_quantile_2(0.95, len(x) - 2))
@@ -97,95 +119,242 @@ def _balance_panel(axes, dataset) -> None:
             circle = np.stack([np.cos(angle), np.sin(angle)])
             ellipse = vectors @ (np.sqrt(np.maximum(values, 0))[:, None] * scale * circle)
             axes.plot(x.mean() + ellipse[0], y.mean() + ellipse[1], color="tab:green", label="95 % ellipse")
-            axes.set_aspect("equal")
+            axes.set_aspect("equal", adjustable="datalim")
             axes.legend(fontsize="small")
-        axes.set_title(f"whole-mat COP sway ({SWAY_LOWPASS_HZ:g} Hz low-pass)", fontsize="medium")
+        axes.set_title(f"whole-mat COP sway ({SWAY_LOWPASS_HZ:g} Hz low-pass, circle: start)", fontsize="medium")
         axes.set_xlabel("x (mm)")
         axes.set_ylabel("y (mm)")
         return
     feet = [str(f) for f in dataset["step_foot"].values]
+    if not feet:
+        axes.text(0.5, 0.5, "no steps", ha="center", va="center", transform=axes.transAxes)
+        axes.set_axis_off()
+        return
     axes.bar(range(len(feet)), dataset["step_peak_force"].values, color=[COLOURS[f] for f in feet])
-    axes.set_xticks(range(len(feet)), [f"{i + 1}\n{f[0].upper()}" for i, f in enumerate(feet)])
+    axes.set_xticks(range(len(feet)), [f"{i + 1}\n{SIDE[f]}" for i, f in enumerate(feet)],
+                    fontsize="small" if len(feet) < 30 else "xx-small")
     axes.set_title("peak force per step", fontsize="medium")
     axes.set_ylabel("N")
 
 
-def figure(dataset):
+def _summary_table(axes, dataset) -> None:
+    axes.set_axis_off()
+    rows = summary_rows(dataset)
+    table = axes.table(cellText=[[label, left, right] for label, left, right in rows],
+                       colLabels=["", "L (left)", "R (right)"], cellLoc="right", colWidths=[0.4, 0.3, 0.3],
+                       bbox=[0, 0, 1, 1])
+    table.auto_set_font_size(False)
+    table.set_fontsize(8 if len(rows) <= 12 else 6.5)
+    axes.set_title("summary", fontsize=9)
+
+
+def figure(dataset, *, style: str = "clinical", recording=None, tables: bool = True,
+           size: tuple[float, float] = FIGURE_INCHES, prints=None):
+    """The report's picture. ``tables``: the summary and region tables in it (the PNG report); the
+    HTML page gives them as HTML instead. Walking: the step prints of ``prints`` (or made from
+    ``recording``, or from the results' source when that can be read) instead of the two feet."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=FIGURE_INCHES, layout="constrained")
-    grid = fig.add_gridspec(3, 2, height_ratios=[2.2, 1.2, 1.4])
-    _foot_panel(fig.add_subplot(grid[0, 0]), dataset, "left")
-    _foot_panel(fig.add_subplot(grid[0, 1]), dataset, "right")
-    _force_panel(fig.add_subplot(grid[1, :]), dataset)
-    _balance_panel(fig.add_subplot(grid[2, 0]), dataset)
-    table_axes = fig.add_subplot(grid[2, 1])
-    table_axes.set_axis_off()
-    rows = summary_rows(dataset)
-    table = table_axes.table(cellText=[[label, left, right] for label, left, right in rows],
-                             colLabels=["", "left", "right"], loc="center", cellLoc="right")
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    fig.suptitle(f"{Path(str(dataset.attrs.get('source_url', ''))).name}: {dataset.attrs.get('activity', '')}")
+    pressure_scale(style)
+    note = ""
+    if prints is None and wants_steps(dataset) and dataset.attrs.get("activity") == "walking":
+        try:
+            prints = step_prints(dataset, recording, max_steps=REPORT_STEPS)
+        except (ValueError, OSError) as error:
+            note = f"Step prints not drawn: {error}."
+    fig = plt.figure(figsize=size, layout="constrained")
+    if prints:  # the steps across the top, force and step forces beside each other below
+        top, middle, *bottom = fig.subfigures(3 if tables else 2, 1, height_ratios=[2.4, 1.3, 1.3][:3 if tables else 2])
+        draw_step_grid(top, prints, style, threshold_kpa=float(dataset.attrs.get("threshold_kpa", 5.0)),
+                       outlines=sensor_outlines(dataset))
+        force_axes, balance_axes = middle.subplots(1, 2, width_ratios=[1.6, 1.0])
+    else:  # the feet on the left, force and balance on the right
+        top, *bottom = fig.subfigures(2 if tables else 1, 1, height_ratios=[3.0, 1.3][:2 if tables else 1],
+                                      squeeze=False)[:, 0]
+        feet, right = top.subfigures(1, 2, width_ratios=[1.0, 1.15])
+        draw_feet(feet, dataset, style)
+        force_axes, balance_axes = right.subplots(2, 1, height_ratios=[1.0, 1.2])
+    _force_panel(force_axes, dataset)
+    _balance_panel(balance_axes, dataset)
+    if tables:
+        summary_axes, region_axes = bottom[0].subplots(1, 2, width_ratios=[1.0, 1.2])
+        _summary_table(summary_axes, dataset)
+        draw_region_table(region_axes, dataset, fontsize=8)
+    if note and tables:
+        fig.text(0.005, 0.002, note, fontsize=7, ha="left", va="bottom", color="0.3")
+    head, numbers = title_lines(dataset)
+    fig.suptitle(f"{head}\n{numbers}", fontsize="medium")
     return fig
 
 
-def write_report(dataset, path: Path) -> None:
-    """PNG or HTML by the file's extension; the HTML holds its picture inline."""
+def write_report(dataset, path: Path, *, style: str = "clinical", recording=None) -> None:
+    """PNG or HTML by the file's extension (the HTML holds its picture inline); ``.gif``/``.mp4``
+    write an animation (:func:`pressure.animation.save_animation`, from ``recording`` or the
+    results' source). ``style``: ``clinical`` (stepped vendor-like scale from 0) or ``magma``."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".png", ".html", ".htm"):
-        raise ValueError(f"{path}: a report is .html or .png")
+    if suffix in ANIMATIONS:
+        from pressure.animation import save_animation
+
+        save_animation(dataset, recording, path, style=style)
+        return
+    if suffix not in PICTURES:
+        raise ValueError(f"{path}: a report is .html or .png (a picture), or .gif or .mp4 (an animation)")
+    pressure_scale(style)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig = figure(dataset)
-    try:
-        if suffix == ".png":
+    if suffix == ".png":
+        fig = figure(dataset, style=style, recording=recording)
+        try:
             fig.savefig(path, dpi=DPI)
-            return
-        buffer = io.BytesIO()
+        finally:
+            plt.close(fig)
+        return
+    prints, note = None, ""
+    if wants_steps(dataset) and dataset.attrs.get("activity") == "walking":
+        try:
+            prints = step_prints(dataset, recording, max_steps=REPORT_STEPS)
+        except (ValueError, OSError) as error:
+            note = f"Step prints not drawn: {error}."
+    fig = figure(dataset, style=style, tables=False, size=PAGE_FIGURE_INCHES, prints=prints or [])
+    buffer = io.BytesIO()
+    try:
         fig.savefig(buffer, format="png", dpi=DPI)
     finally:
         plt.close(fig)
     picture = base64.b64encode(buffer.getvalue()).decode()
-    path.write_text(_html(dataset, picture), encoding="utf-8")
+    path.write_text(page(dataset, picture, caption(dataset, prints, note, style)), encoding="utf-8")
 
 
-def _html(dataset, picture_base64: str) -> str:
-    title = html.escape(Path(str(dataset.attrs.get("source_url", "session"))).name)
-    summary = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(left)}</td><td>{html.escape(right)}</td></tr>"
-                      for label, left, right in summary_rows(dataset))
-    steps = ""
-    if dataset.sizes.get("step", 0):
-        columns = [("foot", "step_foot", "{}"), ("start (s)", "step_start", "{:.2f}"),
-                   ("end (s)", "step_end", "{:.2f}"), ("peak force (N)", "step_peak_force", "{:.0f}"),
-                   ("impulse (N s)", "step_impulse", "{:.1f}"), ("length (mm)", "step_length", "{:.0f}"),
-                   ("width (mm)", "step_width", "{:.0f}"), ("angle (deg)", "step_progression_angle", "{:+.1f}"),
-                   ("CPEI (%)", "step_cpei", "{:.1f}")]
-        head = "".join(f"<th>{html.escape(name)}</th>" for name, _, _ in columns)
-        body = ""
-        for i in range(dataset.sizes["step"]):
-            cells = []
-            for _, variable, pattern in columns:
-                value = dataset[variable].values[i]
-                text = pattern.format(value) if not (isinstance(value, float) and np.isnan(value)) else "-"
-                cells.append(f"<td>{html.escape(text)}</td>")
-            body += "<tr>" + "".join(cells) + "</tr>"
-        steps = f"<h2>Steps</h2><table><tr>{head}</tr>{body}</table>"
-    attrs = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                    for k, v in dataset.attrs.items() if k in ("activity", "direction", "device", "rate_hz",
-                                                                "pitch_x_mm", "threshold_kpa", "calibration",
-                                                                "extra_blobs", "stuck_cells", "software_version"))
+# -- the page -----------------------------------------------------------------------------------
+
+def attribute_label(name: str) -> str:
+    return ATTRIBUTE_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def attribute_text(name: str, value) -> str:
+    """A session attribute's value for a reader: numbers rounded, flags as yes/no, JSON made readable."""
+    if name == "processing":
+        return _processing_text(str(value))
+    if name == "warnings":
+        return "; ".join(line for line in str(value).splitlines() if line.strip())
+    if name == "has_geometry":
+        return "yes" if int(value) else "no (a set of sensors: force and load share, no COP or regions)"
+    if name == "started_at":
+        return session_date({"started_at": value}) or str(value)
+    if isinstance(value, (bytes, np.bytes_)):
+        value = value.decode(errors="replace")
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "-"
+        return f"{float(value):.6g}"
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    if isinstance(value, np.ndarray):
+        return ", ".join(str(v) for v in value.ravel()[:20])
+    return str(value)
+
+
+def _processing_text(raw: str) -> str:
+    try:
+        made = json.loads(raw)
+    except ValueError:
+        return raw
+    parts = []
+    names = {"threshold_kpa": "threshold {} kPa", "facing": "facing {}", "activity": "activity {}",
+             "calibration": "calibration table {}", "pitch": "pitch {} mm", "rate": "rate {} Hz",
+             "scale_kpa": "scale {} kPa per unit"}
+    for group in ("options", "fallbacks"):
+        for key, value in (made.get(group) or {}).items():
+            if value is not None:
+                parts.append(names.get(key, key + " {}").format(value))
+    if made.get("version"):
+        parts.append(f"software {made['version']}")
+    return "; ".join(dict.fromkeys(parts)) or "defaults"
+
+
+def _table(head: list[str], rows: list[list[str]], classes: str = "") -> str:
+    head_html = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    opening = f'<table class="{classes}">' if classes else "<table>"
+    return f'{opening}<thead><tr>{head_html}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _steps_table(dataset) -> str:
+    if not dataset.sizes.get("step", 0):
+        return ""
+    columns = [("foot", "step_foot", "{}"), ("start (s)", "step_start", "{:.2f}"),
+               ("end (s)", "step_end", "{:.2f}"), ("peak force (N)", "step_peak_force", "{:.0f}"),
+               ("impulse (N s)", "step_impulse", "{:.1f}"), ("length (mm)", "step_length", "{:.0f}"),
+               ("width (mm)", "step_width", "{:.0f}"), ("angle (deg)", "step_progression_angle", "{:+.1f}"),
+               ("CPEI (%)", "step_cpei", "{:.1f}")]
+    complete = dataset["step_complete"].values.astype(bool) if "step_complete" in dataset else None
+    rows = []
+    for i in range(dataset.sizes["step"]):
+        row = [str(i + 1)]
+        for _, variable, pattern in columns:
+            value = dataset[variable].values[i]
+            if variable == "step_foot":
+                text = f"{SIDE.get(str(value), str(value))} ({value})"
+            elif isinstance(value, (float, np.floating)) and not np.isfinite(value):
+                text = "-"
+            else:
+                text = pattern.format(value)
+            row.append(text)
+        row.append("yes" if complete is None or complete[i] else "no (cut)")
+        rows.append(row)
+    return "<h2>Steps</h2>" + _table(["step"] + [name for name, _, _ in columns] + ["complete"], rows, "steps")
+
+
+def page(dataset, picture_base64: str, picture_caption: str = "") -> str:
+    """The self-contained HTML page of a results dataset around its picture (base64 PNG)."""
+    attrs = dataset.attrs
+    subject = session_subject(attrs)
+    name = source_name(attrs)
+    title = f"Subject {subject}" if subject else name
+    date = session_date(attrs) or "date not recorded"
+    duration = float(dataset["time"].values[-1]) if dataset.sizes.get("time", 0) else 0.0
+    meta = [("Subject", subject or "not recorded in the source"), ("Date", date),
+            ("Activity", f"{activity_text(attrs)}, {duration:.1f} s"), ("Device", str(attrs.get("device", "-"))),
+            ("Source", name)]
+    meta_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in meta)
+    keys = "".join(f"<li>{html.escape(text)}</li>" for text in key_numbers(dataset))
+    summary = _table(["", "L (left)", "R (right)"], [list(row) for row in summary_rows(dataset)])
+    regions = region_rows(dataset)
+    region_html = (_table(list(region_columns(dataset)), [list(row) for row in regions], "regions") if regions else
+                   f"<p>No region table: {html.escape(no_regions_reason(dataset))}.</p>")
+    shown = [k for k in ATTRIBUTE_LABELS if k in attrs] + sorted(
+        k for k in attrs if k not in ATTRIBUTE_LABELS and k not in HIDDEN_ATTRIBUTES)
+    shown = [k for k in shown if str(attrs[k]).strip() != ""]  # an empty attribute says nothing
+    session = _table(["attribute", "value"], [[attribute_label(k), attribute_text(k, attrs[k])] for k in shown],
+                     "session")
+    caption_html = "<br>".join(html.escape(line) for line in picture_caption.splitlines())
+    warnings = [line for line in str(attrs.get("warnings", "") or "").splitlines() if line.strip()]
+    warnings_html = ""
+    if warnings:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in warnings)
+        warnings_html = f'<div class="warn"><strong>Check before use:</strong><ul>{items}</ul></div>'
+    head_title = html.escape(f"{title} · {date}")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:1250px;margin:1em auto}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#f4f4f4}}img{{max-width:100%}}</style>
-</head><body><h1>{title}</h1>
-<img alt="peak pressure, force and balance of {title}" src="data:image/png;base64,{picture_base64}">
-<h2>Summary</h2><table><tr><th></th><th>left</th><th>right</th></tr>{summary}</table>
-{steps}<h2>Session</h2><table>{attrs}</table></body></html>
+<html lang="en"><head><meta charset="utf-8"><title>{head_title}</title>
+<style>body{{font-family:sans-serif;max-width:1250px;margin:1em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse;margin:0.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
+th{{background:#f4f4f4}}table.session td{{text-align:left}}table.session td:first-child,table:not([class]) td:first-child{{text-align:left;font-weight:bold;background:#fafafa}}
+dl.meta{{display:grid;grid-template-columns:max-content auto;gap:2px 1em;margin:0.5em 0}}dt{{font-weight:bold}}dd{{margin:0}}
+ul.keys{{font-size:1.15em}}img{{max-width:100%}}div.warn{{border:1px solid #e0a000;background:#fff7e0;padding:0.3em 1em;margin:1em 0}}p.caption{{font-size:0.9em;color:#444}}</style>
+</head><body>
+<h1>{html.escape(title)}</h1>
+<dl class="meta">{meta_html}</dl>
+{warnings_html}<h2>Key numbers</h2><ul class="keys">{keys}</ul>
+<img alt="peak pressure of each foot or step, force over time and balance: {html.escape(name)}" src="data:image/png;base64,{picture_base64}">
+<p class="caption">{caption_html}</p>
+<h2>Summary</h2>{summary}
+<h2>Regions</h2>{region_html}
+{_steps_table(dataset)}
+<h2>Session</h2>{session}
+</body></html>
 """
