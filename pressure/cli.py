@@ -328,12 +328,14 @@ def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbac
 @app.command(cls=Command)
 def report(
     path: Annotated[str, typer.Argument(metavar="PATH", help="A results file, or anything process reads (processed first).")],
-    output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="report.html or report.png")],
+    output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help=(
+        "report.html (a page), report.png (a picture), or report.gif / report.mp4 (the session "
+        "animated with its COP trace; .mp4 needs ffmpeg)"))],
     pitch_mm: PitchOption = None,
     rate_hz: RateOption = None,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """A picture or a self-contained HTML page of a session: feet, COP, forces, steps or sway."""
+    """A picture, a self-contained HTML page or an animation of a session: feet, COP, forces, steps or sway."""
     with user_errors():
         _refuse_overwriting(path, [output], overwrite)
         from pressure.report import write_report

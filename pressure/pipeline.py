@@ -143,9 +143,11 @@ def process(
     picture: Path | None = None,
     extra_attrs: dict | None = None,
     stage: Callable[[str], None] = lambda text: None,
+    report: Path | None = None,
 ):
-    """Analyse one recording and write its results file (and optionally a picture). ``stage`` is
-    told what is being done, for a progress display."""
+    """Analyse one recording and write its results file (and optionally a picture and a report,
+    drawn from the recording in memory). ``stage`` is told what is being done, for a progress
+    display."""
     from pressure.analysis import analyse
     from pressure.kernels import compiled_before
     from pressure.schema import write_results
@@ -162,7 +164,12 @@ def process(
         from pressure.picture import save_picture
 
         stage(f"drawing {picture}")
-        save_picture(dataset, picture)
+        save_picture(dataset, picture, recording=recording)
+    if report is not None:
+        from pressure.report import write_report
+
+        stage(f"writing {report}")
+        write_report(dataset, report, recording=recording)
     return dataset
 
 

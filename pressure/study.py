@@ -162,12 +162,8 @@ def process_session(task: Task, picture: Path | None = None, stage=lambda text: 
     options = Options(**settings, calibration=CalibrationTable.from_csv(Path(calibration)) if calibration else None,
                       user_masks=_user_masks(regions))
     dataset = process(task.source, Path(task.output), options, task.fallbacks, picture=picture,
-                      extra_attrs={"processing": options_signature(task.options, task.fallbacks)}, stage=stage)
-    if task.report:
-        from pressure.report import write_report
-
-        stage(f"writing {report_path(Path(task.output))}")
-        write_report(dataset, report_path(Path(task.output)))
+                      extra_attrs={"processing": options_signature(task.options, task.fallbacks)}, stage=stage,
+                      report=report_path(Path(task.output)) if task.report else None)
     return dataset
 
 
