@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pressure.curve_plots import curves_figure, has_curves
 from pressure.balance import SWAY_LOWPASS_HZ, f_quantile_2
 from pressure.kernels.lowpass import lowpass
 from pressure.picture import (COLOURS, SIDE, activity_text, caption, draw_feet, draw_region_table, draw_step_grid,
@@ -227,7 +228,16 @@ def write_report(dataset, path: Path, *, style: str = "clinical", recording=None
     finally:
         plt.close(fig)
     picture = base64.b64encode(buffer.getvalue()).decode()
-    path.write_text(page(dataset, picture, caption(dataset, prints, note, style)), encoding="utf-8")
+    curves = ""
+    if has_curves(dataset):
+        fig = curves_figure(dataset)
+        buffer = io.BytesIO()
+        try:
+            fig.savefig(buffer, format="png", dpi=DPI)
+        finally:
+            plt.close(fig)
+        curves = base64.b64encode(buffer.getvalue()).decode()
+    path.write_text(page(dataset, picture, caption(dataset, prints, note, style), curves), encoding="utf-8")
 
 
 # -- the page -----------------------------------------------------------------------------------
@@ -310,7 +320,7 @@ def _steps_table(dataset) -> str:
     return "<h2>Steps</h2>" + _table(["step"] + [name for name, _, _ in columns] + ["complete"], rows, "steps")
 
 
-def page(dataset, picture_base64: str, picture_caption: str = "") -> str:
+def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64: str = "") -> str:
     """The self-contained HTML page of a results dataset around its picture (base64 PNG)."""
     attrs = dataset.attrs
     subject = session_subject(attrs)
@@ -339,6 +349,8 @@ def page(dataset, picture_base64: str, picture_caption: str = "") -> str:
         items = "".join(f"<li>{html.escape(line)}</li>" for line in warnings)
         warnings_html = f'<div class="warn"><strong>Check before use:</strong><ul>{items}</ul></div>'
     head_title = html.escape(f"{title} · {date}")
+    curves_html = (f'<h2>Step curves</h2><img alt="time-normalised step curves" src="data:image/png;base64,{curves_base64}">'
+                   if curves_base64 else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{head_title}</title>
 <style>body{{font-family:sans-serif;max-width:1250px;margin:1em auto;padding:0 1em;color:#222}}
@@ -354,6 +366,7 @@ ul.keys{{font-size:1.15em}}img{{max-width:100%}}div.warn{{border:1px solid #e0a0
 <p class="caption">{caption_html}</p>
 <h2>Summary</h2>{summary}
 <h2>Regions</h2>{region_html}
+{curves_html}
 {_steps_table(dataset)}
 <h2>Session</h2>{session}
 </body></html>

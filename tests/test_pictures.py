@@ -333,3 +333,19 @@ def test_mp4_when_ffmpeg_is_there(standing, tmp_path):
     path = tmp_path / "standing.mp4"
     assert save_animation(results, recording, path, fps=25, max_frames=10, dpi=40) == 10
     assert path.stat().st_size > 1000
+
+
+def test_the_report_of_a_walk_shows_its_step_curves(tmp_path):
+    from pressure.analysis import analyse
+    from pressure.report import write_report
+
+    import drivers
+    from tests.conftest import FIXTURES
+
+    for name, expected in (("walking", True), ("standing", False)):
+        dataset, _ = analyse(drivers.load(str(FIXTURES / f"{name}.h5")))
+        page = tmp_path / f"{name}.html"
+        write_report(dataset, page)
+        text = page.read_text()
+        assert ("<h2>Step curves</h2>" in text) is expected
+        assert text.count("data:image/png;base64,") == 1 + expected
