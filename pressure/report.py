@@ -221,23 +221,21 @@ def write_report(dataset, path: Path, *, style: str = "clinical", recording=None
             prints = step_prints(dataset, recording, max_steps=REPORT_STEPS)
         except (ValueError, OSError) as error:
             note = f"Step prints not drawn: {error}."
-    fig = figure(dataset, style=style, tables=False, size=PAGE_FIGURE_INCHES, prints=prints or [])
+    picture = _png_base64(figure(dataset, style=style, tables=False, size=PAGE_FIGURE_INCHES, prints=prints or []))
+    curves = _png_base64(curves_figure(dataset)) if has_curves(dataset) else ""
+    path.write_text(page(dataset, picture, caption(dataset, prints, note, style), curves), encoding="utf-8")
+
+
+def _png_base64(fig) -> str:
+    """A figure as base64 PNG text for an inline image; the figure is closed."""
+    import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=DPI)
     finally:
         plt.close(fig)
-    picture = base64.b64encode(buffer.getvalue()).decode()
-    curves = ""
-    if has_curves(dataset):
-        fig = curves_figure(dataset)
-        buffer = io.BytesIO()
-        try:
-            fig.savefig(buffer, format="png", dpi=DPI)
-        finally:
-            plt.close(fig)
-        curves = base64.b64encode(buffer.getvalue()).decode()
-    path.write_text(page(dataset, picture, caption(dataset, prints, note, style), curves), encoding="utf-8")
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 # -- the page -----------------------------------------------------------------------------------

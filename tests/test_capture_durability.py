@@ -227,6 +227,19 @@ def test_a_disk_filled_by_someone_else_mid_capture(small_disk):
 
 
 # -- 3. the reader thread never dies silently ----------------------------------------------------
+def failing_after(method, calls: int, error: Exception):
+    """``method`` that works ``calls`` times, then raises ``error`` (a parser or port gone bad)."""
+    count = {"n": 0}
+
+    def failing(self, *args):
+        count["n"] += 1
+        if count["n"] > calls:
+            raise error
+        return method(self, *args)
+
+    return failing
+
+
 def url_for(device, framing, rate, cell="uint16"):
     return f"serial://{device}?rows=64&cols=64&framing={framing}&cell={cell}&rate={rate}"
 
@@ -234,16 +247,8 @@ def url_for(device, framing, rate, cell="uint16"):
 def test_a_parser_that_raises_ends_the_capture_with_a_message_and_a_finished_file(tmp_path, monkeypatch):
     from drivers import framing
 
-    original = framing.LinesParser.feed
-    calls = {"n": 0}
-
-    def failing_feed(self, data):
-        calls["n"] += 1
-        if calls["n"] > 30:
-            raise OverflowError("Python int too large to convert to C long")
-        return original(self, data)
-
-    monkeypatch.setattr(framing.LinesParser, "feed", failing_feed)
+    monkeypatch.setattr(framing.LinesParser, "feed", failing_after(
+        framing.LinesParser.feed, 30, OverflowError("Python int too large to convert to C long")))
     mat = VirtualMat("lines", rate_hz=100, seed=3)
     path = tmp_path / "lines.h5"
     started = time.monotonic()
@@ -262,16 +267,8 @@ def test_a_parser_that_raises_ends_the_capture_with_a_message_and_a_finished_fil
 def test_a_port_that_raises_something_unexpected_ends_the_capture_too(tmp_path, monkeypatch):
     import serial
 
-    original = serial.Serial.read
-    calls = {"n": 0}
-
-    def failing_read(self, size=1):
-        calls["n"] += 1
-        if calls["n"] > 200:
-            raise ValueError("the driver returned nonsense")
-        return original(self, size)
-
-    monkeypatch.setattr(serial.Serial, "read", failing_read)
+    monkeypatch.setattr(serial.Serial, "read", failing_after(serial.Serial.read, 200,
+                                                            ValueError("the driver returned nonsense")))
     mat = VirtualMat("binary", rate_hz=200, seed=4)
     path = tmp_path / "port.h5"
     try:
