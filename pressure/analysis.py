@@ -193,7 +193,8 @@ def analyse(recording: Recording, options: Options | None = None):
                                   options.user_masks, geometry_args)
     analysis = Analysis(contacts, extra, per_contact, geometries, direction, direction_source, grid)
     mat = combine(region_metrics, all_windows, [list(range(len(all_windows)))], len(frames))
-    results = _results(recording, options, analysis, divisions, mat, peak_image, faults, region_slots)
+    standing_mean = mean_image(frames, _standing_frames(contacts, len(frames)), scale, faults)
+    results = _results(recording, options, analysis, divisions, mat, peak_image, standing_mean, faults, region_slots)
     results.attrs["warnings"] = "\n".join(plausibility_warnings(recording, results, contacts))
     return results, analysis
 
@@ -410,6 +411,22 @@ def _region_image(division: Division, shape) -> np.ndarray:
     return image
 
 
+def mean_image(frames: np.ndarray, chosen: np.ndarray, scale: float, faults: np.ndarray,
+               block: int = 4096) -> np.ndarray:
+    """Each cell's mean pressure (kPa) over the chosen frames, summed a block of frames at a time
+    (no copy of the session); NaN everywhere when none is chosen, and on masked cells."""
+    total = np.zeros(frames.shape[1:])
+    count = 0
+    for start in range(0, len(frames), block):
+        mine = chosen[start:start + block]
+        if mine.any():
+            total += frames[start:start + block][mine].sum(axis=0, dtype=np.float64)
+            count += int(mine.sum())
+    if not count:
+        return np.full(frames.shape[1:], np.nan)
+    return np.where(faults == 0, total / count * scale, np.nan)
+
+
 def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
     """Frames in which every standing foot stands: where sway and the standing load share are
     measured (both feet when both stood, else the one that did)."""
@@ -468,8 +485,8 @@ def vendor_numbers(recording: Recording) -> dict[str, np.ndarray]:
     return out
 
 
-def _results(recording, options, analysis: Analysis, divisions: list[Division], mat, peak_image, faults,
-             region_slots):
+def _results(recording, options, analysis: Analysis, divisions: list[Division], mat, peak_image, standing_mean,
+             faults, region_slots):
     info = recording.info
     contacts = analysis.contacts
     per_contact = analysis.contact_metrics
@@ -537,6 +554,7 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
         "anatomical_region_map": _region_image(divisions[1], peak_image.shape),
         **{f"step_{name}": table[name] for name in STEP_MEASURES},
         "peak_pressure_image": peak_image,
+        "mean_pressure_image": standing_mean,
         "foot_map": foot_map,
         "region_map": region_map,
         "cell_mask": faults,

@@ -108,6 +108,7 @@ RESULTS = {
        for stat, word in (("mean", "mean"), ("sd", "standard deviation"))},
     "peak_pressure_image": Variable(("y", "x"), "kPa", "highest pressure of each cell over the session"),
     "foot_map": Variable(("y", "x"), "", "foot of each cell: 0 left, 1 right, -1 none"),
+    "mean_pressure_image": Variable(("y", "x"), "kPa", "mean pressure of each cell while standing (NaN without standing)"),
     "anatomical_region_map": Variable(("y", "x"), "", "anatomical region of each cell (index into the regions whose region_set is anatomical), -1 none"),
     "region_map": Variable(("y", "x"), "", "region of each cell: 0 hindfoot, 1 midfoot, 2 forefoot, 3 toes, -1 none"),
     "cell_mask": Variable(("y", "x"), "", "0 usable, 1 stuck, 2 saturated, 3 not a sensor"),

@@ -150,3 +150,30 @@ def test_a_pedar_insole_gets_anatomical_regions_from_its_template():
     load = anatomical["region_relative_load"].values
     assert np.isfinite(load).all() and (load > 0).all()
     np.testing.assert_allclose(load.sum(axis=1), 100.0, atol=1.0)
+
+
+def test_the_mean_image_of_standing_by_hand():
+    from pressure.analysis import mean_image
+
+    frames = np.arange(2 * 3 * 5 * 2, dtype=np.uint16).reshape(10, 3, 2)  # 10 frames of 3x2
+    chosen = np.zeros(10, bool)
+    chosen[[1, 4, 9]] = True
+    faults = np.zeros((3, 2), np.int8)
+    faults[0, 1] = 1  # a stuck cell: no mean
+    image = mean_image(frames, chosen, 0.5, faults, block=3)  # blocks cut through the chosen frames
+    expected = frames[[1, 4, 9]].mean(axis=0) * 0.5
+    expected[0, 1] = np.nan
+    np.testing.assert_allclose(image, expected)
+    assert np.isnan(mean_image(frames, np.zeros(10, bool), 1.0, faults)).all()
+
+
+def test_standing_has_a_mean_image_walking_has_none():
+    import drivers
+    from pressure.analysis import analyse
+
+    standing, _ = analyse(drivers.load(str(FIXTURES / "standing.h5")))
+    walking, _ = analyse(drivers.load(str(FIXTURES / "walking.h5")))
+    mean = standing["mean_pressure_image"].values
+    peak = standing["peak_pressure_image"].values
+    assert np.nanmax(mean) > 10 and (np.nan_to_num(mean) <= np.nan_to_num(peak) + 1e-9).all()
+    assert np.isnan(walking["mean_pressure_image"].values).all()
