@@ -3,11 +3,16 @@
 Run ``python -m benchmarks.fuzz --cases 100000 --seed 1`` for the figures in the README (the
 tests run a few thousand cases through :func:`run`). Each case is one random or mutated input:
 
-- **file readers** (``npy csv tekscan xsensor pedar emed``): a small valid file written here (or,
-  when ``../shared/data`` exists, a copy of a real sample, which is read in place and never
-  modified), damaged by byte flips, truncation, deleted or duplicated lines, huge numbers, NaN or
-  inf text, zero or negative times and sizes, zeroed blocks, inserted bytes, or replaced by an
-  empty file or random bytes; then opened as a user would (``drivers.load(path?options)``).
+- **file readers** (``npy csv tekscan xsensor pedar emed moticon iscan stappone pliance
+  footscan``): a small valid file written here from the format's facts (or, when
+  ``../shared/data`` exists, a copy of a real sample, which is read in place and never modified),
+  damaged by byte flips, truncation, deleted or duplicated lines, huge numbers, NaN or inf text,
+  zero or negative times and sizes, zeroed blocks, inserted bytes, or replaced by an empty file or
+  random bytes; then opened as a user would (``drivers.load(path?options)``). footscan's ``.xls``
+  is binary (an OLE2 compound document holding a BIFF8 workbook, written here by
+  :func:`xls_workbook`): besides byte damage it gets damage to its structure that keeps the file's
+  length (compound-document header fields, FAT and directory entries, BIFF record types, lengths,
+  cell indices and values) and sound workbooks of damaged cells (values, labels, rows).
 - **serial framings** (``binary trailer rle poll lines`` in ``drivers/framing.py``): encoded
   frames, damaged the same ways or replaced by random bytes, fed in random chunks (sometimes byte
   by byte) and again whole.
@@ -47,6 +52,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import faulthandler
+import functools
 import io
 import json
 import math
@@ -54,6 +60,7 @@ import queue
 import random
 import re
 import shutil
+import struct
 import sys
 import tempfile
 import threading
@@ -403,6 +410,356 @@ def seed_emed(rng):
     return "\n".join(lines).encode("latin-1"), "plate.lst", "?index_base=0" if base == 0 else ""
 
 
+def seed_moticon(rng):
+    n = rng.randint(2, 8)
+    period = rng.choice([0.01, 0.01, 0.02])
+    unit = rng.choice(["N/cm²", "N/cm²", "N/cm²", "kPa"])
+    lines = ["# Start time: 27.09.2023 10:21:14.922", f"# Duration: 00:{n * period:06.3f}",
+             "# Sensor insoles: Left SN5968, Right SN9171", f"# Size: {rng.randint(3, 12)}",
+             "# Recording type: normal", "# Name: 230927_10:21:14", "# Notes: Some walking steps", "# Tag: normal"]
+    columns = ["# time"]
+    for side in ("left", "right"):
+        columns += [f"{side} pressure {k}[{unit}]" for k in range(1, 17)]
+        columns += [f"{side} acceleration {a}[g]" for a in "XYZ"] + [f"{side} angular {a}[dps]" for a in "XYZ"]
+        columns += [f"{side} total force[N]", f"{side} center of pressure X[-0.5...+0.5]",
+                    f"{side} center of pressure Y[-0.5...+0.5]"]
+    lines.append("\t".join(columns + ["right steps[]", "left steps[]"]))
+    for k in range(n):
+        fields = [f"{k * period:.2f}"]
+        for side in ("left", "right"):
+            if 0 < k < n - 1 and rng.random() < 0.15:  # this insole sent nothing in this sample
+                fields += [""] * 25
+                continue
+            fields += [f"{rng.choice([0, 0, rng.randint(1, 160)]) * 0.25:.2f}" for _ in range(16)]
+            fields += [f"{rng.uniform(-1, 1):.6f}" for _ in range(3)] + [f"{rng.uniform(-5, 5):.6f}" for _ in range(3)]
+            fields += [f"{rng.uniform(0, 900):.2f}", f"{rng.uniform(-0.5, 0.5):.6f}", f"{rng.uniform(-0.5, 0.5):.6f}"]
+        lines.append("\t".join(fields + ["", ""]))
+    text = "\n".join(lines) + "\n"
+    return text.encode("utf-8"), "230927_102114.txt", rng.choice(["", "", "", "?sensor_area_cm2=10"])
+
+
+def seed_iscan(rng):
+    frames = _frames(rng, rows=rng.randint(2, 8), cols=rng.randint(2, 8), high=255)
+    frames = np.round(frames)
+    n, rows, cols = frames.shape
+    raw = rng.random() < 0.7
+    header = ["DATA_TYPE MOVIE", "VERSION Tekscan Pressure Measurement System 6.10I", "HARDWARE 102-B578",
+              "MAP_VERSION 6.4", "FILENAME C:\\hand4\\hand4_index_45deg_hole35.fsx", "SENSOR_TYPE 6900",
+              f"ROWS {rows}", f"COLS {cols}", "ROW_SPACING 0.127 centimeters", "COL_SPACING 0.127 centimeters",
+              "SENSEL_AREA 0.016129 cm2", "NOISE_THRESHOLD 3", f"SECONDS_PER_FRAME {rng.choice(['0.1', '0.01'])}",
+              "MICRO_SECOND 0", "TIME 12/2/2019 6:21:52.34PM", "START_FRAME 1", f"END_FRAME {n}",
+              f"UNITS {'raw' if raw else 'KPa'}", "MIRROR_ROW 0", "MIRROR_COL 0", "ASCII_DATA @@", ""]
+    masked = np.random.default_rng(rng.getrandbits(32)).random((rows, cols)) < 0.2
+    body = []
+    for k, frame in enumerate(frames):
+        total = int(frame[~masked].sum())
+        body.append(f"Frame {k + 1}, {k},, 12/2/2019 6:21:52.34PM,,,Raw Sum=,,{total}")
+        body += [",".join("B" if masked[r, c] else f"{frame[r, c]:g}" for c in range(cols)) for r in range(rows)]
+        body.append("")
+    text = "\n".join(header + body + ["@@", ""])
+    options = rng.choice(["?scale_kpa=0.5", "?scale_kpa=0.5", "?calibration=table.csv"]) if raw else ""
+    return text.encode("latin-1"), "contact.csv", options
+
+
+STAPPONE_COLUMNS = ["sole_id", "timestamp", "accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z", "magn_x",
+                    "magn_y", "magn_z", *[f"pressure_{k:02d}" for k in range(1, 13)], "corrupt"]
+
+
+def seed_stappone(rng):
+    n = rng.randint(2, 8)
+    soles = rng.sample(range(1, 5), rng.choice([1, 1, 2]))
+    start, step = 1768494979568 + rng.randint(0, 10 ** 6), rng.choice([16, 10, 20])
+    lines = [",".join(STAPPONE_COLUMNS)]
+    for k in range(n):
+        for sole in soles:
+            imu = [rng.randint(-32768, 32767) for _ in range(6)] + [0, 0, 0]
+            pressures = [rng.randint(100, 800) for _ in range(12)]
+            lines.append(",".join(map(str, [sole, start + k * step, *imu, *pressures, 0])))
+    data = "\n".join(lines).encode() + b"\n"
+    if len(soles) == 2:
+        name, options = "insoles.csv", [f"left_sole={soles[0]}"]
+    else:  # the foot from the option, or from the file name
+        name, options = rng.choice([("walkL.csv", []), ("walk_right.csv", []), ("insole.csv", ["foot=left"])])
+    options += rng.choice([[], [], ["tare=1"]])
+    return data, name, "?" + "&".join(options) if options else ""
+
+
+def seed_pliance(rng):
+    geometry = rng.random() < 0.7  # sensor centres on a grid (of two rows and columns at least), or none
+    rows, cols = rng.randint(1 + geometry, 5), rng.randint(1 + geometry, 5)
+    n = rng.randint(1, 5)
+    period = rng.choice([0.04167, 0.02, 0.01])
+    first = rng.randint(1, 4)
+    sensors = list(range(first, first + rows * cols))
+    frames = np.round(np.random.default_rng(rng.getrandbits(64)).uniform(0, 300, (n, len(sensors))), 3)
+    lines = ["file name: 2112170R_1.mat date/time 17.06.23 15.21", "mat type s2160_001",
+             f"total times [secs]: {10 * period:.3f} time per frame [secs]: {period:.5f} "
+             f"scanning rate [Hz]: {round(1 / period)}", "pressure values in kPa", "", "", "electrical:",
+             "time[secs]" + "".join(f"{s:8d}" for s in sensors)]
+    t0 = rng.randint(0, 5)
+    times = [(t0 + k + 1) * period for k in range(n)]
+    lines += [f"{t:11.5f}" + "".join(f"{v:8.3f}" for v in frame) for t, frame in zip(times, frames)]
+    lines += [f"{'MPP':>11}" + "".join(f"{v:8.3f}" for v in frames.max(axis=0)),
+              f"{'MVP':>11}" + "".join(f"{v:8.3f}" for v in frames.mean(axis=0)), "", "",
+              " time[secs] force[N]   x[cm]   y[cm]", ""]
+    for k in range(t0 + n + 2):
+        if rng.random() < 0.3:
+            lines.append(f"{(k + 1) * period:11.5f}    0.000       -       -")
+        else:
+            lines.append(f"{(k + 1) * period:11.5f} {rng.uniform(0, 800):8.3f} {rng.uniform(0, 10):7.3f} "
+                         f"{rng.uniform(0, 30):7.3f}")
+    if geometry:
+        pitch_x, pitch_y = rng.choice([0.528, 0.5, 1.0]), rng.choice([1.028, 0.5, 0.7])
+        index = np.arange(len(sensors))
+        col, row = index // rows, rows - 1 - index % rows  # numbered down each column, as the sample
+        lines += ["", "", "sensor" + "".join(f"{s:9d}" for s in sensors), "corner[cm]"]
+        for corner, (dx, dy) in enumerate([(0, 1), (0, 0), (1, 0), (1, 1)]):
+            lines.append(f"x[{corner}]" + "".join(f"{(c + dx) * pitch_x:9.4f}" for c in col))
+            lines.append(f"y[{corner}]" + "".join(f"{(r + dy) * pitch_y:9.4f}" for r in row))
+        lines.append("x[c]" + "".join(f"{(c + 0.5) * pitch_x:9.4f}" for c in col))
+        lines.append("y[c]" + "".join(f"{(r + 0.5) * pitch_y:9.4f}" for r in row))
+        lines.append("area" + "".join(f"{pitch_x * pitch_y:9.4f}" for _ in sensors))
+    text = "\r\n".join(lines) + "\r\n"
+    return text.encode("latin-1"), "mat.asc", "" if geometry else "?sensor_area_cm2=0.5"
+
+
+def footscan_sheet(rng) -> list[list]:
+    """The cells of a small footscan "Dynamic Roll off" sheet (rows of str, float or None)."""
+    height, width = rng.randint(1, 6), rng.randint(1, 6)
+    side = rng.choice(["Left", "Right"])
+    hertz = rng.choice([500.0, 250.0, 125.0])
+    speeds = {"left": 0.0, "right": 0.0, side.lower(): hertz}
+    sheet = [["Dynamic Roll offfor measurement: Barefoot_2"], ["Patient name: NA"],
+             ["Measurement done on 07-07-2011"],
+             [f"Scanning speed;  for the left foot: {speeds['left']:.2f} Hertz, for the right foot: "
+              f"{speeds['right']:.2f} Hertz"], [], [f"{side} foot data"], [], [f"{side} rectangle position"]]
+    for label, value in (("bottom", rng.randint(0, 60)), ("left", rng.randint(0, 60)), ("width", width),
+                         ("height", height)):
+        sheet += [[f"Rectangle {label}"], [float(value)]]
+    sheet.append([])
+    frames = _frames(rng, n=rng.randint(1, 5), rows=height, cols=width, high=30)
+    for k, frame in enumerate(frames):
+        sheet.append([f"Frame {k} ({k * 1000 / hertz:.2f} ms)"])
+        sheet += [[float(v) for v in row] for row in frame]
+        sheet.append([])
+    return sheet
+
+
+def seed_footscan(rng):
+    return xls_workbook(footscan_sheet(rng)), "rolloff.xls", rng.choice(["", "", "", "?units=kpa&margin=0"])
+
+
+# -- Excel 97-2003 workbooks (footscan) -----------------------------------------------------------
+# Enough of BIFF8 and of the OLE2 compound document that holds it for xlrd to read one sheet of
+# text and numbers: the fuzzer writes its own small workbooks and damages their structure.
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+BIFF = {"BOF": 0x0809, "EOF": 0x000A, "DIMENSIONS": 0x0200, "NUMBER": 0x0203, "LABEL": 0x0204,
+        "BOUNDSHEET": 0x0085, "CODEPAGE": 0x0042, "CONTINUE": 0x003C, "SST": 0x00FC, "LABELSST": 0x00FD,
+        "RK": 0x027E, "MULRK": 0x00BD, "FORMULA": 0x0006, "ROW": 0x0208, "XF": 0x00E0}
+
+
+def _biff(kind: int, data: bytes = b"") -> bytes:
+    return struct.pack("<HH", kind, len(data)) + data
+
+
+def xls_workbook(cells: list[list], sheet: str = "Test") -> bytes:
+    """A BIFF8 workbook of one sheet, in an OLE2 compound document: ``cells`` is a list of rows of
+    str (a LABEL), float (a NUMBER) or None (no cell)."""
+    ncols = max((len(row) for row in cells), default=0)
+    body = [_biff(BIFF["BOF"], struct.pack("<HHHHII", 0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 6)),
+            _biff(BIFF["DIMENSIONS"], struct.pack("<IIHHH", 0, len(cells), 0, ncols, 0))]
+    for r, row in enumerate(cells):
+        for c, value in enumerate(row):
+            if isinstance(value, str):
+                text = value.encode("latin-1", "replace")[:255]
+                body.append(_biff(BIFF["LABEL"], struct.pack("<HHHHB", r, c, 0, len(text), 0) + text))
+            elif value is not None:
+                body.append(_biff(BIFF["NUMBER"], struct.pack("<HHHd", r, c, 0, value)))
+    body.append(_biff(BIFF["EOF"]))
+    name = sheet.encode("latin-1")
+    head = [_biff(BIFF["BOF"], struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 6)),
+            _biff(BIFF["CODEPAGE"], struct.pack("<H", 1200))]
+    offset = sum(map(len, head)) + 4 + 8 + len(name) + 4  # where the sheet's BOF starts
+    head += [_biff(BIFF["BOUNDSHEET"], struct.pack("<IBBBB", offset, 0, 0, len(name), 0) + name), _biff(BIFF["EOF"])]
+    return ole2(b"".join(head) + b"".join(body))
+
+
+def ole2(stream: bytes, name: str = "Workbook") -> bytes:
+    """A compound document of 512-byte sectors holding one stream (padded to the 4096 bytes below
+    which a stream would live in the mini stream): header, FAT, the stream, the directory."""
+    size = max(len(stream), 4096)
+    stream = stream.ljust(-(-size // 512) * 512, b"\0")
+    data_sectors = len(stream) // 512
+    fat_sectors = 1
+    while fat_sectors * 128 < fat_sectors + data_sectors + 1:
+        fat_sectors += 1
+    first, directory = fat_sectors, fat_sectors + data_sectors
+    fat = [-3] * fat_sectors + list(range(first + 1, directory)) + [-2, -2]
+    fat += [-1] * (fat_sectors * 128 - len(fat))
+    difat = list(range(fat_sectors)) + [-1] * (109 - fat_sectors)
+    header = (OLE2_SIGNATURE + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + bytes(6)
+              + struct.pack("<9i", 0, fat_sectors, directory, 0, 4096, -2, 0, -2, 0) + struct.pack("<109i", *difat))
+
+    def entry(title: str, kind: int, child: int, start: int, length: int) -> bytes:
+        encoded = title.encode("utf-16-le") + b"\0\0" if title else b""
+        return (encoded.ljust(64, b"\0") + struct.pack("<HBBiii", len(encoded), kind, 1, -1, -1, child)
+                + bytes(36) + struct.pack("<iII", start, length, 0))
+
+    entries = entry("Root Entry", 5, 1, -2, 0) + entry(name, 2, -1, first, size) + entry("", 0, -1, -1, 0) * 2
+    return header + struct.pack(f"<{len(fat)}i", *fat) + stream + entries
+
+
+@functools.lru_cache(maxsize=8)
+def _xls_layout(data: bytes) -> dict:
+    """Where the parts of an (intact) workbook lie in ``data``, for damage that keeps its length:
+    the file offsets of the FAT sectors, of the directory entries, and of each BIFF record of the
+    Workbook stream as (type, offset, length)."""
+    layout = {"fat": [], "entries": [], "records": [], "sectors": max(0, (len(data) - 512) // 512)}
+    if len(data) < 512 or data[:8] != OLE2_SIGNATURE:
+        return layout
+    sectors = layout["sectors"]
+    fat: list[int] = []
+    for sid in struct.unpack("<109i", data[76:512]):
+        if 0 <= sid < sectors:
+            layout["fat"].append(512 + 512 * sid)
+            fat += struct.unpack("<128i", data[512 + 512 * sid: 1024 + 512 * sid])
+
+    def chain(sid: int) -> list[int]:
+        found: list[int] = []
+        while 0 <= sid < min(sectors, len(fat)) and len(found) < sectors and sid not in found[-1:]:
+            found.append(sid)
+            sid = fat[sid]
+        return found
+
+    stream = None
+    for sid in chain(struct.unpack("<i", data[48:52])[0])[:64]:
+        for k in range(4):
+            at = 512 + 512 * sid + 128 * k
+            layout["entries"].append(at)
+            if data[at:at + 16].lower() == "workbook".encode("utf-16-le"):
+                stream = struct.unpack("<iI", data[at + 116:at + 124])
+    if stream is None:
+        return layout
+    offsets = [512 + 512 * sid for sid in chain(stream[0])]
+    body = b"".join(data[o:o + 512] for o in offsets)[:stream[1]]
+    position = 0
+    while position + 4 <= len(body):
+        kind, size = struct.unpack_from("<HH", body, position)
+        if kind == 0 and size == 0:
+            break  # the padding after the last record
+        if position % 512 <= 508:  # a record header within one sector
+            layout["records"].append((kind, offsets[position // 512] + position % 512, size))
+        position += 4 + size
+    return layout
+
+
+SPECIAL_INTS = [0, 1, 2, -1, -2, -3, -4, 0x7FFF, 0xFFFF, 0x10000, 2 ** 31 - 1, -2 ** 31]
+SPECIAL_FLOATS = [math.nan, math.inf, -math.inf, -1.0, 0.0, 0.5, 2.5, 1e300, -1e300, 1e-320, 2.0 ** 53, 65536.0,
+                  65537.0, 1e9, 3.5e38, 1e39]
+
+
+def _mutate_xls(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    """A damaged workbook structure that keeps the file's length: a compound-document header
+    field, FAT entry or directory entry, or a BIFF record's type, length or contents."""
+    layout = _xls_layout(data)
+    sectors = layout["sectors"]
+    data = bytearray(data)
+    choices = ["header"] + ["fat"] * bool(layout["fat"]) + ["directory"] * bool(layout["entries"])
+    choices += ["record"] * 4 * bool(layout["records"])
+    kind = rng.choice(choices) if len(data) >= 512 else "header"
+    ints = SPECIAL_INTS + [sectors - 1, sectors, sectors + 1, rng.randrange(max(1, sectors))]
+    if kind == "header" and len(data) >= 80:
+        name, at, size = rng.choice([("sector shift", 30, 2), ("mini sector shift", 32, 2), ("FAT sectors", 44, 4),
+                                     ("directory sector", 48, 4), ("mini cutoff", 56, 4), ("mini FAT", 60, 4),
+                                     ("mini FAT sectors", 64, 4), ("DIFAT sector", 68, 4), ("DIFAT sectors", 72, 4),
+                                     ("FAT sector", 76, 4), ("second FAT sector", 80, 4)])
+        value = rng.choice([0, 6, 7, 8, 10, 12, 16, 20, 21, 255, 0xFFFF] if size == 2 else ints)
+        data[at:at + size] = (value & (1 << 8 * size) - 1).to_bytes(size, "little")
+        kind = f"header {name}"
+    elif kind == "fat":
+        at = rng.choice(layout["fat"]) + 4 * rng.randrange(min(128, sectors + 2))
+        sid = (at - 512) // 4 % 128
+        data[at:at + 4] = struct.pack("<i", rng.choice(ints + [sid, sid - 1]))
+    elif kind == "directory":
+        at = rng.choice(layout["entries"])
+        field_name, offset, size = rng.choice([("name length", 64, 2), ("type", 66, 1), ("left", 68, 4),
+                                               ("right", 72, 4), ("child", 76, 4), ("start", 116, 4),
+                                               ("size", 120, 4), ("size", 120, 4)])
+        value = rng.choice(ints + [4095, 4097, 64, 0x80000000])
+        data[at + offset:at + offset + size] = (value & (1 << 8 * size) - 1).to_bytes(size, "little")
+        kind = f"directory {field_name}"
+    elif kind == "record":
+        record, at, size = rng.choice(layout["records"])
+        what = rng.choice(["type", "length", "length", "contents", "contents", "contents"])
+        if what == "type":
+            data[at:at + 2] = struct.pack("<H", rng.choice([*BIFF.values(), rng.randrange(0x10000)]))
+        elif what == "length":
+            new = rng.choice([0, 1, size - 1, size + 1, size + 4, 0xFFFF, 8224, 8225, rng.randrange(0x10000)])
+            data[at + 2:at + 4] = struct.pack("<H", new % 0x10000)
+        elif record == BIFF["NUMBER"] and size >= 14 and rng.random() < 0.6:
+            data[at + 10:at + 18] = struct.pack("<d", rng.choice(SPECIAL_FLOATS))
+            what = "number"
+        elif record in (BIFF["NUMBER"], BIFF["LABEL"], BIFF["DIMENSIONS"], BIFF["ROW"], BIFF["RK"]) and size >= 4 \
+                and rng.random() < 0.6:  # a row or column index (DIMENSIONS: the first and last row)
+            offset = rng.choice([0, 2] if record != BIFF["DIMENSIONS"] else [0, 4, 8, 10])
+            width = 4 if record == BIFF["DIMENSIONS"] and offset < 8 else 2
+            value = rng.choice([0, 1, 255, 256, 0xFFFF, 0x10000, 2 ** 20, 2 ** 31 - 1, 2 ** 32 - 1])
+            data[at + 4 + offset:at + 4 + offset + width] = (value % (1 << 8 * width)).to_bytes(width, "little")
+            what = "index"
+        elif size:
+            for _ in range(rng.randint(1, 4)):
+                data[at + 4 + rng.randrange(size)] = rng.randrange(256)
+        kind = f"record {what}"
+    return bytes(data), f"xls {kind}"
+
+
+def _mutate_sheet(rng: random.Random, sheet: list[list]) -> tuple[list[list], str]:
+    """Damage to what a sheet holds (its cells), one to three times; the workbook stays sound."""
+    sheet = [list(row) for row in sheet]
+    names = []
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+        kind = rng.choice(["value", "value", "label", "label", "rows", "rows", "width"])
+        if not sheet:
+            sheet, kind = [[]], "rows"
+        numbers = [(r, c) for r, row in enumerate(sheet) for c, v in enumerate(row) if isinstance(v, float)]
+        labels = [(r, c) for r, row in enumerate(sheet) for c, v in enumerate(row) if isinstance(v, str)]
+        if kind == "value" and numbers:
+            r, c = rng.choice(numbers)
+            sheet[r][c] = rng.choice(SPECIAL_FLOATS + [None, "", "x", rng.choice(SPECIAL_NUMBERS)[:200]])
+        elif kind == "label" and labels:
+            r, c = rng.choice(labels)
+            text = sheet[r][c]
+            if NUMBER_TOKEN.search(text.encode()) and rng.random() < 0.7:
+                text = _replace_number(rng, text.encode("latin-1")).decode("latin-1")[:255]
+            else:
+                other = rng.choice(labels)
+                text = rng.choice(["", " ", text.upper(), text[: len(text) // 2], sheet[other[0]][other[1]], None, 7.0])
+            sheet[r][c] = text
+        elif kind == "rows":
+            i = rng.randrange(len(sheet))
+            count = rng.choice([1, 1, 2, 5])
+            how = rng.choice(["delete", "duplicate", "swap", "blank"])
+            if how == "delete":
+                del sheet[i:i + count]
+            elif how == "duplicate":
+                sheet[i:i] = [list(row) for row in sheet[i:i + count]] * rng.choice([1, 2])
+            elif how == "swap":
+                j = rng.randrange(len(sheet))
+                sheet[i], sheet[j] = sheet[j], sheet[i]
+            else:
+                sheet[i:i] = [[] for _ in range(count)]
+            kind = f"{how} rows"
+        else:
+            i = rng.randrange(len(sheet))
+            if sheet[i] and rng.random() < 0.5:
+                sheet[i].pop()
+            else:
+                sheet[i].append(rng.choice([0.0, 1.0, "x"]))
+            kind = "width"
+        names.append(kind)
+    return sheet, "+".join(names)
+
+
 # Real samples per target (relative to ../shared/data), with the URL options they need.
 REAL = {
     "csv": [("mun104_template/MUN104L.csv", "?pitch=5&rate=100"),
@@ -413,9 +770,16 @@ REAL = {
     "xsensor": [("xsensor_insole/xsensor_data.csv", "")],
     "pedar": [("novel_pedar/pedar_example.asc", ""), ("pressuRe_extdata/pliance_test.asc", "")],
     "emed": [("pressuRe_extdata/emed_test.lst", "")],
+    "moticon": [("moticon_opengo/230927_102114.txt", "")],
+    "iscan": [("pressuRe_extdata/iscan_test.csv", "?scale_kpa=0.5")],
+    "stappone": [("pressuRe_extdata/stappone_example.csv", "?foot=left")],
+    "pliance": [("pressuRe_extdata/pliance_test.asc", "")],
+    "footscan": [("pressuRe_extdata/footscan_test.xls", "")],
 }
 SEEDS: dict[str, Callable] = {"npy": seed_npy, "csv": seed_csv, "tekscan": seed_tekscan, "xsensor": seed_xsensor,
-                              "pedar": seed_pedar, "emed": seed_emed}
+                              "pedar": seed_pedar, "emed": seed_emed, "moticon": seed_moticon, "iscan": seed_iscan,
+                              "stappone": seed_stappone, "pliance": seed_pliance, "footscan": seed_footscan}
+BINARY = ("npy", "footscan")  # targets whose files are not text: no line damage
 OPTION_VALUES = ["0", "-1", "nan", "inf", "1e400", "1e-320", "x", ""]
 
 
@@ -453,12 +817,17 @@ def make_file_case(target: str, rng: random.Random, context: Context) -> FileCas
         data, name, options = rng.choice(context.real[target])
         note = f"real {name}"
     else:
+        if target == "footscan" and rng.random() < 0.3:  # a sound workbook of damaged cells
+            sheet, how = _mutate_sheet(rng, footscan_sheet(rng))
+            return FileCase(xls_workbook(sheet), "rolloff.xls", "", f"seed, sheet {how}")
         data, name, options = SEEDS[target](rng)
         note = "seed"
     if target == "npy" and rng.random() < 0.35:
         data, how = _mutate_npy_header(rng, data)
+    elif target == "footscan" and rng.random() < 0.4:
+        data, how = _mutate_xls(rng, data)
     else:
-        data, how = mutate(rng, data, text=target != "npy")
+        data, how = mutate(rng, data, text=target not in BINARY)
     if options and rng.random() < 0.03:  # a damaged option: the URL parser must refuse it cleanly
         key = rng.choice(re.findall(r"(\w+)=", options))
         options = re.sub(rf"{key}=[^&]*", f"{key}={rng.choice(OPTION_VALUES)}", options)
@@ -910,7 +1279,12 @@ def run(cases: int = 2000, seed: int = 0, only: list[str] | None = None, limit_s
     # tests one version of each even while its files are being edited.
     import drivers.framing  # noqa: F401
     import drivers.session_file  # noqa: F401
-    from drivers.files import csv_frames, emed, npy_frames, pedar, session, tekscan, xsensor  # noqa: F401
+    from drivers.files import (csv_frames, emed, footscan, iscan, moticon, npy_frames, pedar, pliance,  # noqa: F401
+                               session, stappone, tekscan, xsensor)
+    try:
+        import xlrd  # noqa: F401  (footscan's, imported when a workbook is first read)
+    except ImportError:
+        pass
 
     chosen = {name: t for name, t in targets().items() if not only or name in only}
     unknown = set(only or []) - set(targets())

@@ -22,12 +22,14 @@ sensors on every side, since the plate around it is unloaded but its size is not
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import check_pressures, check_times, pitch_mm, positive_number
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, is_number, parse_count, pitch_mm,
+                                    positive_number, relative_times)
 from drivers.recording import Recording
 from drivers.url import choice, non_negative
 
@@ -55,9 +57,29 @@ def _open(path):
         raise DriverError(f"{path}: not an Excel 97-2003 workbook (no OLE2 signature)")
     try:
         return xlrd.open_workbook(str(path), on_demand=True, logfile=_Quiet())
-    except Exception as error:  # xlrd raises XLRDError, CompDocError, struct errors... on damage
-        detail = " ".join(str(error).split())[:120]
-        raise DriverError(f"{path}: the workbook cannot be read ({type(error).__name__}: {detail})") from None
+    except MemoryError:
+        raise
+    except Exception as error:  # xlrd raises XLRDError, CompDocError, AssertionError, struct errors... on damage
+        raise _damaged(path, "the workbook", error) from None
+
+
+def _first_sheet(path, book):
+    """The workbook's first sheet: opened on demand, its records are parsed only now, so damage
+    to them shows here (as xlrd's struct, index, key and assertion errors)."""
+    if book.nsheets < 1:
+        raise DriverError(f"{path}: the workbook holds no sheet")
+    try:
+        return book.sheet_by_index(0)
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise _damaged(path, "the workbook's first sheet", error) from None
+
+
+def _damaged(path, what: str, error: Exception) -> DriverError:
+    detail = " ".join(str(error).split())[:120]
+    return DriverError(f"{path}: {what} cannot be read: the file is damaged or not an Excel 97-2003 workbook "
+                       f"(xlrd {type(error).__name__}{': ' + detail if detail else ''})")
 
 
 class _Quiet:
@@ -75,7 +97,7 @@ def _number_after(path, sheet, labels: dict, name: str) -> int:
     if row is None or row + 1 >= sheet.nrows:
         raise DriverError(f"{path}: no '{name}' in the workbook; not a footscan roll-off export")
     value = sheet.cell_value(row + 1, 0)
-    if not isinstance(value, float) or not value == int(value) or not 0 <= value <= 1 << 16:
+    if not isinstance(value, float) or not math.isfinite(value) or value != int(value) or not 0 <= value <= 1 << 16:
         raise DriverError(f"{path}: '{name}' is {value!r}, not a whole number of sensors")
     return int(value)
 
@@ -83,8 +105,7 @@ def _number_after(path, sheet, labels: dict, name: str) -> int:
 def read(path, options, url) -> Recording:
     book = _open(path)
     try:
-        sheet = book.sheet_by_index(0)
-        return _read_sheet(path, sheet, options, url)
+        return _read_sheet(path, _first_sheet(path, book), options, url)
     finally:
         book.release_resources()
 
@@ -97,11 +118,18 @@ def _read_sheet(path, sheet, options, url) -> Recording:
             continue
         match = FRAME.match(text)
         if match:
-            frames.append((row, int(match.group(1)), float(match.group(2))))
+            number = parse_count(path, f"row {row + 1}: the frame number", match.group(1), low=0,
+                                 high=MAX_FRAME_NUMBER)
+            if not is_number(match.group(2)):
+                raise DriverError(f"{path}: row {row + 1}: the time {match.group(2)[:20]!r} ms of frame {number} "
+                                  "is not a number")
+            frames.append((row, number, float(match.group(2))))
             continue
         if frames:
             continue
         for side, hertz in RATE.findall(text):
+            if not is_number(hertz):
+                raise DriverError(f"{path}: row {row + 1}: the scanning speed {hertz[:20]!r} Hertz is not a number")
             if float(hertz) > 0:
                 foot, rate = side.lower(), float(hertz)
         if text.lower().startswith("rectangle "):
@@ -118,9 +146,12 @@ def _read_sheet(path, sheet, options, url) -> Recording:
         raise DriverError(f"{path}: a window of {width}x{height} sensors does not fit the sheet "
                           f"({sheet.ncols} columns)")
     margin = options["margin"]
+    if len(frames) * (height + 2 * margin) * (width + 2 * margin) > MAX_CELLS:
+        raise DriverError(f"{path}: ?margin={margin} makes {len(frames)} frames of {width + 2 * margin}x"
+                          f"{height + 2 * margin} sensors, more than {MAX_CELLS} cells; give a smaller margin")
     cells = np.zeros((len(frames), height + 2 * margin, width + 2 * margin), np.float32)
     for index, (row, number, _) in enumerate(frames):
-        if row + height >= sheet.nrows + 1:
+        if row + height >= sheet.nrows:  # its rows are row + 1 .. row + height
             raise DriverError(f"{path}: frame {number} (row {row + 1}) is cut off by the end of the sheet")
         block = []
         for offset in range(1, height + 1):
@@ -128,12 +159,17 @@ def _read_sheet(path, sheet, options, url) -> Recording:
             if len(values) != width or not all(isinstance(v, float) for v in values):
                 raise DriverError(f"{path}: row {row + offset + 1} (frame {number}) does not hold {width} numbers")
             block.append(values)
+        block = np.array(block, dtype=np.float64)
+        if np.isnan(block).any():  # xlrd passes on any 8 bytes as a number, NaN too: Excel writes none
+            raise DriverError(f"{path}: row {row + 2 + int(np.argwhere(np.isnan(block))[0][0])} (frame {number}) "
+                              "holds a value that is not a number (NaN)")
+        check_pressures(path, block, lambda i, row=row, number=number: f"row {row + 2 + i[0]} (frame {number})")
         cells[index, margin:margin + height, margin:margin + width] = block
     check_pressures(path, cells, lambda i: f"frame {frames[i[0]][1]}")
     if (cells < 0).any():
         raise DriverError(f"{path}: negative values in the frames")
     time_s = np.array([t for _, _, t in frames]) / 1000
-    check_times(path, time_s)
+    relative = relative_times(path, time_s)
     if rate is None:
         if len(frames) < 2:
             raise DriverError(f"{path}: no scanning speed and one frame only")
@@ -150,4 +186,4 @@ def _read_sheet(path, sheet, options, url) -> Recording:
     info = MatInfo(rows=cells.shape[1], cols=cells.shape[2], pitch_x_mm=pitch_x, pitch_y_mm=pitch_y,
                    rate_hz=rate, device="RSscan footscan", dtype=np.float32, scale_kpa=scale,
                    extra={"foot": foot or "", "units": attrs["units"]})
-    return Recording(cells, counter - counter[0], time_s - time_s[0], info, Counters(), url, attrs=attrs)
+    return Recording(cells, counter - counter[0], relative, info, Counters(), url, attrs=attrs)

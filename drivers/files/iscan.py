@@ -11,6 +11,9 @@ scale, ``MatInfo.scale_kpa`` holds it; with a table, the cells stay raw for the 
 
 from __future__ import annotations
 
+import numpy as np
+
+from drivers.base import DriverError
 from drivers.files import tekscan
 
 FORMAT_NAME = "Tekscan I-Scan ASCII"
@@ -24,4 +27,10 @@ def looks_like(head: bytes) -> bool:
 
 
 def read(path, options, url):
-    return tekscan.read(path, {"foot": None, **options}, url)
+    recording = tekscan.read(path, {"foot": None, **options}, url)
+    raw_sum = (recording.extras or {}).get("reported_raw_sum")
+    if raw_sum is not None and np.isinf(raw_sum).any():  # NaN: a frame line without a Raw Sum
+        bad = int(np.argmax(np.isinf(raw_sum)))
+        raise DriverError(f"{path}: the Raw Sum of frame {recording.counter[bad]} is {raw_sum[bad]:g}, "
+                          "not a finite number")
+    return recording

@@ -154,6 +154,26 @@ def check_times(path, time_s: np.ndarray, what: str = "frame") -> None:
                           f"{what} {bad + 1} at {time_s[bad]:g} s")
 
 
+def relative_times(path, time_s: np.ndarray, what: str = "frame") -> np.ndarray:
+    """Frame times counted from the first (``time_s - time_s[0]``), checked before and after the
+    subtraction: far from the first time, steps too small for float64 vanish (times of -1e23 s
+    and 0.05, 0.1 s are all 1e23 s after the first) or the span overflows."""
+    time_s = np.asarray(time_s, dtype=np.float64)
+    check_times(path, time_s, what)
+    with np.errstate(over="ignore"):
+        relative = time_s - time_s[0]
+    if not np.isfinite(relative).all():
+        raise DriverError(f"{path}: {what} times from {time_s[0]:g} s to {time_s[-1]:g} s span more than a "
+                          "float can hold; the times must be damaged")
+    steps = np.diff(relative)
+    if len(steps) and not (steps > 0).all():
+        bad = int(np.argmin(steps > 0))
+        raise DriverError(f"{path}: {what}s {bad + 1} and {bad + 2} ({float(time_s[bad])!r} s and "
+                          f"{float(time_s[bad + 1])!r} s) cannot be told apart {relative[bad + 1]:g} s after "
+                          f"{what} 1; the times must be damaged")
+    return relative
+
+
 def check_increasing(path, numbers, what: str = "frame number") -> None:
     """Frame numbers (counters) must increase: a repeated or earlier number means damage."""
     for previous, number in zip(numbers, numbers[1:]):

@@ -30,12 +30,14 @@ Kept beside the frames, per frame, as the vendor reports them (NaN where that in
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import check_pressures, check_times, is_number, positive_number, read_text, text_lines
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, is_number, positive_number,
+                                    read_text, relative_times, text_lines)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -111,6 +113,7 @@ def read(path, options, url) -> Recording:
                 raise DriverError(f"{path}: line {numbers[i]}: the {side} insole's values are partly empty")
             values[i] = [_number(path, numbers[i], text, f"{side} value") for text in texts]
             present[i, foot] = True
+        check_pressures(path, values[:, :SENSORS], lambda index: f"line {numbers[index[0]]}")  # before scaling
         pressures[:, foot] = values[:, :SENSORS] * to_kpa
         reported[side] = values[:, SENSORS:]
     if not present.any(axis=0).all():
@@ -139,8 +142,11 @@ def read(path, options, url) -> Recording:
         rate = positive_number(path, "the frame rate from the times", 1.0 / float(np.median(steps)))
     else:
         raise DriverError(f"{path}: one sample only, so the frame rate is unknown")
-    counter = np.round((time_kept - time_kept[0]) * rate).astype(np.int64)
-    if (np.diff(counter) <= 0).any():
+    relative = relative_times(path, time_kept)
+    frame_numbers = np.round(relative * rate)
+    if frame_numbers[-1] <= MAX_FRAME_NUMBER and (np.diff(frame_numbers) > 0).all():
+        counter = frame_numbers.astype(np.int64)
+    else:  # samples closer than the median step, or numbers beyond int64: counted one by one
         counter = np.arange(len(time_kept), dtype=np.int64)
     sensor_area_cm2 = positive_number(path, "the sensor area (cm²)", options["sensor_area_cm2"])
     area_mm2 = sensor_area_cm2 * 100
@@ -160,7 +166,7 @@ def read(path, options, url) -> Recording:
     attrs = {"sensor_area_cm2": sensor_area_cm2, "insole_size": size,
              "moticon_filled_left": filled["left"], "moticon_filled_right": filled["right"],
              "moticon_cut_frames": int(n - (last - first))}
-    return Recording(cells, counter, time_kept - time_kept[0], info, Counters(), url, attrs=attrs, extras=extras)
+    return Recording(cells, counter, relative, info, Counters(), url, attrs=attrs, extras=extras)
 
 
 def _column(path, names: list[str], pattern: str) -> int:
@@ -173,4 +179,7 @@ def _column(path, names: list[str], pattern: str) -> int:
 def _number(path, line: int, text: str, what: str) -> float:
     if not is_number(text):
         raise DriverError(f"{path}: line {line}: {what} {text[:20]!r} is not a number")
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):  # the export leaves a missing value empty; it writes no nan or inf
+        raise DriverError(f"{path}: line {line}: {what} {text[:20]!r} is not a finite number")
+    return value

@@ -32,12 +32,14 @@ table is kept per frame as ``extras["reported_force_n"]`` and its COP as
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import check_pressures, check_times, is_number, positive_number, read_text, text_lines
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, is_number, positive_number, read_text,
+                                    relative_times, text_lines)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -55,10 +57,12 @@ def is_pliance(head: bytes) -> bool:
 def _numbers(path, number: int, fields: list[str], what: str) -> np.ndarray:
     values = []
     for field in fields:
-        if field == "-":
+        if field == "-":  # the export's mark for no value (an unloaded frame's COP)
             values.append(np.nan)
-        elif is_number(field):
+        elif is_number(field) and math.isfinite(float(field)):
             values.append(float(field))
+        elif is_number(field):
+            raise DriverError(f"{path}: line {number}: {field[:20]!r} in {what} is not a finite number")
         else:
             raise DriverError(f"{path}: line {number}: {field[:20]!r} in {what} is not a number")
     array = np.array(values, dtype=np.float64)
@@ -107,7 +111,7 @@ def read(path, options, url) -> Recording:
         bad = int(np.argwhere(np.isnan(data))[0][0])
         raise DriverError(f"{path}: line {numbers[bad]}: '-' where a frame needs a number")
     time_abs = data[:, 0]
-    check_times(path, time_abs)
+    time_s = relative_times(path, time_abs)
 
     rate_match = re.search(r"scanning rate \[Hz\]:\s*([-+.\deE]+)", header)
     period_match = re.search(r"time per frame \[secs\]:\s*([-+.\deE]+)", header)
@@ -139,6 +143,9 @@ def read(path, options, url) -> Recording:
                        device="Novel pliance", dtype=np.float32, cell_area_mm2=area_mm2,
                        extra={"mat_type": attrs["mat_type"], "geometry": "sensor centres from the file"})
     else:
+        if sensor_area is None and any(line.split()[:1] == ["sensor"] for line in lines[end:]):
+            raise DriverError(f"{path}: the sensor centres in the file are incomplete or not on a regular grid; "
+                              "give ?sensor_area_cm2= to read the sensors without geometry")
         if sensor_area is None:
             raise DriverError(f"{path}: the sensor geometry is not in the file; give ?sensor_area_cm2=")
         area_mm2 = positive_number(path, "the sensor area (cm²)", sensor_area) * 100
@@ -147,10 +154,12 @@ def read(path, options, url) -> Recording:
         info = MatInfo(rows=1, cols=n, pitch_x_mm=side, pitch_y_mm=side, rate_hz=rate, device="Novel pliance",
                        dtype=np.float32, cell_area_mm2=area_mm2, has_geometry=False,
                        extra={"mat_type": attrs["mat_type"]})
-    counter = np.round((time_abs - time_abs[0]) * rate).astype(np.int64)
-    if len(counter) > 1 and not (np.diff(counter) > 0).all():
+    frame_numbers = np.round(time_s * rate)
+    if frame_numbers[-1] <= MAX_FRAME_NUMBER and (np.diff(frame_numbers) > 0).all():
+        counter = frame_numbers.astype(np.int64)
+    else:  # frames closer than the header's rate, or numbers beyond int64: counted one by one
         counter = np.arange(len(data), dtype=np.int64)
-    return Recording(cells, counter, time_abs - time_abs[0], info, Counters(), url, attrs=attrs, extras=extras)
+    return Recording(cells, counter, time_s, info, Counters(), url, attrs=attrs, extras=extras)
 
 
 def _geometry(path, lines, start, sensors):
@@ -180,7 +189,8 @@ def _geometry(path, lines, start, sensors):
         col = (x - ux[0]) / pitch_x
         row = (y - uy[0]) / pitch_y
         if pitch_x > 0 and pitch_y > 0 and np.allclose(col, np.round(col), atol=0.02) \
-                and np.allclose(row, np.round(row), atol=0.02):
+                and np.allclose(row, np.round(row), atol=0.02) \
+                and (col.max() + 1) * (row.max() + 1) <= 4 * len(sensors):  # checked before the cast to int
             col, row = np.round(col).astype(int), np.round(row).astype(int)
             cols, rows = int(col.max()) + 1, int(row.max()) + 1
             if len(set(zip(row.tolist(), col.tolist()))) == len(sensors) and cols * rows <= 4 * len(sensors):

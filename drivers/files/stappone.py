@@ -28,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import check_pressures, check_times, is_number, positive_number, read_text, text_lines
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, is_number, positive_number,
+                                    read_text, text_lines)
 from drivers.recording import Recording
 from drivers.url import choice, positive
 
@@ -43,6 +44,7 @@ OPTIONS = {
 TARE_QUANTILE = 0.01  # ?tare=1: each channel's unloaded level is its 1st percentile over the recording
 CHANNELS = 12
 PRESSURE_COLUMNS = [f"pressure_{k:02d}" for k in range(1, CHANNELS + 1)]
+MAX_TIMESTAMP_MS = MAX_FRAME_NUMBER  # 2**53 ms: beyond it float64 ms lose whole milliseconds (and differences overflow)
 
 
 def looks_like(head: bytes) -> bool:
@@ -79,6 +81,7 @@ def read(path, options, url) -> Recording:
     if not rows:
         raise DriverError(f"{path}: no samples after the column line")
     data = np.array(rows)
+    _check_values(path, data, numbers)
     soles = sorted(set(data[:, 0].tolist()))
     if len(soles) > 2:
         raise DriverError(f"{path}: {len(soles)} insoles (sole_id {', '.join(f'{s:g}' for s in soles)}); "
@@ -123,6 +126,25 @@ def read(path, options, url) -> Recording:
     attrs = {"units": units, "sensor_area_cm2": area_cm2,
              "sole_ids": ",".join(f"{soles[i]:g}" for i in order)}
     return Recording(cells, counter, time_s, info, counters, url, attrs=attrs)
+
+
+def _check_values(path, data: np.ndarray, numbers: list[int]) -> None:
+    """The export writes whole sole ids, Unix times in ms and finite channel values; nan, inf or a
+    timestamp beyond 2**53 ms is damage (and would make a sole of its own, or overflow the times)."""
+    names = ["sole_id", "timestamp", *PRESSURE_COLUMNS]
+    bad = ~np.isfinite(data)
+    if bad.any():
+        i, k = np.argwhere(bad)[0]
+        raise DriverError(f"{path}: line {numbers[i]}: {names[k]} {data[i, k]:g} is not a finite number")
+    bad = data[:, 0] != np.round(data[:, 0])
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DriverError(f"{path}: line {numbers[i]}: sole_id {data[i, 0]:g} is not a whole number")
+    bad = np.abs(data[:, 1]) > MAX_TIMESTAMP_MS
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DriverError(f"{path}: line {numbers[i]}: timestamp {data[i, 1]:g} ms is out of range "
+                          "(beyond 2**53 ms)")
 
 
 def _feet(path, options, soles: list[float]) -> list[int]:
