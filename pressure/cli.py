@@ -517,6 +517,52 @@ def info(
                 out.print(f"recover     {hint}", highlight=False)
 
 
+@app.command(name="map", cls=Command)
+def map_(
+    sources: Annotated[list[str], typer.Argument(metavar="SOURCE...", help=(
+        "Study folders, session files, vendor exports or driver URLs; a folder gives every session "
+        "below it, as process finds them."))],
+    output: Annotated[Path, typer.Option("-o", "--output", file_okay=False,
+                                         help="Folder for registered.h5, maps.h5 and maps.png.")] = Path("maps"),
+    template: Annotated[str, typer.Option("--template", help=(
+        "mun104 (the MUN104 mean right foot), study (built from the steps), a maps.h5 or template "
+        ".h5 file, or a folder with MUN104R.csv."))] = "mun104",
+    groups: Annotated[Optional[Path], typer.Option("--groups", exists=True, dir_okay=False, metavar="CSV", help=(
+        "Two columns, file and group: exactly two groups, compared pixel by pixel by Welch's t "
+        "(the first row's group minus the other)."))] = None,
+    covariate: Annotated[Optional[Path], typer.Option("--covariate", exists=True, dir_okay=False, metavar="CSV", help=(
+        "Two columns, file and a number (e.g. walking speed): its correlation with peak pressure, "
+        "pixel by pixel."))] = None,
+    subjects: Annotated[Optional[Path], typer.Option("--subjects", exists=True, dir_okay=False, metavar="CSV", help=(
+        "Two columns, file and subject: the correlation is pooled within subject."))] = None,
+    nonrigid: Annotated[bool, typer.Option("--nonrigid", help=(
+        "Refine each registration with a smooth warp (seconds a step)."))] = False,
+    permutations: Annotated[int, typer.Option("--permutations", min=1, help=(
+        "Permutations for the family-wise 5 % thresholds."))] = 1000,
+    pitch_mm: PitchOption = None,
+    rate_hz: RateOption = None,
+    scale_kpa: Annotated[Optional[float], typer.Option(
+        "--scale-kpa", metavar="KPA", callback=_positive,
+        help="kPa per device unit, for exports in raw units that do not say.")] = None,
+    overwrite: OverwriteOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Register every complete footprint to a template and map peak pressure pixel by pixel: mean, SD, group t, correlation."""
+    with user_errors():
+        from pressure.mapping.study import map_study, read_table
+
+        tables = {name: read_table(path) if path else None
+                  for name, path in (("groups", groups), ("covariate", covariate), ("subjects", subjects))}
+        out = console()
+        with progress(out, shown=not quiet) as stage:
+            result = map_study(sources, output, template=template, **tables, nonrigid=nonrigid,
+                               fallbacks={"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa},
+                               progress=stage, permutations=permutations, overwrite=overwrite)
+        if not quiet:
+            for line in result.lines():
+                out.print(line, highlight=False)
+
+
 @app.command(cls=Command)
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Smaller data and fewer repeats: under a minute.")] = False,

@@ -13,6 +13,8 @@ The modules read in the order the data flows:
 4. ``statistics``: per-pixel mean, SD, Welch t between two groups and Pearson correlation with a
    covariate as xarray DataArrays on the template grid; regions of the template; maps drawn over
    the template's outline.
+5. ``study``: all of it for a study's session files, as ``pressure map`` runs it (``map_study``
+   writes registered.h5, maps.h5 and maps.png; ``read_table`` reads group and covariate CSVs).
 
 This is the pedobarographic statistical parametric mapping (pSPM) of Pataky et al. (2008) without
 its random-field-theory thresholds; a permutation test of the maximum statistic gives a
