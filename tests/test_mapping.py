@@ -391,3 +391,18 @@ def test_a_footprint_as_first_template_lies_heel_to_toe_along_y():
     assert template.dims == ("y_mm", "x_mm") and template.attrs["side"] == "right"
     assert template_axes(template).angle_deg == pytest.approx(90.0, abs=1.0)
     assert register(footprint, template).correlation > 0.97
+
+
+def test_a_nonrigid_registration_of_a_print_on_the_grid_is_not_flagged():
+    """Regression: the warp's local stretching was counted as load off the grid (94 %), so every
+    non-rigid registration was flagged."""
+    import drivers
+    from pressure.mapping.footprints import footprints
+    from pressure.mapping.registration import register
+    from pressure.mapping.template import mun104
+    from tests.conftest import FIXTURES
+
+    footprint = footprints(drivers.load(str(FIXTURES / "walking.h5")))[0]
+    registration = register(footprint, mun104(), nonrigid=True)
+    assert registration.inside > 0.99 and registration.failure == ""
+    assert registration.correlation >= registration.rigid_correlation

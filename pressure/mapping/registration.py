@@ -295,7 +295,9 @@ def register(footprint: Footprint, template, *, nonrigid: bool = False) -> Regis
         field, r = nonrigid_fit(footprint.peak_kpa, px, py, transform, template)
     peak = resample(footprint.peak_kpa, px, py, transform, template, field)
     mean = resample(footprint.mean_kpa, px, py, transform, template, field)
-    return Registration(peak, mean, transform, field, r, rigid_r, load_inside(footprint, transform, template, field))
+    # Whether the print lies on the grid is the rigid placement's to say: a warp's local
+    # stretching changes the resampled sum without moving load off the grid.
+    return Registration(peak, mean, transform, field, r, rigid_r, load_inside(footprint, transform, template))
 
 
 def load_inside(footprint: Footprint, transform: Similarity, template, displacement_mm=None) -> float:
