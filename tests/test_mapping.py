@@ -393,7 +393,7 @@ def test_a_footprint_as_first_template_lies_heel_to_toe_along_y():
     assert register(footprint, template).correlation > 0.97
 
 
-def test_a_nonrigid_registration_of_a_print_on_the_grid_is_not_flagged():
+def test_a_nonrigid_registration_of_a_print_on_the_grid_is_not_flagged(shared_data):
     """Regression: the warp's local stretching was counted as load off the grid (94 %), so every
     non-rigid registration was flagged."""
     import drivers
