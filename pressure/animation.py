@@ -24,10 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pressure.picture import (CLINICAL_COLOURS, CLINICAL_OVER, COLOURS, FEET, PATH_COLOUR, SIDE, _bare, _masked,
-                              add_colourbar, draw_sensors, kpa_reader, load_recording, orient_grid, orient_points,
-                              pressure_scale, sensor_outlines, sensor_values, side_label, tile_outlines, title_lines,
-                              view_direction)
+from pressure.pictures.insoles import draw_sensors, sensor_outlines, sensor_shapes, sensor_values
+from pressure.pictures.marks import PATH_COLOUR, bare, side_label, white_edge
+from pressure.pictures.orientation import orient_grid, orient_points, view_direction
+from pressure.pictures.recording import kpa_reader, load_recording
+from pressure.pictures.scales import (CLINICAL_COLOURS, CLINICAL_OVER, COLOURS, SIDE, add_colourbar, masked,
+                                      pressure_scale)
+from pressure.pictures.session import has_geometry, pitches
+from pressure.pictures.text import title_lines
+from pressure.schema import FEET
 
 DEFAULT_FPS = 25.0
 MAX_FRAMES = {".gif": 500, ".mp4": 3000}
@@ -175,7 +180,7 @@ class _MatView:
         self.cols = slice(max(cols.min() - margin, 0), min(cols.max() + margin + 1, cells.shape[1]))
         self.direction = direction
         self.feet = tuple(feet)
-        px, py = float(results.attrs["pitch_x_mm"]), float(results.attrs["pitch_y_mm"])
+        px, py = pitches(results)
         x, y = results["x"].values[self.cols], results["y"].values[self.rows]
         corners_u, corners_v = orient_points(np.array([x[0] - px / 2, x[-1] + px / 2, x[0] - px / 2, x[-1] + px / 2]),
                                              np.array([y[0] - py / 2, y[0] - py / 2, y[-1] + py / 2, y[-1] + py / 2]),
@@ -251,7 +256,7 @@ def save_animation(results, source, path: Path, fps: float = DEFAULT_FPS, *, sty
     time = results["time"].values
     indices, play_fps, speed = frame_plan(time, fps, max_frames or MAX_FRAMES[suffix])
     threshold = float(results.attrs.get("threshold_kpa", 5.0))
-    geometry = bool(int(results.attrs.get("has_geometry", 1)))
+    geometry = has_geometry(results)
     peak = float(np.nanmax(results["peak_pressure_image"].values)) if results.sizes.get("x") else 1.0
     cmap, norm, extend = pressure_scale(style, peak)
 
@@ -269,13 +274,11 @@ def save_animation(results, source, path: Path, fps: float = DEFAULT_FPS, *, sty
     traces = {}
     panels = []  # (view, axes, image artist, camera or None)
     if geometry:
-        from matplotlib import patheffects
-
         first = read(slice(int(indices[0]), int(indices[0]) + 1))[0] if len(indices) else None
         axes_list = np.atleast_1d(left.subplots(1, len(views), width_ratios=[v.aspect for v in views]))
         for view, axes in zip(views, axes_list):
             turned = view.image(first)
-            shown = axes.imshow(_masked(turned, threshold), origin="lower", extent=view.extent, cmap=cmap,
+            shown = axes.imshow(masked(turned, threshold), origin="lower", extent=view.extent, cmap=cmap,
                                 norm=norm, interpolation="nearest")
             axes.set_xlim(view.extent[0], view.extent[1])
             camera = None
@@ -287,15 +290,14 @@ def save_animation(results, source, path: Path, fps: float = DEFAULT_FPS, *, sty
             else:
                 axes.set_ylim(view.extent[2], view.extent[3])
             axes.set_aspect("equal")
-            _bare(axes)
+            bare(axes)
             if len(views) > 1:
                 side_label(axes, view.feet[0], size=13)
             panels.append([view, axes, shown, camera])
             for foot in view.feet:
                 u, v = orient_points(results["cop_x"].sel(foot=foot).values, results["cop_y"].sel(foot=foot).values,
                                      view.direction)
-                edge = [patheffects.Stroke(linewidth=3.6, foreground="white"), patheffects.Normal()]
-                line, = axes.plot([], [], color=PATH_COLOUR, linewidth=1.8, path_effects=edge)
+                line, = axes.plot([], [], color=PATH_COLOUR, linewidth=1.8, path_effects=white_edge(3.6))
                 dot, = axes.plot([], [], "o", markersize=7, markerfacecolor=COLOURS[foot], markeredgecolor="white",
                                  markeredgewidth=1.2)
                 traces[foot] = (u, v, line, dot, _trace_starts(results, foot))
@@ -312,8 +314,7 @@ def save_animation(results, source, path: Path, fps: float = DEFAULT_FPS, *, sty
             if not n:
                 axes.set_axis_off()
                 continue
-            shapes = outlines[foot] if outlines is not None else tile_outlines(n)
-            patches[foot] = draw_sensors(axes, shapes, np.zeros(n), cmap, norm, threshold)
+            patches[foot] = draw_sensors(axes, sensor_shapes(outlines, foot, n), np.zeros(n), cmap, norm, threshold)
             mappable = patches[foot]
             side_label(axes, foot, size=13)
         if mappable is not None:
@@ -364,7 +365,7 @@ def save_animation(results, source, path: Path, fps: float = DEFAULT_FPS, *, sty
                     for panel in panels:
                         view, axes, shown, camera = panel
                         turned = view.image(frame)
-                        shown.set_data(_masked(turned, threshold))
+                        shown.set_data(masked(turned, threshold))
                         centre = view.centre_of(turned, threshold) if camera is not None else None
                         if centre is not None:  # eased, so the view glides from step to step
                             camera += 0.35 * (centre - camera)
@@ -381,7 +382,7 @@ def save_animation(results, source, path: Path, fps: float = DEFAULT_FPS, *, sty
                 else:
                     for foot, collection in patches.items():
                         mine = frame[foot_map == FEET.index(foot)]
-                        collection.set_array(np.ma.masked_where(~(mine > threshold), mine))
+                        collection.set_array(masked(mine, threshold))
                 cursor.set_xdata([time[index], time[index]])
                 clock.set_text(f"t = {time[index]:.2f} s  ({pace})")
                 canvas.restore_region(background)

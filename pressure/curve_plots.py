@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-COLOURS = {"left": "#1f77b4", "right": "#d62728"}
+from pressure.pictures.scales import COLOURS
 
 
 def has_curves(dataset) -> bool:

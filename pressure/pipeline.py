@@ -161,7 +161,7 @@ def process(
     stage(f"writing {output}")
     write_results(dataset, output)
     if picture is not None:
-        from pressure.picture import save_picture
+        from pressure.pictures.figure import save_picture
 
         stage(f"drawing {picture}")
         save_picture(dataset, picture, recording=recording)

@@ -22,10 +22,16 @@ import numpy as np
 from pressure.curve_plots import curves_figure, has_curves
 from pressure.balance import SWAY_LOWPASS_HZ, f_quantile_2
 from pressure.kernels.lowpass import lowpass
-from pressure.picture import (COLOURS, SIDE, activity_text, caption, draw_feet, draw_region_table, draw_step_grid,
-                              key_numbers, no_regions_reason, pressure_scale, region_columns, region_rows,
-                              sensor_outlines, session_date, session_subject, source_name, step_prints, title_lines,
-                              wants_steps)
+from pressure.pictures.feet import draw_feet
+from pressure.pictures.figure import wants_steps
+from pressure.pictures.heel_down import try_step_prints
+from pressure.pictures.insoles import sensor_outlines
+from pressure.pictures.region_table import draw_region_table, no_regions_reason, region_columns, region_rows
+from pressure.pictures.scales import COLOURS, SIDE, pressure_scale
+from pressure.pictures.session import complete_steps, has_geometry, has_standing
+from pressure.pictures.step_grid import draw_step_grid
+from pressure.pictures.text import (activity_text, caption, draw_title, duration_s, key_numbers, session_date,
+                                    session_subject, source_name, warning_lines)
 from pressure.schema import FEET
 from pressure.summary import summary_rows
 
@@ -100,7 +106,7 @@ def _force_panel(axes, dataset) -> None:
 
 def _balance_panel(axes, dataset) -> None:
     rate = float(dataset.attrs["rate_hz"])
-    if dataset.attrs.get("activity") in ("standing", "mixed") and int(dataset.attrs.get("has_geometry", 1)):
+    if has_standing(dataset) and has_geometry(dataset):
         time = dataset["time"].values
         standing = (time >= dataset.attrs.get("standing_from_s", -np.inf)) & (
             time <= dataset.attrs.get("standing_to_s", np.inf))
@@ -161,11 +167,8 @@ def figure(dataset, *, style: str = "clinical", recording=None, tables: bool = T
 
     pressure_scale(style)
     note = ""
-    if prints is None and wants_steps(dataset) and dataset.attrs.get("activity") == "walking":
-        try:
-            prints = step_prints(dataset, recording, max_steps=REPORT_STEPS)
-        except (ValueError, OSError) as error:
-            note = f"Step prints not drawn: {error}."
+    if prints is None:
+        prints, note = _report_prints(dataset, recording)
     fig = plt.figure(figsize=size, layout="constrained")
     if prints:  # the steps across the top, force and step forces beside each other below
         top, middle, *bottom = fig.subfigures(3 if tables else 2, 1, height_ratios=[2.4, 1.3, 1.3][:3 if tables else 2])
@@ -186,9 +189,15 @@ def figure(dataset, *, style: str = "clinical", recording=None, tables: bool = T
         draw_region_table(region_axes, dataset, fontsize=8)
     if note and tables:
         fig.text(0.005, 0.002, note, fontsize=7, ha="left", va="bottom", color="0.3")
-    head, numbers = title_lines(dataset)
-    fig.suptitle(f"{head}\n{numbers}", fontsize="medium")
+    draw_title(fig, dataset)
     return fig
+
+
+def _report_prints(dataset, recording) -> tuple[list | None, str]:
+    """(the step prints a walk's report shows, or None; why they are not drawn, or "")."""
+    if wants_steps(dataset) and dataset.attrs.get("activity") == "walking":
+        return try_step_prints(dataset, recording, max_steps=REPORT_STEPS)
+    return None, ""
 
 
 def write_report(dataset, path: Path, *, style: str = "clinical", recording=None) -> None:
@@ -215,12 +224,7 @@ def write_report(dataset, path: Path, *, style: str = "clinical", recording=None
         finally:
             plt.close(fig)
         return
-    prints, note = None, ""
-    if wants_steps(dataset) and dataset.attrs.get("activity") == "walking":
-        try:
-            prints = step_prints(dataset, recording, max_steps=REPORT_STEPS)
-        except (ValueError, OSError) as error:
-            note = f"Step prints not drawn: {error}."
+    prints, note = _report_prints(dataset, recording)
     picture = _png_base64(figure(dataset, style=style, tables=False, size=PAGE_FIGURE_INCHES, prints=prints or []))
     curves = _png_base64(curves_figure(dataset)) if has_curves(dataset) else ""
     path.write_text(page(dataset, picture, caption(dataset, prints, note, style), curves), encoding="utf-8")
@@ -300,7 +304,7 @@ def _steps_table(dataset) -> str:
                ("impulse (N s)", "step_impulse", "{:.1f}"), ("length (mm)", "step_length", "{:.0f}"),
                ("width (mm)", "step_width", "{:.0f}"), ("angle (deg)", "step_progression_angle", "{:+.1f}"),
                ("CPEI (%)", "step_cpei", "{:.1f}")]
-    complete = dataset["step_complete"].values.astype(bool) if "step_complete" in dataset else None
+    complete = complete_steps(dataset)
     rows = []
     for i in range(dataset.sizes["step"]):
         row = [str(i + 1)]
@@ -313,7 +317,7 @@ def _steps_table(dataset) -> str:
             else:
                 text = pattern.format(value)
             row.append(text)
-        row.append("yes" if complete is None or complete[i] else "no (cut)")
+        row.append("yes" if complete[i] else "no (cut)")
         rows.append(row)
     return "<h2>Steps</h2>" + _table(["step"] + [name for name, _, _ in columns] + ["complete"], rows, "steps")
 
@@ -325,10 +329,9 @@ def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64:
     name = source_name(attrs)
     title = f"Subject {subject}" if subject else name
     date = session_date(attrs) or "date not recorded"
-    duration = float(dataset["time"].values[-1]) if dataset.sizes.get("time", 0) else 0.0
     meta = [("Subject", subject or "not recorded in the source"), ("Date", date),
-            ("Activity", f"{activity_text(attrs)}, {duration:.1f} s"), ("Device", str(attrs.get("device", "-"))),
-            ("Source", name)]
+            ("Activity", f"{activity_text(attrs)}, {duration_s(dataset):.1f} s"),
+            ("Device", str(attrs.get("device", "-"))), ("Source", name)]
     meta_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in meta)
     keys = "".join(f"<li>{html.escape(text)}</li>" for text in key_numbers(dataset))
     summary = _table(["", "L (left)", "R (right)"], [list(row) for row in summary_rows(dataset)])
@@ -341,7 +344,7 @@ def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64:
     session = _table(["attribute", "value"], [[attribute_label(k), attribute_text(k, attrs[k])] for k in shown],
                      "session")
     caption_html = "<br>".join(html.escape(line) for line in picture_caption.splitlines())
-    warnings = [line for line in str(attrs.get("warnings", "") or "").splitlines() if line.strip()]
+    warnings = warning_lines(attrs)
     warnings_html = ""
     if warnings:
         items = "".join(f"<li>{html.escape(line)}</li>" for line in warnings)

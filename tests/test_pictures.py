@@ -19,8 +19,12 @@ import drivers  # noqa: E402
 from drivers.base import Counters, MatInfo  # noqa: E402
 from drivers.recording import Recording  # noqa: E402
 from pressure.analysis import analyse  # noqa: E402
-from pressure.picture import (CLINICAL_EDGES_KPA, CLINICAL_NAME, draw_feet, draw_step_grid, heel_down,  # noqa: E402
-                              picture_figure, pressure_scale, save_picture, step_prints, title_lines)
+from pressure.pictures.feet import draw_feet  # noqa: E402
+from pressure.pictures.figure import picture_figure, save_picture  # noqa: E402
+from pressure.pictures.heel_down import heel_down, step_prints  # noqa: E402
+from pressure.pictures.scales import CLINICAL_EDGES_KPA, CLINICAL_NAME, pressure_scale  # noqa: E402
+from pressure.pictures.step_grid import draw_step_grid  # noqa: E402
+from pressure.pictures.text import title_lines  # noqa: E402
 
 DATE = "2024-03-05T09:30:00+00:00"
 

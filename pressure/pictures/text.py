@@ -1,0 +1,157 @@
+"""The words of a picture: what the session is (subject where the source names one, date, activity,
+duration), the numbers a clinician looks for first, and the caption saying how it is drawn."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from pressure.pictures.scales import SIDE
+from pressure.pictures.session import complete_steps, has_geometry, has_standing, number
+from pressure.schema import FEET
+
+SUBJECT_KEYS = ("subject", "subject_name", "subject_id", "patient", "patient_name", "patient_id", "participant")
+DATE_KEYS = ("started_at", "recorded_at", "date")
+
+
+def source_name(attrs) -> str:
+    url = str(attrs.get("source_url", "") or "")
+    if url.startswith("pair://"):
+        return " + ".join(Path(part.split("?")[0]).name for part in url[len("pair://"):].split("|"))
+    if "://" in url and not url.startswith("file://"):
+        return url.split("&")[0] if url.startswith("sim://") else url
+    return Path(url.removeprefix("file://").split("?")[0]).name or "session"
+
+
+def session_date(attrs) -> str:
+    """The recording's date and time as 'YYYY-MM-DD HH:MM UTC' (or as the source wrote it), '' if unknown."""
+    for key in DATE_KEYS:
+        value = str(attrs.get(key, "") or "").strip()
+        if not value:
+            continue
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return ""
+
+
+def session_subject(attrs) -> str:
+    for key in SUBJECT_KEYS:
+        value = str(attrs.get(key, "") or "").strip()
+        if value:
+            return value
+    return ""
+
+
+def activity_text(attrs) -> str:
+    activity = str(attrs.get("activity", "") or "")
+    if activity == "mixed":
+        return "standing, then walking"
+    return activity or "activity unknown"
+
+
+def duration_s(dataset) -> float:
+    """The last frame's time (s from the first)."""
+    return float(dataset["time"].values[-1]) if dataset.sizes.get("time", 0) else 0.0
+
+
+def warning_lines(attrs) -> list[str]:
+    """The plausibility warnings the results carry, one a line."""
+    return [line for line in str(attrs.get("warnings", "") or "").splitlines() if line.strip()]
+
+
+def key_numbers(dataset) -> list[str]:
+    """The numbers a clinician looks for first, as short texts."""
+    parts = []
+    share = [number(dataset, "load_share", foot=f) for f in FEET]
+    if all(np.isfinite(share)):
+        parts.append(f"load L {100 * share[0]:.0f} % / R {100 * share[1]:.0f} %")
+    arch = []
+    for foot in FEET:
+        index = number(dataset, "arch_index", foot=foot)
+        if np.isfinite(index):
+            arch.append(f"{SIDE[foot]} {index:.2f} {str(dataset['arch_type'].sel(foot=foot).values)}")
+    if arch:
+        parts.append("arch index " + ", ".join(arch))
+    peaks = []
+    for foot in FEET:
+        values = dataset["peak_pressure"].sel(foot=foot).values
+        if np.isfinite(values).any() and np.nanmax(values) > 0:
+            peaks.append(f"{SIDE[foot]} {np.nanmax(values):.0f}")
+    if peaks:
+        parts.append("peak " + " / ".join(peaks) + " kPa")
+    steps = dataset.sizes.get("step", 0)
+    if steps:
+        complete = int(complete_steps(dataset).sum())
+        cut = f" ({steps - complete} cut)" if complete < steps else ""
+        parts.append(f"{steps} step{'s' if steps != 1 else ''}{cut}")
+    cadence = number(dataset, "cadence")
+    if np.isfinite(cadence):
+        parts.append(f"cadence {cadence:.0f}/min")
+    if has_standing(dataset) and "sway_ellipse_area" in dataset:
+        area = float(dataset["sway_ellipse_area"].sel(part="mat"))
+        if np.isfinite(area):
+            parts.append(f"sway ellipse {area:.0f} mm²")
+    return parts
+
+
+def title_lines(dataset) -> list[str]:
+    """Headline (subject or source, date, activity, duration) and the key numbers."""
+    attrs = dataset.attrs
+    who = session_subject(attrs)
+    head = [f"subject {who}" if who else source_name(attrs)]
+    if who:
+        head.append(source_name(attrs))
+    head.append(session_date(attrs) or "date not recorded")
+    head.append(f"{activity_text(attrs)}, {duration_s(dataset):.1f} s")
+    return [" · ".join(head), " · ".join(key_numbers(dataset))]
+
+
+def draw_title(figure, dataset) -> None:
+    """:func:`title_lines` as the figure's title."""
+    head, numbers = title_lines(dataset)
+    figure.suptitle(f"{head}\n{numbers}", fontsize="medium")
+
+
+def caption(dataset, prints: list | None, note: str = "", style: str = "clinical") -> str:
+    """How the picture is drawn, for a reader who has not seen one before; ``prints``: the step
+    prints drawn (:class:`pressure.pictures.heel_down.StepPrint`), ``note``: why they are not."""
+    scale = ("colours in fixed kPa bands from 0 (clinical scale)" if style == "clinical"
+             else "colours from 0 kPa to the highest pressure")
+    parts = ["Peak pressure viewed from above, toes up; L left foot, R right foot; " + scale + "."]
+    if has_geometry(dataset):
+        text = "COP: black line with a white edge, circle where it starts"
+        text += ("; standing sway at true size on the foot and magnified beside it (scale bar)."
+                 if has_standing(dataset) else ", arrowhead where it ends (heel to toe).")
+        parts.append(text)
+    if prints:
+        total = int(complete_steps(dataset).sum()) if "step_complete" in dataset else len(prints)
+        cut = dataset.sizes.get("step", 0) - total
+        count = f"{len(prints)} of {total} complete steps" + (f"; {cut} cut by the recording or the mat not shown"
+                                                               if cut else "")
+        if all(p.sensors for p in prints):
+            parts.append(f"Steps: each complete step's peak per sensor ({count}).")
+        else:
+            how = sorted({p.heel_from for p in prints})
+            parts.append(f"Steps: each complete step's own print ({count}), turned heel down along its long axis "
+                         f"(heel end from: {', '.join(how)}); arrow: COP heel to toe.")
+    if note:
+        parts.append(note)
+    warnings = warning_lines(dataset.attrs)
+    if warnings:
+        parts.append("Check: " + "; ".join(warnings))
+    return "\n".join(parts)
+
+
+def draw_text_block(axes, text: str, fontsize: float = 7.5) -> None:
+    """``text`` wrapped to the width of a column, from the axes' upper left corner."""
+    axes.set_axis_off()
+    wrapped = "\n".join(textwrap.fill(line, 95) for line in text.splitlines())
+    axes.text(0.0, 1.0, wrapped, ha="left", va="top", fontsize=fontsize, transform=axes.transAxes)
