@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import tempfile
 from dataclasses import dataclass
@@ -159,21 +160,25 @@ def _attrs(name: str, spec: Variable) -> dict[str, Any]:
 
 
 def write_results(dataset, path: Path) -> None:
-    """Write atomically: a temporary file in the same folder, renamed when complete."""
+    """Write atomically: a temporary file in the same folder, renamed when complete.
+
+    The file is the one ``dataset.to_netcdf(path, engine="h5netcdf")`` wrote (with gzip level 4
+    on numeric data variables of more than 1024 values), written through h5netcdf directly: the
+    same CF encoding (NaN ``_FillValue`` on floats, bools as int8 with ``dtype = "bool"``,
+    strings as variable-length strings, the ``coordinates`` attribute), the same dimensions,
+    variables in the same order and the same storage, without xarray's generic writer (which,
+    where Dask is installed, asks Dask for its scheduler and so imports ``distributed``, 0.1 s
+    or more). ``tests/test_results_writer.py`` compares the two files object by object."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    encoding = {
-        name: {"compression": "gzip", "compression_opts": 4}
-        for name, variable in dataset.data_vars.items()
-        if variable.ndim >= 1 and variable.dtype.kind in "fiu" and variable.size > 1024
-    }
+    variables, attrs = _encode_results(dataset)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as error:  # a read-only or full folder: say so of the file asked for
         raise OSError(error.errno, f"{path}: cannot write ({error.strerror})") from None
     os.close(handle)
     try:
-        dataset.to_netcdf(temporary, engine="h5netcdf", encoding=encoding, invalid_netcdf=False)
+        _write_netcdf(temporary, variables, attrs)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; results are ordinary files
@@ -184,3 +189,166 @@ def write_results(dataset, path: Path) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@dataclass
+class _Encoded:
+    """One variable as it goes into the file (xarray's CF encoding, done here)."""
+    dims: tuple[str, ...]
+    data: np.ndarray
+    dtype: Any  # a numpy dtype, or str for variable-length strings
+    attrs: dict[str, Any]
+    fillvalue: Any
+    compress: bool
+
+
+# Encodings that would make xarray write other values than a variable holds; results are built
+# fresh by build_results and carry none, so a dataset that does is refused rather than written
+# differently from xarray.
+_VALUE_ENCODINGS = ("dtype", "_FillValue", "missing_value", "scale_factor", "add_offset", "units",
+                    "calendar", "_Unsigned", "_Encoding", "coordinates", "char_dim_name")
+_ATTR_TYPES = (str, numbers.Number, np.ndarray, np.number, list, tuple, bytes)
+
+
+def _encode_results(dataset) -> tuple[dict[str, _Encoded], dict[str, Any]]:
+    """The variables and global attributes as xarray's netCDF4 encoding makes them
+    (``conventions.encode_dataset_coordinates``, ``cf_encoder``, ``ensure_dtype_not_object``)."""
+    _check_attrs("the dataset", dataset.attrs)
+    coordinate_names = [name for name in dataset.coords if name not in dataset.dims]
+    variables: dict[str, _Encoded] = {}
+    written_coordinates: set[str] = set()
+    for name, variable in dataset.variables.items():
+        if not isinstance(name, str) or not name or "/" in name:
+            raise SchemaError(f"results variable name {name!r}: must be a non-empty string without '/'")
+        _check_attrs(name, variable.attrs)
+        encoded = [key for key in _VALUE_ENCODINGS if key in variable.encoding]
+        if encoded:
+            raise SchemaError(f"results variable {name}: encoding {encoded} is not written; "
+                              "build results with build_results")
+        attrs = dict(variable.attrs)
+        if "_FillValue" in attrs or "missing_value" in attrs:
+            raise SchemaError(f"results variable {name}: a _FillValue or missing_value attribute is not written")
+        # The coordinates attribute: every non-dimension coordinate whose dimensions the variable has.
+        if name not in coordinate_names and "coordinates" not in attrs:
+            names = sorted(coordinate for coordinate in coordinate_names
+                           if name not in variable.dims
+                           and set(dataset.variables[coordinate].dims) <= set(variable.dims))
+            if names:
+                attrs["coordinates"] = " ".join(names)
+        if "coordinates" in attrs:
+            written_coordinates.update(str(attrs["coordinates"]).split())
+        data = np.asarray(variable.values)
+        fillvalue = None
+        kind = data.dtype.kind
+        if kind == "f":
+            fillvalue = data.dtype.type(np.nan)  # xarray's default _FillValue
+            dtype = data.dtype
+        elif kind in "iu":
+            dtype = data.dtype
+        elif kind == "b":
+            attrs["dtype"] = "bool"
+            data = data.astype("i1")
+            dtype = data.dtype
+        elif kind == "U":
+            dtype = str
+        elif kind == "O":
+            data, dtype = _object_values(name, data)
+        else:
+            raise SchemaError(f"results variable {name}: {data.dtype} values are not written")
+        compress = (name in dataset.data_vars and variable.ndim >= 1
+                    and variable.dtype.kind in "fiu" and variable.size > 1024)
+        variables[name] = _Encoded(tuple(map(str, variable.dims)), data, dtype, attrs, fillvalue, compress)
+    attrs = dict(dataset.attrs)
+    unattached = set(coordinate_names) - written_coordinates
+    if unattached and "coordinates" not in attrs:  # xarray's global coordinates attribute
+        attrs["coordinates"] = " ".join(sorted(unattached))
+    return variables, attrs
+
+
+def _object_values(name: str, data: np.ndarray) -> tuple[np.ndarray, Any]:
+    """An object array as xarray stores it: strings as variable-length strings (missing ones
+    empty), numbers as their type (float, NaN where missing), an empty array as float64."""
+    if data.size == 0:
+        return data.astype(np.float64), np.dtype(np.float64)
+    flat = data.ravel()
+    missing = np.fromiter((_is_missing(value) for value in flat), bool, flat.size)
+    present = flat[~missing]
+    if present.size == 0:
+        return np.full(data.shape, np.nan), np.dtype(np.float64)
+    types = {type(value) for value in present}
+    if len(types) > 1:
+        raise SchemaError(f"results variable {name}: values of mixed types "
+                          f"{sorted(kind.__name__ for kind in types)} are not written")
+    first = present[0]
+    if isinstance(first, str):
+        values = np.empty(data.shape, object)
+        values.ravel()[...] = ["" if gone else value for gone, value in zip(missing, flat)]
+        return values, str
+    if isinstance(first, bytes):
+        raise SchemaError(f"results variable {name}: bytes values are not written")
+    dtype = np.array(first).dtype
+    if dtype.kind not in "fiu":  # xarray refuses the rest too
+        raise SchemaError(f"results variable {name}: {type(first).__name__} values are not written")
+    if missing.any():
+        dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+        values = np.empty(data.shape, dtype)
+        values.ravel()[...] = [np.nan if gone else value for gone, value in zip(missing, flat)]
+    else:
+        values = np.empty(data.shape, dtype)
+        values[...] = data
+    return values, dtype
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and value != value)
+
+
+def _check_attrs(owner: str, attrs: dict) -> None:
+    """xarray's checks of attributes for netCDF (``_validate_attrs``)."""
+    for key, value in attrs.items():
+        if not isinstance(key, str) or not key:
+            raise SchemaError(f"{owner}: attribute name {key!r} must be a non-empty string")
+        if not isinstance(value, _ATTR_TYPES):
+            raise SchemaError(f"{owner}: attribute {key} = {value!r} must be a number, a string, "
+                              "an array or a list of numbers or strings")
+        if np.asarray(value).dtype.kind == "b":  # h5netcdf would refuse it half-way through the file
+            raise SchemaError(f"{owner}: attribute {key} = {value!r}: netCDF has no boolean attributes")
+        if isinstance(value, bytes) and (b"\x00" in value or not _is_utf8(value)):
+            raise SchemaError(f"{owner}: attribute {key} must be UTF-8 text without null characters")
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _write_netcdf(target: str, variables: dict[str, _Encoded], attrs: dict[str, Any]) -> None:
+    """The calls xarray's h5netcdf store makes, in its order: global attributes, dimensions,
+    then each variable created, given its attributes and filled."""
+    import h5netcdf
+    import h5py
+
+    with h5netcdf.File(target, "w", invalid_netcdf=False) as file:
+        for key, value in attrs.items():
+            file.attrs[key] = value
+        sizes: dict[str, int] = {}
+        for variable in variables.values():
+            sizes.update(zip(variable.dims, variable.data.shape))
+        for dim, size in sizes.items():
+            file.dimensions[dim] = size
+        for name, variable in variables.items():
+            options: dict[str, Any] = {}
+            if variable.data.ndim:  # no chunks or filters on scalars
+                options["chunks"] = None
+                if variable.compress:
+                    options.update(compression="gzip", compression_opts=4)
+            dtype = h5py.string_dtype() if variable.dtype is str else variable.dtype
+            stored = file.create_variable(name, dimensions=variable.dims, dtype=dtype,
+                                          fillvalue=variable.fillvalue, **options)
+            attributes = stored.attrs  # h5netcdf looks the variable up again on every .attrs
+            for key, value in variable.attrs.items():
+                attributes[key] = value
+            stored[...] = variable.data
