@@ -20,6 +20,12 @@ hand-made files put one ``Key: value`` per line and no page header; a picture wi
 all is an unloaded plate. The Force row's last value (the picture's total, N) is kept as
 ``extras["reported_force_n"]`` to check the force computed from pressure; it is rounded once,
 where the sum of the rounded row forces drifts by up to 0.13 N in the sample.
+
+The sample's header holds no date and no subject (``File:`` is the measurement's path; a date in
+that path is not taken for one). Where a header has ``Date:`` (and ``Time:``) or ``Patient:``,
+``Patient name:``, ``Patient ID:``, ``Subject:`` or ``Subject ID:`` fields, they become
+``attrs["recorded_at"]`` (naive ISO 8601: no time zone is given, none is invented; a date whose
+day/month order is not told stays ``attrs["recorded_at_text"]``) and ``attrs["subject"]``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import FLOAT32_MAX, MAX_FRAME_NUMBER, check_memory
+from drivers.files.metadata import FLOAT32_MAX, MAX_FRAME_NUMBER, check_memory, header_attrs
 from drivers.recording import Recording
 from drivers.url import choice
 
@@ -37,6 +43,7 @@ FORMAT_NAME = "emed ASCII"
 OPTIONS = {"index_base": (choice("0", "1"), "1")}
 NEEDED = {"matrix": "Matrix", "sensor area": "Sensor area", "time/picture": "Time/picture"}
 NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+SUBJECT_KEYS = ("patient", "patient name", "patient id", "subject", "subject id")
 
 
 class LineError(ValueError):
@@ -162,7 +169,11 @@ def read(path, options, url) -> Recording:
     time_s = (counter - counter[0]) * (period_ms / 1000.0)
     frames = np.stack([picture.frame for picture in pictures])
     reported = np.array([picture.force for picture in pictures])
-    return Recording(frames, counter, time_s, info, Counters(), url, extras={"reported_force_n": reported})
+    date = " ".join(header[key][0] for key in ("date", "time") if key in header)  # local time, left naive
+    subject = next((header[key][0] for key in SUBJECT_KEYS if key in header), "")
+    attrs = header_attrs(date if "date" in header else "", subject)
+    return Recording(frames, counter, time_s, info, Counters(), url, attrs=attrs or None,
+                     extras={"reported_force_n": reported})
 
 
 def _keep_header(header: dict, pairs, number: int) -> None:

@@ -3,6 +3,8 @@
 The pressuRe sample (sheet ``Test``, 20 columns) is a "Dynamic Roll off" export::
 
     Dynamic Roll offfor measurement: Barefoot_2
+    Patient name: NA
+    Measurement done on 07-07-2011
     Scanning speed;  for the left foot: 0.00 Hertz, for the right foot: 500.00 Hertz
     Right foot data
     Right rectangle position / Rectangle bottom / 6 / Rectangle left / 40 / Rectangle width / 20
@@ -18,6 +20,12 @@ check against. Its values' unit is not stated: they are read as the force on eac
 load would be 285 N (a 29 kg walker) and as N it is 735 N; ``?units=ncm2`` or ``?units=kpa`` read
 them as pressures. The window is placed with a margin of ``?margin=`` (default 2) unloaded
 sensors on every side, since the plate around it is unloaded but its size is not in the file.
+
+``Measurement done on 07-07-2011`` becomes ``attrs["recorded_at"]`` (``2011-07-07``; no time is
+given, and no time zone is invented) where the numbers tell day from month (here both are 7; one
+above 12 also tells), else the text is kept as ``attrs["recorded_at_text"]``: the order follows the
+PC's settings and the file does not say it. ``Patient name:`` becomes ``attrs["subject"]``, except
+a placeholder such as the sample's ``NA``.
 """
 
 from __future__ import annotations
@@ -28,8 +36,8 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, is_number, parse_count, pitch_mm,
-                                    positive_number, relative_times)
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, parse_count,
+                                    pitch_mm, positive_number, relative_times)
 from drivers.recording import Recording
 from drivers.url import choice, non_negative
 
@@ -42,6 +50,8 @@ OPTIONS = {
 }
 FRAME = re.compile(r"^\s*Frame\s+(\d+)\s*\(\s*([-+\d.eE]+)\s*ms\s*\)", re.I)
 RATE = re.compile(r"for the (left|right) foot:\s*([\d.]+)\s*Hertz", re.I)
+DONE_ON = re.compile(r"^measurement done on\s*(.*)$", re.I)
+PATIENT = re.compile(r"^patient name\s*:\s*(.*)$", re.I)
 MAX_CELLS = 1 << 28
 
 
@@ -112,6 +122,7 @@ def read(path, options, url) -> Recording:
 
 def _read_sheet(path, sheet, options, url) -> Recording:
     labels, frames, foot, rate = {}, [], None, None
+    header = {"date": "", "patient": ""}  # the first of each, as written
     for row in range(sheet.nrows):
         text = _text(sheet, row)
         if not text:
@@ -132,6 +143,10 @@ def _read_sheet(path, sheet, options, url) -> Recording:
                 raise DriverError(f"{path}: row {row + 1}: the scanning speed {hertz[:20]!r} Hertz is not a number")
             if float(hertz) > 0:
                 foot, rate = side.lower(), float(hertz)
+        for key, pattern in (("date", DONE_ON), ("patient", PATIENT)):
+            found = pattern.match(text)
+            if found and not header[key]:
+                header[key] = found.group(1)
         if text.lower().startswith("rectangle "):
             labels[text.lower()] = row
         elif text.lower().endswith("foot data"):
@@ -182,7 +197,8 @@ def _read_sheet(path, sheet, options, url) -> Recording:
     if len(counter) > 1 and not (np.diff(counter) > 0).all():
         raise DriverError(f"{path}: frame numbers do not increase")
     attrs = {"foot": foot or "", "window_bottom": bottom, "window_left": left, "margin": margin,
-             "units": {"n": "N per sensor (inferred)", "ncm2": "N/cm2", "kpa": "kPa"}[options["units"]]}
+             "units": {"n": "N per sensor (inferred)", "ncm2": "N/cm2", "kpa": "kPa"}[options["units"]],
+             **header_attrs(header["date"], header["patient"])}  # a date alone: no time, no zone invented
     info = MatInfo(rows=cells.shape[1], cols=cells.shape[2], pitch_x_mm=pitch_x, pitch_y_mm=pitch_y,
                    rate_hz=rate, device="RSscan footscan", dtype=np.float32, scale_kpa=scale,
                    extra={"foot": foot or "", "units": attrs["units"]})

@@ -7,6 +7,9 @@ the sensor), so it is read by that module's parser; the export's per-frame ``Raw
 (``?scale_kpa=``, kPa per raw unit, or ``--scale-kpa`` where the command line passes it) or a
 calibration table (``--calibration table.csv``, or ``?calibration=`` naming it) is given: with the
 scale, ``MatInfo.scale_kpa`` holds it; with a table, the cells stay raw for the table to map.
+The header's ``TIME`` (``12/2/2019 6:21:52.34PM``) is read as the Tekscan reader reads it: a
+numeric date whose day/month order the numbers do not tell (12 February or 2 December) is kept as
+``attrs["recorded_at_text"]``, not guessed.
 """
 
 from __future__ import annotations

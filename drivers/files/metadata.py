@@ -9,6 +9,8 @@ anything is allocated, rates and pitches must be finite and positive, frame time
 from __future__ import annotations
 
 import math
+import re
+from datetime import datetime
 
 import numpy as np
 
@@ -194,3 +196,94 @@ def check_memory(path, frames: int, rows: int, cols: int, itemsize: int, file_by
     if need > allowed:
         raise DriverError(f"{path}: {frames} {what} of {rows}x{cols} cells would need {need / 2**30:.1f} GiB "
                           f"from a {file_bytes}-byte file; the size in the header must be damaged")
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_PLACEHOLDERS = {"", "na", "n/a", "n.a.", "none", "unknown", "-", "--", "?"}
+
+
+def header_attrs(date_text="", subject="") -> dict[str, str]:
+    """Recording attrs from a header's date (and time) and subject, as the file writes them; never raises.
+
+    ``recorded_at``: ISO 8601 to the precision written (``2023-04-25T10:49``, a date alone as
+    ``2011-07-07``). Naive on purpose: no export gives a time zone (it is the recording PC's clock),
+    so none is invented. Read: day.month.year with dots (novel, Moticon; ``yy`` as strptime's %y),
+    year first (``2019-02-01``), English month names with an optional weekday that must agree
+    (``Thursday, 16 February 2017``, ``2022 Aug 16``, ``Thu Jan 10 10:30:00 2019``), and
+    month/day/year or day/month/year (``/`` or ``-``) only where the numbers or the weekday tell
+    the order; times ``H:MM[:SS[.f]]`` (``:`` or ``.``), with AM/PM or a.m./p.m. A date that does
+    not read so (damaged, or ``2/1/2019`` with no way to tell 2 January from 1 February) is kept
+    as ``recorded_at_text`` instead of guessed. ``subject`` is the header's own subject or patient
+    field; an empty one or a placeholder (``NA``, ``-``) is left out.
+    """
+    def clean(value) -> str:  # one printable line, short: a damaged header must not fill the attrs
+        return " ".join("".join(c if c.isprintable() else " " for c in str(value or "")).split())[:120]
+
+    attrs, text, subject = {}, clean(date_text), clean(subject)
+    if subject.lower() not in _PLACEHOLDERS:
+        attrs["subject"] = subject
+    if not text:
+        return attrs
+    kept = {**attrs, "recorded_at_text": text}
+    rest = " " + re.sub(r"(?<=\d)t(?=\d)", " ", text.lower()) + " "  # 2019-02-01T09:14
+
+    def take(pattern):
+        nonlocal rest
+        found = re.search(pattern, rest)
+        if found:
+            rest = rest[:found.start()] + " " + rest[found.end():]
+        return found
+
+    def named(found, names):  # the full name a word abbreviates ("thu", "sept", "february"), or None
+        word = found.group().rstrip(".") if found else ""
+        return next((name for name in names if len(word) >= 3 and name.startswith(word)), None)
+
+    half = take(r"(?<![a-z])([ap])\.?\s?m\.?(?![a-z])")  # AM, PM, a.m., p.m.
+    weekday = take(r"(?<![a-z])(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?(?![a-z])")
+    if weekday and not named(weekday, _WEEKDAYS):
+        return kept
+    weekday = named(weekday, _WEEKDAYS)
+    month = take(r"(?<![a-z])[a-z]+\.?(?![a-z])")
+    dates = []
+    if month:  # a month name: the year has four digits, the day one or two ("16." too)
+        year = take(r"(?<![\d:.])\d{4}(?![\d:])")
+        day = take(r"(?<![\d:.])\d{1,2}(?![\d:]|\.\d)")
+        if named(month, _MONTHS) and year and day:
+            dates = [(int(year.group()), _MONTHS.index(named(month, _MONTHS)) + 1, int(day.group()))]
+    else:
+        found = take(r"(?<![\d:.])(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})(?![\d:])")
+        if found:
+            a, sep, b, c = int(found.group(1)), found.group(2), int(found.group(3)), found.group(4)
+            if len(found.group(1)) == 4:
+                dates = [(a, b, int(c))]
+            elif len(c) in (2, 4):
+                year = int(c) + (0 if len(c) == 4 else 2000 if int(c) < 69 else 1900)
+                orders = [(a, b)] if sep == "." or a == b else [(a, b), (b, a)]  # (day, month)
+                dates = [(year, m, d) for d, m in orders if m <= 12]
+    clock = take(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,6}))?)?(?![\d:])")
+    if re.sub(r"[\s,;/.\-]", "", rest) or (half and not clock):  # words or numbers not read: not a date
+        return kept
+    hour, minute, second, fraction = (int(clock.group(1)), int(clock.group(2)), clock.group(3), clock.group(4)) \
+        if clock else (0, 0, None, None)
+    if half:
+        if not 1 <= hour <= 12:
+            return kept
+        hour = hour % 12 + (12 if half.group(1) == "p" else 0)
+    moments = []
+    for year, month_number, day in dates:
+        try:
+            moment = datetime(year, month_number, day, hour, minute, int(second or 0),
+                              int((fraction or "0").ljust(6, "0")))
+        except ValueError:  # 30 February, 25:00, ...
+            continue
+        if weekday is None or _WEEKDAYS[moment.weekday()] == weekday:
+            moments.append(moment)
+    if len(moments) != 1:  # none reads (damaged, or the weekday disagrees), or two do: not guessed
+        return kept
+    if not clock:
+        return {**attrs, "recorded_at": moments[0].date().isoformat()}
+    spec = ("minutes" if second is None else "seconds" if fraction is None
+            else "milliseconds" if len(fraction) <= 3 else "microseconds")
+    return {**attrs, "recorded_at": moments[0].isoformat(timespec=spec)}

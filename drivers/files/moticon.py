@@ -26,6 +26,13 @@ Kept beside the frames, per frame, as the vendor reports them (NaN where that in
 - ``reported_cop_x_left``, ``reported_cop_y_left``, ``reported_cop_x_right``, ``reported_cop_y_right``:
   Moticon's centre of pressure per insole in normalised insole coordinates (-0.5 to +0.5 across
   and along the insole), not mm.
+
+The ``# Start time: 27.09.2023 10:21:14.922`` line (day.month.year, as Moticon's own
+``moticon_opengo`` package reads it) becomes ``attrs["recorded_at"]`` (``2023-09-27T10:21:14.922``,
+naive: the line names no time zone; where OpenGo also writes ``Start timestamp`` in Unix ms, the
+start time is the local clock), or ``attrs["recorded_at_text"]`` if it does not read as a date. The
+header names no person: ``Name`` is the recording's name (``230927_10:21:14``, ``walking``), not a
+subject, so no subject is set.
 """
 
 from __future__ import annotations
@@ -36,8 +43,8 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, is_number, positive_number,
-                                    read_text, relative_times, text_lines)
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, header_attrs, is_number,
+                                    positive_number, read_text, relative_times, text_lines)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -165,7 +172,8 @@ def read(path, options, url) -> Recording:
     extras["reported_force_n"] = np.stack([extras["reported_force_left_n"], extras["reported_force_right_n"]], axis=1)
     attrs = {"sensor_area_cm2": sensor_area_cm2, "insole_size": size,
              "moticon_filled_left": filled["left"], "moticon_filled_right": filled["right"],
-             "moticon_cut_frames": int(n - (last - first))}
+             "moticon_cut_frames": int(n - (last - first)),
+             **header_attrs(header.get("start time", ""))}  # the local clock, left naive: no zone is given
     return Recording(cells, counter, relative, info, Counters(), url, attrs=attrs, extras=extras)
 
 

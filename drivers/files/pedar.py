@@ -28,6 +28,12 @@ drawings, up to 15 % off the published areas, plus whole cells), so a cell's pre
 pressure, is the sensor's reading times that factor; ``extra`` keeps the factors' range. That is
 why the outlines are used only when asked for (``?layout=outlines`` or ``?insole=``): by default a
 pedar file reads as a sensor set with exact peak pressures and forces but no positions.
+
+The first header line's ``date/time`` (``file name:  3DI_S001_V2_FE_2.sol<TAB>date/time  25.04.23
+10.49``: day.month.year hour.minute, as novel writes it) becomes ``attrs["recorded_at"]``
+(``2023-04-25T10:49``, naive: the file names no time zone), or ``attrs["recorded_at_text"]`` if
+it does not read as a date. The header names no subject (``file name`` is the measurement file's
+name), so none is set.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import check_pressures, is_number, positive_number, text_lines
+from drivers.files.metadata import check_pressures, header_attrs, is_number, positive_number, text_lines
 from drivers.recording import Recording
 from drivers.url import choice, positive
 
@@ -54,6 +60,7 @@ OPTIONS = {"sensor_area_cm2": (positive(float), None), "insole": (choice(*SIZES_
            "cell_mm": (positive(float), DEFAULT_CELL_MM)}
 UNITS_TO_KPA = {"kpa": 1.0, "n/cm2": 10.0, "n/cm²": 10.0}
 MAX_TIME_S = 1e9  # about 30 years: a larger time is damage (and would swallow the steps between frames)
+DATE_TIME = re.compile(r"date/time:?[ \t]*([^\t\n]*)", re.I)  # "...<TAB>date/time  25.04.23 10.49"
 
 
 def read(path, options, url) -> Recording:
@@ -121,8 +128,12 @@ def read(path, options, url) -> Recording:
     cells = cells.astype(np.float32)
     size = _insole_size(header, options["insole"])
     wants_outlines = options["layout"] == "outlines" or options["insole"] is not None
+    date_time = DATE_TIME.search(header)  # the PC's local time, left naive: the file gives no zone
+    dated = header_attrs(date_time.group(1) if date_time else "")
     if wants_outlines and options["sensor_area_cm2"] is None and size in SIZES_WITH_OUTLINES and per_insole == SENSORS:
-        return _with_geometry(cells, time_s, rate, size, options["cell_mm"], url, path)
+        recording = _with_geometry(cells, time_s, rate, size, options["cell_mm"], url, path)
+        recording.attrs.update(dated)
+        return recording
     foot_map = np.repeat(np.array([[0], [1]], np.int8), per_insole, axis=1)
     given = options["sensor_area_cm2"]
     sensor_area_cm2 = positive_number(path, "the sensor area (cm²)",
@@ -134,7 +145,7 @@ def read(path, options, url) -> Recording:
                    has_geometry=False, extra={"sensor_area_cm2": sensor_area_cm2})
     counter = np.arange(len(data), dtype=np.int64)
     return Recording(cells, counter, time_s - time_s[0], info, Counters(), url,
-                     attrs={"sensor_area_cm2": sensor_area_cm2})
+                     attrs={"sensor_area_cm2": sensor_area_cm2, **dated})
 
 
 def _insole_size(header: str, option: str | None) -> str | None:

@@ -28,6 +28,12 @@ sensor are NaN. Otherwise the sensors are one row without geometry (force only; 
 ``?sensor_area_cm2=``). The force
 table is kept per frame as ``extras["reported_force_n"]`` and its COP as
 ``reported_cop_x_mm``/``reported_cop_y_mm`` (the vendor's coordinates, mm, NaN where unloaded).
+
+The ``file name`` line's ``date/time`` (``17.06.23 15.21``: day.month.year hour.minute, as novel
+writes it) becomes ``attrs["recorded_at"]`` (``2023-06-17T15:21``, naive: the file names no time
+zone), or ``attrs["recorded_at_text"]`` if it does not read as a date. It dates the measurement;
+the exported frames may start later in it (``first_frame_time_s``). The header names no subject
+(``file name`` is the measurement file's name), so none is set.
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, is_number, positive_number, read_text,
-                                    relative_times, text_lines)
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, positive_number,
+                                    read_text, relative_times, text_lines)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -47,6 +53,7 @@ FORMAT_NAME = "pliance ASCII"
 OPTIONS = {"sensor_area_cm2": (positive(float), None)}  # only for a file without sensor geometry
 UNITS_TO_KPA = {"kpa": 1.0, "n/cm2": 10.0, "n/cm²": 10.0}
 MAX_SENSORS = 1 << 16
+DATE_TIME = re.compile(r"date/time:?[ \t]*([^\t\n]*)", re.I)  # "file name: 2112170R_1.mat date/time 17.06.23 15.21"
 
 
 def is_pliance(head: bytes) -> bool:
@@ -131,6 +138,8 @@ def read(path, options, url) -> Recording:
 
     sensor_area = options["sensor_area_cm2"]
     attrs = {"mat_type": mat_type.group(1).strip() if mat_type else "", "first_frame_time_s": float(time_abs[0])}
+    date_time = DATE_TIME.search(header)  # the PC's local time, left naive: the file gives no zone
+    attrs.update(header_attrs(date_time.group(1) if date_time else ""))
     if geometry is not None:
         centre_x, centre_y, area_cm2, grid = geometry
         cols, rows_n, pitch_x, pitch_y, col_of, row_of = grid

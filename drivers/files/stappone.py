@@ -18,6 +18,9 @@ What the file does not say, so this reader does not guess:
   lowest force stays above 100 N as never unloaded, so without a scale no steps are found.
   ``?tare=1`` subtracts each channel's unloaded level (its 1st percentile over the recording,
   kept in ``MatInfo.extra["tare_device_units"]``) and clips at 0; then steps are found.
+- **When, and who.** The file has no header but its column line: no date and no subject, so no
+  ``recorded_at`` or ``subject`` is set. The first ``timestamp`` is Unix time (UTC) by this
+  reader's reading of the column, not a date the file states, so it is not turned into one.
 - **Which insole is which foot.** ``sole_id`` is a number: a one-insole file needs
   ``?foot=left|right`` (or a file name ending in ``L``/``R``, ``_left``/``_right``); a two-insole
   file needs ``?left_sole=ID`` naming the left insole's ``sole_id``.

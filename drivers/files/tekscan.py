@@ -6,6 +6,12 @@ sensor: they are masked (NaN), not zero. An F-Scan file holds one insole; its fo
 ``?foot=`` or the file name's last letter (``...L.asf``, ``...R.asf``). ``UNITS raw`` needs
 ``?scale_kpa=`` (kPa per raw unit) or a calibration table (``?calibration=``); header lengths in
 centimeters (I-Scan) are converted to mm. A frame line's ``Raw Sum`` is kept as ``reported_raw_sum``.
+
+The header's ``TIME`` line (``Thursday, 16 February 2017 11:26:22 a.m.``; I-Scan ``12/2/2019
+6:21:52.34PM``) becomes ``attrs["recorded_at"]`` (naive ISO 8601: the file names no time zone), or
+``attrs["recorded_at_text"]`` where the day/month order is not told (``12/2/2019``) or the line
+does not read as a date. The header names no subject: ``FILENAME`` is the movie's path and
+``COMMENTS`` free text, so neither is taken for one.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import math
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, is_number, parse_count, parse_number,
-                                    positive_number, text_lines)
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, parse_count,
+                                    parse_number, positive_number, text_lines)
 from drivers.recording import Recording
 from drivers.url import choice, positive
 
@@ -131,8 +137,9 @@ def read(path, options, url) -> Recording:
     if units == "RAW":
         extra["units"] = "raw" + ("" if options.get("scale_kpa") else ": mapped to kPa by the calibration table")
     extras = {"reported_raw_sum": np.array(raw_sums)} if not np.isnan(raw_sums).all() else None
+    attrs = header_attrs(header.get("TIME", ""))  # the PC's local clock, left naive: the file gives no zone
     return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info, Counters(), url,
-                     extras=extras)
+                     attrs=attrs or None, extras=extras)
 
 
 def raw_units_scale(path, options) -> float:

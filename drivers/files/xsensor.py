@@ -5,6 +5,12 @@ its shape, sensel size, summary values such as ``Est. Load (N)``, then ``SENSELS
 per row (blank separator lines anywhere are skipped). ``GROUP`` blocks repeat regions of the same
 sensels and are skipped. The two insoles are laid side by side on one grid, one masked column
 apart, with a foot map saying which sensor is which foot.
+
+The first frame's ``Date`` and ``Time`` lines (``2022 Aug 16``, ``08:21:17.982``) become
+``attrs["recorded_at"]`` (naive ISO 8601: the file names no time zone): the time of the first frame
+exported, which need not be the start of the recording (the sample starts at frame 1464). A date
+whose day/month order is not told, or that does not read, is kept as ``attrs["recorded_at_text"]``.
+The ``File:`` line is the .XSN file's path, not a subject, so no subject is set.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from datetime import datetime
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, is_number, parse_count, parse_number,
-                                    positive_number, read_text, text_lines)
+from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number,
+                                    parse_count, parse_number, positive_number, read_text, text_lines)
 from drivers.recording import Recording
 
 FORMAT_NAME = "XSENSOR CSV"
@@ -35,6 +41,7 @@ def _foot(sensor_name: str) -> int:
 
 def read(path, options, url) -> Recording:
     units = None
+    date = None  # the first Date line's text ("2022 Aug 16"; commas inside it split it into fields)
     frames: list[dict] = []
     sensor: dict | None = None
     pending_rows = 0
@@ -64,6 +71,8 @@ def read(path, options, url) -> Recording:
             sensor = None
         elif key == "Time" and frames:
             frames[-1]["time"] = (value, number)
+        elif key == "Date" and date is None:
+            date = ", ".join(fields[1:])
         elif key == "SENSOR":
             if not frames:
                 raise DriverError(f"{path}: line {number}: SENSOR before any FRAME")
@@ -151,7 +160,10 @@ def read(path, options, url) -> Recording:
     time_s = (counter - counter[0]) / rate
     info = MatInfo(rows=rows, cols=cols, pitch_x_mm=pitch_x, pitch_y_mm=pitch_y, rate_hz=rate,
                    device="XSENSOR insoles", dtype=np.float32, foot_map=foot_map)
-    return Recording(cells, counter, time_s, info, Counters(), url, extras={"reported_force_n": reported})
+    # The first frame's date and clock time, left naive: the PC's local time, the file gives no zone.
+    attrs = header_attrs(f"{date} {frames[0]['time'][0]}" if date else "")
+    return Recording(cells, counter, time_s, info, Counters(), url, attrs=attrs or None,
+                     extras={"reported_force_n": reported})
 
 
 def _sensels(path, number: int, fields: list[str]) -> list[float]:

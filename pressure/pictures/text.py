@@ -14,7 +14,7 @@ from pressure.pictures.session import complete_steps, has_geometry, has_standing
 from pressure.schema import FEET
 
 SUBJECT_KEYS = ("subject", "subject_name", "subject_id", "patient", "patient_name", "patient_id", "participant")
-DATE_KEYS = ("started_at", "recorded_at", "date")
+DATE_KEYS = ("started_at", "recorded_at", "date", "recorded_at_text")  # the text: a date we would not guess
 
 
 def source_name(attrs) -> str:
@@ -38,6 +38,8 @@ def session_date(attrs) -> str:
             return value
         if moment.tzinfo is not None:
             return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        if "T" not in value and " " not in value:  # a date without a time: none is made up
+            return moment.strftime("%Y-%m-%d")
         return moment.strftime("%Y-%m-%d %H:%M")
     return ""
 
