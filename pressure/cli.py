@@ -87,14 +87,11 @@ def console():
 
 @contextmanager
 def progress(out, shown: bool = True):
-    """A spinner with what is being done and the time it has taken, for waits over a second;
-    gives the function that says what is being done. Off the terminal (scripts, pipes) only a
-    first-run compilation is said, once, on stderr."""
-    if not shown:
+    """A spinner with what is being done (a first run's kernel compilation included) and the time
+    it has taken, for waits over a second; gives the function that says what is being done.
+    Off a terminal (scripts, pipes) nothing is shown: their output stays what they parse."""
+    if not shown or not out.is_terminal:
         yield lambda text: None
-        return
-    if not out.is_terminal:
-        yield lambda text: typer.echo(f"note: {text}", err=True) if "compiling" in text else None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
