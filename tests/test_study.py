@@ -15,18 +15,19 @@ from pressure.cli import app
 from pressure.pipeline import capture
 from tests.conftest import SHARED_DATA
 
+GENERATED = 8  # standing and walking, .h5 and .npy, in four subjects' folders
 REAL = ["tekscan_fscan/FrasP01L.asf", "tekscan_fscan/FrasP01R.asf", "xsensor_insole/xsensor_data.csv",
         "novel_pedar/pedar_example.asc"]
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """20 generated sessions in subject folders, the real recordings linked in (read in place),
-    and one corrupt file."""
+    """GENERATED sessions in subject folders, the real recordings linked in (read in place), and
+    one corrupt file."""
     folder = tmp_path_factory.mktemp("study")
     for subject in range(1, 5):
         (folder / f"sub-{subject:02d}").mkdir()
-    for index in range(20):
+    for index in range(GENERATED):
         subject = folder / f"sub-{index % 4 + 1:02d}"
         kind = "walking" if index % 4 == 3 else "standing"
         url = (f"sim://{kind}?seed={index}&speed=0" + ("&duration=1" if kind == "standing" else "")
@@ -73,7 +74,7 @@ def test_parallel_equals_serial_then_rerun_skips(study, parallel, tmp_path):
     common = COMMON
     serial = run("process", study, "-o", tmp_path / "serial", "--workers", 1, *common)
     parallel, parallel_folder = parallel
-    n = 21 + (len(REAL) - 1 if SHARED_DATA.is_dir() else 0)  # the two F-Scan insoles are one pair
+    n = GENERATED + 1 + (len(REAL) - 1 if SHARED_DATA.is_dir() else 0)  # the two F-Scan insoles are one pair
     for result in (serial, parallel):
         assert result.exit_code == 1  # the broken file
         assert f"{n} sessions: {n - 1} processed, 0 up to date, 1 failed" in result.stdout
