@@ -1,0 +1,371 @@
+"""Chunks decoded on every core (issue 15): ``read_cells`` gives exactly what h5py gives."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import zlib
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import drivers
+from drivers import Frame, MatInfo
+from drivers import chunk_reader
+from drivers.chunk_reader import DamagedChunk, fletcher32, read_cells
+from drivers.session_file import COMPRESSION, SessionWriter, chunk_frames, read_session
+from tests.conftest import FIXTURES
+
+DTYPES = ["uint8", "uint16", "int16", "float32"]
+
+
+def session(path, dtype="uint16", frames=77, compression="gzip", rows=6, cols=5, seed=0):
+    """A session written by SessionWriter, with noisy values that do not compress to nothing."""
+    rng = np.random.default_rng(seed)
+    info = MatInfo(rows=rows, cols=cols, pitch_x_mm=5, pitch_y_mm=5, rate_hz=100.0, device="test", dtype=dtype)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        cells = rng.normal(50, 20, (frames, rows, cols)).astype(dtype)
+    else:
+        top = min(np.iinfo(dtype).max, 3000)
+        cells = rng.integers(max(np.iinfo(dtype).min, -3000), top, (frames, rows, cols)).astype(dtype)
+        cells[:, : rows // 2] = 0  # unloaded cells, as on a real mat
+    with SessionWriter(path, info, {"source_url": "test"}, compression=compression) as writer:
+        for i in range(frames):
+            writer.append(Frame(cells[i], i, i / 100.0, 0.0))
+    return cells
+
+
+def same(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    assert actual.tobytes() == expected.tobytes()  # bit for bit (NaN and -0.0 included)
+
+
+# -- files as SessionWriter writes them -----------------------------------------------------------
+@pytest.mark.parametrize("compression", list(COMPRESSION))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_session_files_read_as_h5py_reads_them(tmp_path, compression, dtype):
+    path = tmp_path / "s.h5"
+    cells = session(path, dtype, frames=2 * 25 + 13, compression=compression)  # a partial last chunk
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        assert dataset.fletcher32 and dataset.chunks[0] == 25 and dataset.shape[0] % 25
+        assert (chunk_reader._plan(dataset) is None) == (compression == "lzf")  # lzf: h5py decodes
+        same(dataset[...], cells)
+        for threads in (1, 2, 3):
+            same(read_cells(dataset, threads=threads), cells)
+        for start, stop in [(0, 1), (3, 24), (24, 26), (7, 63), (26, 50), (50, 63), (62, None), (-30, -2), (63, 63)]:
+            same(read_cells(dataset, start, stop, threads=2), dataset[start:stop])
+
+
+def test_read_session_reads_with_read_cells(tmp_path, monkeypatch):
+    path = tmp_path / "s.h5"
+    cells = session(path, frames=61)
+    calls = []
+    original = chunk_reader.read_cells
+    monkeypatch.setattr(chunk_reader, "read_cells", lambda *a, **k: calls.append(1) or original(*a, **k))
+    same(read_session(path, str(path)).cells, cells)
+    assert calls == [1]
+
+
+def test_old_files_without_fletcher32_read_the_same(tmp_path):
+    """Sessions written before fletcher32 was added: gzip after shuffle, 128-frame chunks."""
+    path = tmp_path / "old.h5"
+    rng = np.random.default_rng(3)
+    cells = rng.integers(0, 900, (300, 16, 12)).astype(np.uint16)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("pressure", data=cells, chunks=(128, 16, 12), maxshape=(None, 16, 12),
+                         compression="gzip", compression_opts=1, shuffle=True)
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        assert not dataset.fletcher32
+        for threads in (1, 2):
+            same(read_cells(dataset, threads=threads), cells)
+        same(read_cells(dataset, 100, 257), cells[100:257])
+
+
+@pytest.mark.parametrize("name", ["standing.h5", "walking.h5"])
+def test_real_fixtures(name):
+    with h5py.File(FIXTURES / name, "r") as f:
+        dataset = f["pressure"]
+        expected = dataset[...]
+        assert chunk_reader._plan(dataset) is not None
+        same(read_cells(dataset), expected)
+        same(read_cells(dataset, threads=1), expected)
+        same(read_cells(dataset, 5, -5, threads=2), expected[5:-5])
+    same(read_session(FIXTURES / name, "x").cells, expected)
+
+
+def test_a_capture_reads_as_it_did(tmp_path):
+    path = tmp_path / "capture.h5"
+    from pressure.pipeline import capture
+
+    capture("sim://standing?seed=2&speed=0&duration=0.8", path)
+    same(read_session(path, str(path)).cells, drivers.load("sim://standing?seed=2&speed=0&duration=0.8").cells)
+
+
+# -- any shape, chunking, pipeline and slice -------------------------------------------------------
+PIPELINES = {
+    "gzip+shuffle+fletcher32": dict(compression="gzip", shuffle=True, fletcher32=True),
+    "gzip+shuffle": dict(compression="gzip", shuffle=True),
+    "gzip": dict(compression="gzip"),
+    "gzip+fletcher32": dict(compression="gzip", fletcher32=True),
+    "shuffle+fletcher32": dict(shuffle=True, fletcher32=True),
+    "fletcher32": dict(fletcher32=True),
+    "shuffle": dict(shuffle=True),
+    "none": dict(),
+    "lzf+shuffle": dict(compression="lzf", shuffle=True),
+}
+
+
+def in_memory_file():
+    return h5py.File(io.BytesIO(), "w")
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frames=st.integers(1, 90), frame_shape=st.sampled_from([(), (1,), (3,), (4, 5), (2, 3, 2)]),
+    chunk=st.integers(1, 40), dtype=st.sampled_from(["u1", "u2", "i2", "<f4", ">u2", "<i4", "<f8", "?"]),
+    pipeline=st.sampled_from(sorted(PIPELINES)), level=st.integers(0, 9), threads=st.integers(1, 4),
+    start=st.integers(-100, 100), stop=st.one_of(st.none(), st.integers(-100, 100)), seed=st.integers(0, 2**16),
+)
+def test_any_shape_pipeline_and_slice(frames, frame_shape, chunk, dtype, pipeline, level, threads, start, stop, seed):
+    rng = np.random.default_rng(seed)
+    shape = (frames, *frame_shape)
+    data = (rng.integers(0, 200, shape) * rng.integers(0, 2, shape)).astype(dtype)
+    options = dict(PIPELINES[pipeline])
+    if options.get("compression") == "gzip":
+        options["compression_opts"] = level
+    with in_memory_file() as f:
+        dataset = f.create_dataset("pressure", data=data, chunks=(chunk, *frame_shape),
+                                   maxshape=(None, *frame_shape), **options)
+        assert (chunk_reader._plan(dataset) is None) == pipeline.startswith("lzf")
+        same(read_cells(dataset, start, stop, threads=threads), dataset[slice(start, stop)])
+        same(read_cells(dataset, threads=threads), data)
+
+
+def test_what_it_does_not_decode_is_read_by_h5py():
+    data = np.arange(4 * 6 * 5, dtype=np.uint16).reshape(4, 6, 5)
+    with in_memory_file() as f:
+        cases = {
+            "contiguous": f.create_dataset("a", data=data),
+            "chunks that cut frames": f.create_dataset("b", data=data, chunks=(2, 3, 5), compression="gzip"),
+            "lzf": f.create_dataset("c", data=data, chunks=(2, 6, 5), compression="lzf"),
+            "scale-offset": f.create_dataset("d", data=data, chunks=(2, 6, 5), scaleoffset=0),
+            "never written": f.create_dataset("e", shape=data.shape, dtype=data.dtype, chunks=(2, 6, 5),
+                                              compression="gzip", fillvalue=7),
+            "text": f.create_dataset("g", data=np.array([b"ab", b"cd", b"ef"]), chunks=(2,), compression="gzip"),
+        }
+        for name, dataset in cases.items():
+            assert chunk_reader._plan(dataset) is None, name
+            same(read_cells(dataset, 1, 3), dataset[1:3])
+        same(read_cells(cases["never written"]), np.full(data.shape, 7, np.uint16))
+
+
+def test_a_filter_skipped_when_written_is_skipped_when_read(tmp_path):
+    """A chunk's filter mask: bit i set means filter i was not applied to that chunk (HDF5 skips
+    an optional filter that fails). Here the deflate of one chunk was skipped, not its shuffle,
+    and of another both."""
+    path = tmp_path / "masked.h5"
+    data = np.random.default_rng(1).integers(0, 60000, (7, 4, 3)).astype(np.uint16)
+    with h5py.File(path, "w") as f:
+        dataset = f.create_dataset("p", data=data, chunks=(2, 4, 3), compression="gzip", shuffle=True)
+        assert [dataset.id.get_create_plist().get_filter(i)[0] for i in range(2)] == [2, 1]  # shuffle, deflate
+        shuffled = data[2:4].reshape(-1).view(np.uint8).reshape(-1, 2).T.tobytes()
+        dataset.id.write_direct_chunk((2, 0, 0), shuffled, filter_mask=0b10)
+        dataset.id.write_direct_chunk((4, 0, 0), data[4:6].tobytes(), filter_mask=0b11)
+    with h5py.File(path, "r") as f:
+        dataset = f["p"]
+        assert [dataset.id.get_chunk_info(i).filter_mask for i in range(4)] == [0, 0b10, 0b11, 0]
+        same(dataset[...], data)
+        for threads in (1, 2):
+            same(read_cells(dataset, threads=threads), data)
+        same(read_cells(dataset, 3, 5), data[3:5])
+
+
+# -- fletcher32 as HDF5 computes it ----------------------------------------------------------------
+def hdf5_fletcher32(data: bytes) -> int:
+    """H5_checksum_fletcher32 (H5checksum.c), line by line."""
+    length = len(data) // 2
+    sum1 = sum2 = 0
+    at = 0
+    while length:
+        block = min(length, 360)
+        length -= block
+        for _ in range(block):
+            sum1 += (data[at] << 8) | data[at + 1]
+            at += 2
+            sum2 += sum1
+        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    if len(data) % 2:
+        sum1 += data[at] << 8
+        sum2 += sum1
+        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+    sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+    return (sum2 << 16) | sum1
+
+
+@given(st.binary(max_size=3000))
+def test_fletcher32_is_hdf5s(data):
+    assert fletcher32(data) == hdf5_fletcher32(data)
+
+
+def test_fletcher32_edges():
+    for data in [b"", b"\x00", b"\xff", b"\xff\xff" * 1000, b"\xff" * 1001, bytes(5000), b"\x00\x01" * 65535,
+                 bytes(range(256)) * 700, b"\xfe" + b"\xff" * 200_001]:
+        assert fletcher32(data) == hdf5_fletcher32(data), len(data)
+
+
+def test_fletcher32_matches_what_hdf5_stored(tmp_path):
+    path = tmp_path / "s.h5"
+    session(path, frames=260, rows=16, cols=16, compression=None)  # 2 x 65536 words and more per chunk
+    with h5py.File(path, "r") as f:
+        dsid = f["pressure"].id
+        for index in range(dsid.get_num_chunks()):
+            mask, raw = dsid.read_direct_chunk(dsid.get_chunk_info(index).chunk_offset)
+            assert fletcher32(raw[:-4]) == int.from_bytes(raw[-4:], "little")
+
+
+# -- damage --------------------------------------------------------------------------------------------
+def flip(path, chunk: int, where: float | int) -> None:
+    """Flip one byte of a stored chunk (``where``: a fraction of the chunk, or an offset from its end)."""
+    with h5py.File(path, "r") as f:
+        info = f["pressure"].id.get_chunk_info(chunk)
+    at = info.byte_offset + (int(where * info.size) if isinstance(where, float) else info.size + where)
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("compression,fletcher,where", [
+    ("gzip", True, 0.5), ("gzip", True, 0.01), ("gzip", True, -5),  # the deflate stream, its Adler-32
+    ("gzip", False, 0.5), ("gzip", False, 0.02), ("gzip", False, -1),  # the same, without fletcher32
+    (None, True, 0.3), (None, True, -2),  # the cells, their checksum
+])
+def test_a_damaged_chunk_is_one_line_naming_the_file(tmp_path, compression, fletcher, where):
+    path = tmp_path / "damaged.h5"
+    rng = np.random.default_rng(7)
+    cells = rng.integers(0, 4000, (200, 8, 8)).astype(np.uint16)
+    if fletcher:
+        session_cells = session(path, frames=200, rows=8, cols=8, compression=compression)
+        cells = session_cells
+    else:
+        info = MatInfo(rows=8, cols=8, pitch_x_mm=5, pitch_y_mm=5, rate_hz=100.0, device="t", dtype="uint16")
+        session(path, frames=1, rows=8, cols=8)  # the attributes a session has
+        with h5py.File(path, "r+") as f:
+            del f["pressure"]
+            f.create_dataset("pressure", data=cells, chunks=(chunk_frames(info), 8, 8), compression="gzip",
+                             compression_opts=1, shuffle=True)
+            for name in ("time", "frame"):
+                del f[name]
+                f[name] = np.arange(200) / (100.0 if name == "time" else 1)
+    flip(path, 3, where)
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        with pytest.raises(OSError):
+            dataset[...]  # h5py refuses it too
+        for threads in (1, 2):
+            with pytest.raises(DamagedChunk, match="damaged chunk"):
+                read_cells(dataset, threads=threads)
+        same(read_cells(dataset, 0, 3 * dataset.chunks[0]), cells[: 3 * dataset.chunks[0]])  # the rest is fine
+    with pytest.raises(drivers.DriverError) as error:
+        read_session(path, str(path))
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and "damaged chunk" in message, message
+
+
+def test_damage_to_only_the_checksum_of_a_deflated_chunk_reads_the_intact_data(tmp_path):
+    """The one difference from h5py: a deflated chunk's data are verified by zlib's Adler-32, so its
+    fletcher32 is not checked; when only those 4 bytes are damaged, the data read are the right ones."""
+    path = tmp_path / "checksum.h5"
+    cells = session(path, frames=200, rows=8, cols=8)
+    flip(path, 3, -2)
+    with h5py.File(path, "r") as f:
+        with pytest.raises(OSError):
+            f["pressure"][...]
+        same(read_cells(f["pressure"], threads=2), cells)
+
+
+def test_errors_of_zlib_are_oserrors():
+    plan = type("Plan", (), {"steps": [(0, 1)], "chunk_bytes": 8, "chunk_frames": 2, "itemsize": 1})()
+    with pytest.raises(DamagedChunk) as error:
+        chunk_reader._decode(plan, 4, 0, b"not a zlib stream")
+    assert isinstance(error.value, OSError) and "frames 4-5" in str(error.value)
+    with pytest.raises(DamagedChunk, match="decodes to 9 bytes"):
+        chunk_reader._decode(plan, 0, 0, zlib.compress(b"123456789"))
+
+
+# -- bounded memory ------------------------------------------------------------------------------------
+class CountingDataset:
+    """A dataset whose chunk fetches are counted."""
+
+    def __init__(self, dataset):
+        self._dataset = dataset
+        self.fetched = 0
+        outer = self
+
+        class Id:
+            def __getattr__(self, name):
+                return getattr(dataset.id, name)
+
+            def read_direct_chunk(self, offsets):
+                outer.fetched += 1
+                outer.on_fetch()
+                return dataset.id.read_direct_chunk(offsets)
+
+        self.id = Id()
+        self.on_fetch = lambda: None
+
+    def __getattr__(self, name):
+        return getattr(self._dataset, name)
+
+    def __getitem__(self, key):
+        return self._dataset[key]
+
+
+def test_chunks_in_flight_are_bounded(monkeypatch):
+    data = np.random.default_rng(2).integers(0, 1000, (3000, 4, 4)).astype(np.uint16)
+    copied = []
+    original = chunk_reader._copy_out
+    monkeypatch.setattr(chunk_reader, "_copy_out", lambda *a: (original(*a), copied.append(1)))
+    with in_memory_file() as f:
+        dataset = CountingDataset(f.create_dataset("p", data=data, chunks=(5, 4, 4), compression="gzip",
+                                                   shuffle=True, fletcher32=True))
+        in_flight = []
+        dataset.on_fetch = lambda: in_flight.append(dataset.fetched - len(copied))
+        same(read_cells(dataset, threads=2), data)
+    assert dataset.fetched == 600 and len(copied) == 600
+    assert max(in_flight) <= 16  # 8 chunks per thread at most
+
+
+def test_threads_default_to_every_core(monkeypatch):
+    seen = []
+
+    class Pool(chunk_reader.ThreadPoolExecutor):
+        def __init__(self, max_workers, **kwargs):
+            seen.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(chunk_reader, "ThreadPoolExecutor", Pool)
+    monkeypatch.setattr(chunk_reader.os, "cpu_count", lambda: 3)
+    data = np.arange(40 * 9, dtype=np.int16).reshape(40, 3, 3)
+    with in_memory_file() as f:
+        dataset = f.create_dataset("p", data=data, chunks=(4, 3, 3), compression="gzip", shuffle=True)
+        same(read_cells(dataset), data)
+    assert seen == [3]
+
+
+def test_many_slices_of_one_file(tmp_path):
+    path = tmp_path / "s.h5"
+    session(path, "int16", frames=101, compression="gzip", rows=3, cols=7)
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        everything = dataset[...]
+        for start, stop in itertools.combinations(range(0, 102, 7), 2):
+            same(read_cells(dataset, start, stop, threads=2), everything[start:stop])
