@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from drivers.base import Counters, DriverError, Frame, MatInfo
-from drivers.chunk_reader import read_cells
+from drivers import chunk_reader
 from drivers.disk_room import NoRoom, Room
 from drivers.files.metadata import check_pressures, check_times, positive_number
 from drivers.hdf5_safety import clear_status_flags, first_line, open_hdf5
@@ -483,7 +483,7 @@ def read_session(path: Path, source_url: str) -> Recording:
                     raise DriverError(f"{path}: 'foot_map' is {f['foot_map'].shape}, the frames {rows}x{cols}")
                 foot_map = f["foot_map"][...]
             try:
-                cells = read_cells(pressure)  # chunks decoded on every core
+                cells = chunk_reader.read_cells(pressure)  # chunks decoded on every core
             except MemoryError:
                 raise DriverError(f"{path}: {n} frames of {rows}x{cols} do not fit in memory") from None
     except DriverError:
