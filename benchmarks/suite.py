@@ -7,6 +7,8 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from benchmarks.bandwidth import read_bandwidth_gb_s
 from benchmarks.reference import cell_summary_numpy, frame_metrics_numpy, label_components_numpy
-from benchmarks.timing import Measurement, rate, seconds
+from benchmarks.timing import Measurement, interleaved, rate, seconds, spread_of
 
 SHAPES = {  # (rows, cols): a simulator URL that puts two feet on such a mat
     (64, 64): "sim://standing?rows=64&cols=64&pitch=5",
@@ -39,21 +41,170 @@ def machine() -> dict:
 
 def session_frames(url: str, n_frames: int, dtype) -> tuple[np.ndarray, np.ndarray, int, float]:
     """``n_frames`` simulated frames (a short session tiled), the feet's labels and the kPa scale."""
-    import drivers
-    from pressure.analysis import analyse
-
-    recording = drivers.load(f"{url}&speed=0&duration=2")
-    _, analysis = analyse(recording)
-    labels = analysis.labels()
-    n_labels = int(labels.max()) + 1
-    cells = recording.cells if dtype == np.uint16 else recording.kpa()
+    recording, labels, n_labels = _session(url)
+    cells = recording.cells if dtype == np.uint16 else recording.kpa().astype(dtype, copy=False)
     tiled = np.ascontiguousarray(np.resize(cells, (n_frames,) + cells.shape[1:]))
     scale = recording.info.scale_kpa if dtype == np.uint16 else 1.0
     return tiled, labels, n_labels, scale
 
 
-def bench_kernels(quick: bool, bandwidth_gb_s: float, repeats: int) -> list[Measurement]:
+_SESSIONS: dict = {}
+
+
+def _session(url: str):
+    """A 2 s simulated session and the labels of the feet the analysis finds in it (once per URL)."""
+    if url not in _SESSIONS:
+        import drivers
+        from pressure.analysis import analyse
+
+        recording = drivers.load(f"{url}&speed=0&duration=2")
+        labels = analyse(recording)[1].labels()
+        _SESSIONS[url] = (recording, labels, int(labels.max()) + 1)
+    return _SESSIONS[url]
+
+
+@contextmanager
+def kernel_threads(n: int | None):
+    """Run frame_metrics on ``n`` threads (its load rule off), or as a user calls it (``None``)."""
+    import numba
+
+    from pressure.kernels import frame_metrics as module
+
+    if n is None:
+        yield
+        return
+    previous, adapt = numba.get_num_threads(), module.ADAPT_TO_LOAD
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    module.ADAPT_TO_LOAD = False
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+        module.ADAPT_TO_LOAD = adapt
+
+
+def bytes_read(frames: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    """Per frame: the bytes of the labelled cells (what every implementation must read), and the bytes of
+    the cache lines the kernel's boxes touch (what memory delivers; the boxes hold some unlabelled cells,
+    and a line is read whole)."""
+    from pressure.kernels.frame_metrics import LINE_BYTES, plan_boxes
+
+    itemsize = frames.dtype.itemsize
+    row_bytes = frames.shape[2] * itemsize
+    lines = set()
+    for first_row, end_row, first_col, width, *_ in plan_boxes(labels, 0, 1).boxes:
+        for row in range(first_row, end_row):
+            start = frames.ctypes.data + row * row_bytes + first_col * itemsize
+            lines.update(range(start // LINE_BYTES, (start + width * itemsize - 1) // LINE_BYTES + 1))
+    return int((labels >= 0).sum()) * itemsize, len(lines) * LINE_BYTES
+
+
+def ratio_note(kernel: np.ndarray, peer: np.ndarray) -> str:
+    """The kernel's lead over the peer in each round (both rates from the same round)."""
+    ratios = kernel / peer
+    return f"{np.median(ratios):.1f}x ({ratios.min():.1f}-{ratios.max():.1f}x by round)"
+
+
+def bench_frame_metrics(quick: bool, bandwidth_gb_s: float, repeats: int) -> list[Measurement]:
+    """The kernel on one and on two threads, the NumPy peer and the old NumPy peer, interleaved round by
+    round on the same frames (the old peer on their first ``old_frames``)."""
+    from benchmarks.reference import frame_metrics_masked_numpy
+    from pressure.kernels import SMALL_WORK
     from pressure.kernels.frame_metrics import frame_metrics
+
+    results = []
+    budget = (48 if quick else 256) << 20
+    old_budget = (8 if quick else 64) << 20
+    for (rows, cols), url in SHAPES.items():
+        for dtype in (np.uint16, np.float32):
+            itemsize = np.dtype(dtype).itemsize
+            # Enough cells that threads_for lets the kernel use two threads.
+            n = max(1000, budget // (rows * cols * itemsize), SMALL_WORK // (rows * cols) + 1)
+            frames, labels, n_labels, scale = session_frames(url, n, dtype)
+            old_frames = frames[: max(100, old_budget // (rows * cols * itemsize))]
+            geometry = dict(threshold_kpa=5.0, scale_kpa=scale, pitch_x_mm=5.0, pitch_y_mm=5.0)
+            case = f"{rows}x{cols} {np.dtype(dtype).name}"
+
+            def kernel(threads):
+                with kernel_threads(threads):
+                    frame_metrics(frames, labels, n_labels, **geometry)
+
+            functions = {"2 threads": lambda: kernel(2), "1 thread": lambda: kernel(1),
+                         "numpy": lambda: frame_metrics_numpy(frames, labels, n_labels, **geometry)}
+            if dtype == np.uint16:
+                functions["old numpy"] = lambda: frame_metrics_masked_numpy(old_frames, labels, n_labels, 5.0 / scale)
+            load = os.getloadavg()[0]
+            times = interleaved(functions, repeats, settle={"numpy": 0.15, "old numpy": 0.15})
+            rates = {name: (len(old_frames) if name == "old numpy" else n) / t for name, t in times.items()}
+            peer = float(np.median(rates["numpy"]))
+            cell_bytes, line_bytes = bytes_read(frames, labels)
+            for threads in ("2 threads", "1 thread"):
+                value = float(np.median(rates[threads]))
+                mb = value * cell_bytes / 1e6
+                results.append(Measurement(
+                    "frame metrics (2 feet + mat)", f"{case}, {threads}", value, "frames/s", spread_of(rates[threads]),
+                    peer, mb,
+                    notes=f"{ratio_note(rates[threads], rates['numpy'])}; "
+                          f"{value * line_bytes / 1e9 / bandwidth_gb_s:.0%} of bandwidth in whole cache lines "
+                          f"({line_bytes / 1e3:.1f} kB a frame); load {load:.1f}",
+                    extra={"bandwidth_fraction": mb / 1e3 / bandwidth_gb_s, "cell_bytes": cell_bytes,
+                           "line_bytes": line_bytes, "load": load,
+                           "ratios": (rates[threads] / rates["numpy"]).tolist()}))
+            results.append(Measurement(
+                "frame metrics: NumPy peer", case, peer, "frames/s", spread_of(rates["numpy"]),
+                mb_per_s=peer * cell_bytes / 1e6,
+                notes="foot cells gathered once a block, force and both moments in one matrix product",
+                extra={"bandwidth_fraction": peer * cell_bytes / 1e9 / bandwidth_gb_s}))
+            if "old numpy" in rates:
+                old = float(np.median(rates["old numpy"]))
+                ratios = rates["numpy"] / rates["old numpy"]
+                results.append(Measurement(
+                    "frame metrics: old NumPy peer", case, old, "frames/s", spread_of(rates["old numpy"]), peer,
+                    notes=f"the suite's peer until issue 15: whole frames to float64, masked copies; "
+                          f"the NumPy peer is {np.median(ratios):.0f}x faster ({ratios.min():.0f}-{ratios.max():.0f}x)",
+                    extra={"ratios": ratios.tolist()}))
+    return results
+
+
+def bench_threads(quick: bool, repeats: int) -> list[Measurement]:
+    """The kernel on one thread, on two, and as a user calls it (the load rule picks), first with the
+    machine as it is, then while another process keeps one core busy (a Python busy loop started for
+    the purpose)."""
+    from pressure.kernels.frame_metrics import frame_metrics
+
+    (rows, cols), url = next(iter(SHAPES.items()))
+    n = (8 if quick else 32) * 1024
+    frames, labels, n_labels, scale = session_frames(url, n, np.uint16)
+    geometry = dict(threshold_kpa=5.0, scale_kpa=scale, pitch_x_mm=5.0, pitch_y_mm=5.0)
+
+    def kernel(threads):
+        with kernel_threads(threads):
+            frame_metrics(frames, labels, n_labels, **geometry)
+
+    functions = {"2 threads": lambda: kernel(2), "1 thread": lambda: kernel(1), "as called": lambda: kernel(None)}
+    results = []
+    for stage in ("frame metrics: threads", "frame metrics: threads, another process busy"):
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if "busy" in stage else None
+        try:
+            if busy is not None:
+                time.sleep(0.5)
+            load = os.getloadavg()[0]
+            times = interleaved(functions, repeats)
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+        rates = {name: n / t for name, t in times.items()}
+        for name, rate_ in rates.items():
+            note = "" if name == "1 thread" else f"{ratio_note(rate_, rates['1 thread'])} of one thread; "
+            if name == "as called":
+                note += "one thread unless a core is idle; "
+            results.append(Measurement(stage, f"{rows}x{cols} uint16, {name}", float(np.median(rate_)), "frames/s",
+                                       spread_of(rate_), notes=f"{note}load {load:.1f}"))
+    return results
+
+
+def bench_cell_summary(quick: bool, bandwidth_gb_s: float, repeats: int) -> list[Measurement]:
     from pressure.kernels.peak_image import cell_summary
 
     results = []
@@ -64,21 +215,11 @@ def bench_kernels(quick: bool, bandwidth_gb_s: float, repeats: int) -> list[Meas
             frames, labels, n_labels, scale = session_frames(url, n, dtype)
             threshold = 5.0 / scale
             case = f"{rows}x{cols} {np.dtype(dtype).name}"
-
-            def kernel():
-                frame_metrics(frames, labels, n_labels, threshold_kpa=5.0, scale_kpa=scale,
-                              pitch_x_mm=5.0, pitch_y_mm=5.0)
-
             peer_frames = frames[: min(n, 20000)]
-            value, spread = rate(n, seconds(kernel, repeats))
-            peer, _ = rate(len(peer_frames), seconds(
-                lambda: frame_metrics_numpy(peer_frames, labels, n_labels, threshold), max(1, repeats // 2)))
-            mb = value * rows * cols * np.dtype(dtype).itemsize / 1e6
-            results.append(Measurement("frame metrics (2 feet + mat)", case, value, "frames/s", spread, peer, mb,
-                                       extra={"bandwidth_fraction": mb / 1e3 / bandwidth_gb_s}))
-            value, spread = rate(n, seconds(lambda: cell_summary(frames, threshold, 3), repeats))
-            peer, _ = rate(len(peer_frames), seconds(
-                lambda: cell_summary_numpy(peer_frames, threshold, 3), max(1, repeats // 2)))
+            times = interleaved({"kernel": lambda: cell_summary(frames, threshold, 3),
+                                 "numpy": lambda: cell_summary_numpy(peer_frames, threshold, 3)}, repeats)
+            value, spread = rate(n, times["kernel"])
+            peer, _ = rate(len(peer_frames), times["numpy"])
             mb = value * rows * cols * np.dtype(dtype).itemsize / 1e6
             results.append(Measurement("cell summary (peak, floor, sustained)", case, value, "frames/s", spread,
                                        peer, mb, extra={"bandwidth_fraction": mb / 1e3 / bandwidth_gb_s}))
@@ -159,7 +300,7 @@ def bench_end_to_end(quick: bool, folder: Path) -> list[Measurement]:
     from pressure.analysis import Options
     from pressure.pipeline import process
 
-    minutes = 5 if quick else 60
+    minutes = 2 if quick else 60
     n = minutes * 60 * 100
     recording = drivers.load("sim://standing?speed=0&duration=10")
     session = folder / "hour.h5"
@@ -180,7 +321,7 @@ def bench_analysis(quick: bool) -> list[Measurement]:
     from drivers import Recording
     from pressure.analysis import analyse
 
-    minutes = 5 if quick else 60
+    minutes = 2 if quick else 60
     results = []
     for kind, url in (("standing", "sim://standing?speed=0&duration=10"),
                       ("walking, repeated passes", "sim://walking?speed=0&rows=64&cols=320&direction=+x")):
@@ -236,7 +377,7 @@ def bench_study(quick: bool, folder: Path) -> list[Measurement]:
 
     sessions = folder / "study"
     sessions.mkdir()
-    count = 4 if quick else 24
+    count = 3 if quick else 24
     for index in range(count):
         kind = "walking" if index % 3 == 2 else "standing"
         url = f"sim://{kind}?seed={index}&speed=0" + ("&duration=10" if kind == "standing" else "")
@@ -271,7 +412,8 @@ def bench_cli(repeats: int, folder: Path) -> list[Measurement]:
                                float(np.ptp(times) / np.median(times))))
     fixture = ROOT / "fixtures" / "standing.h5"
     out = folder / "first-call.h5"
-    times = seconds(lambda: run(["process", str(fixture), "-o", str(out)]), max(1, repeats // 2), warmup=1)
+    times = seconds(lambda: run(["process", str(fixture), "-o", str(out), "--overwrite"]), max(1, repeats // 2),
+                    warmup=1)
     results.append(Measurement("first call, warm Numba cache", "process fixtures/standing.h5", float(np.median(times)),
                                "s", float(np.ptp(times) / np.median(times)), notes="whole command in a new process"))
     return results
@@ -280,14 +422,19 @@ def bench_cli(repeats: int, folder: Path) -> list[Measurement]:
 def run(quick: bool, progress: Callable[[str], None] = lambda stage: None) -> tuple[list[Measurement], dict]:
     repeats = 3 if quick else 7
     info = machine()
+    info["load_start"] = os.getloadavg()[0]
+    info["stage_seconds"] = {}
     progress("memory bandwidth")
     bandwidth, spread = read_bandwidth_gb_s(256 if quick else 1024, repeats)
     info["read_bandwidth_gb_s"] = bandwidth
-    results = [Measurement("memory read bandwidth", "parallel uint64 sum", bandwidth * 1e3, "MB/s", spread)]
+    results = [Measurement("memory read bandwidth", "uint64 sum, 1 or 2 threads", bandwidth * 1e3, "MB/s", spread,
+                           notes="fastest round: a capacity")]
     with tempfile.TemporaryDirectory(prefix="pressure-bench-") as scratch:
         folder = Path(scratch)
         for name, stage in (
-            ("kernels", lambda: bench_kernels(quick, bandwidth, repeats)),
+            ("frame metrics", lambda: bench_frame_metrics(quick, bandwidth, repeats)),
+            ("frame metrics: threads", lambda: bench_threads(quick, repeats)),
+            ("cell summary", lambda: bench_cell_summary(quick, bandwidth, repeats)),
             ("feet, arch index, steps", lambda: bench_feet(repeats)),
             ("HDF5", lambda: bench_hdf5(quick, repeats, folder)),
             ("analysis", lambda: bench_analysis(quick)),
@@ -297,5 +444,8 @@ def run(quick: bool, progress: Callable[[str], None] = lambda stage: None) -> tu
             ("command line", lambda: bench_cli(repeats, folder)),
         ):
             progress(name)
+            started = time.perf_counter()
             results.extend(stage())
+            info["stage_seconds"][name] = round(time.perf_counter() - started, 1)
+    info["load_end"] = os.getloadavg()[0]
     return results, info

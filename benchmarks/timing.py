@@ -48,3 +48,30 @@ def rate(items: float, times: np.ndarray) -> tuple[float, float]:
     rates = items / times
     median = float(np.median(rates))
     return median, float((rates.max() - rates.min()) / median)
+
+
+def interleaved(functions: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
+                settle: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Wall times of ``repeats`` rounds in which every function runs once, the order rotated each round,
+    so that a change in the machine's load touches every function alike; each function is called
+    ``warmup`` times first. ``settle`` gives seconds to wait, untimed, after a function: OpenBLAS's
+    threads spin for about 0.1 s after a product and would take a core from whatever runs next."""
+    names = list(functions)
+    settle = settle or {}
+    for name in names:
+        for _ in range(warmup):
+            functions[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            functions[name]()
+            times[name].append(time.perf_counter() - start)
+            time.sleep(settle.get(name, 0.0))
+    return {name: np.array(values) for name, values in times.items()}
+
+
+def spread_of(values: np.ndarray) -> float:
+    """(max - min) / median."""
+    return float(np.ptp(values) / np.median(values))

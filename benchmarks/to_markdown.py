@@ -17,7 +17,9 @@ def table(report: dict) -> str:
     machine = report["machine"]
     lines = [
         f"{machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, numpy {machine['numpy']}, "
-        f"numba {machine['numba']}; memory read bandwidth {machine['read_bandwidth_gb_s']:.1f} GB/s.",
+        f"numba {machine['numba']}; memory read bandwidth {machine['read_bandwidth_gb_s']:.1f} GB/s"
+        + (f"; load average {machine['load_start']:.1f} at the start, {machine['load_end']:.1f} at the end"
+           if "load_start" in machine else "") + ".",
         "",
         "| stage | case | median | spread | NumPy peer | speed-up | MB/s | of bandwidth | notes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",

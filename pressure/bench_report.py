@@ -35,7 +35,8 @@ def run_and_report(quick: bool, json_path: Path | None, console) -> None:
     with console.status("benchmarking") as status:
         results, machine = run(quick, progress=lambda stage: status.update(f"benchmarking: {stage}"))
     table = Table(title=f"{machine['cpu']}, {machine['cores']} cores; numpy {machine['numpy']}, "
-                        f"numba {machine['numba']}", title_justify="left")
+                        f"numba {machine['numba']}; load average {machine['load_start']:.1f} at the start, "
+                        f"{machine['load_end']:.1f} at the end", title_justify="left")
     for column in ("stage", "case", "median", "spread", "NumPy peer", "speed-up", "MB/s", "of bandwidth", "notes"):
         table.add_column(column, justify="left" if column in ("stage", "case", "notes") else "right")
     for m in results:

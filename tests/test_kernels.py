@@ -8,17 +8,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from benchmarks.reference import frame_metrics_numpy
 from pressure.kernels.components import label_components
-from pressure.kernels.frame_metrics import LANES, frame_metrics, plan_boxes
+from pressure.kernels.frame_metrics import FRAMES_PER_TASK, LANES, PREFETCH_AHEAD, frame_metrics, plan_boxes
 from pressure.kernels.peak_image import cell_summary
 from tests import naive
+from tests.conftest import FIXTURES, shared_file
 
 PITCH_X, PITCH_Y = 5.0, 7.0
 
 
+def check_peer(got, frames, labels, n_labels, **geometry):
+    """The benchmark's NumPy peer gives the kernel's outputs: peaks exactly; area, force and COP from the
+    same counts and sums (exact for integer frames), so up to the last bit of the unit conversion, which
+    the kernel may reassociate (fast-math)."""
+    peer = frame_metrics_numpy(frames, labels, n_labels, **geometry)
+    np.testing.assert_array_equal(peer.peak_kpa, got.peak_kpa)
+    rtol = 1e-14 if np.issubdtype(frames.dtype, np.integer) else 1e-12
+    for name in ("contact_area_cm2", "force_n", "cop_x_mm", "cop_y_mm"):
+        np.testing.assert_allclose(getattr(peer, name), getattr(got, name), rtol=rtol, atol=1e-12, err_msg=name)
+
+
 def check_metrics(frames, labels, n_labels, threshold_kpa, scale=1.0):
-    got = frame_metrics(frames, labels, n_labels, threshold_kpa=threshold_kpa, scale_kpa=scale,
-                        pitch_x_mm=PITCH_X, pitch_y_mm=PITCH_Y)
+    geometry = dict(threshold_kpa=threshold_kpa, scale_kpa=scale, pitch_x_mm=PITCH_X, pitch_y_mm=PITCH_Y)
+    got = frame_metrics(frames, labels, n_labels, **geometry)
+    check_peer(got, frames, labels, n_labels, **geometry)
     threshold = threshold_kpa / scale
     if np.issubdtype(frames.dtype, np.integer):
         threshold = np.floor(threshold)
@@ -140,6 +154,81 @@ def test_frame_metrics_labels_missing_from_the_mat_carry_no_load():
     frames = np.full((2, 6, 6), 10, np.uint16)
     got = check_metrics(frames, np.zeros((6, 6), int), 3, threshold_kpa=0.0)
     assert (got.force_n[:, 1:3] == 0).all() and np.isnan(got.cop_x_mm[:, 1:3]).all()
+
+
+def sparse_feet(rows: int, cols: int, rng, n_feet: int = 2) -> np.ndarray:
+    """Foot-like blobs (ellipses) a few dozen cells across, placed at random on a large mat."""
+    labels = np.full((rows, cols), -1)
+    r, c = np.indices((rows, cols))
+    for foot in range(n_feet):
+        centre_r, centre_c = rng.integers(25, rows - 25), rng.integers(10, cols - 10)
+        inside = ((r - centre_r) / 24.0) ** 2 + ((c - centre_c) / 9.0) ** 2 <= 1
+        labels[inside & (labels < 0)] = foot
+    return labels
+
+
+@pytest.mark.parametrize("dtype, n_frames", [(dtype, n) for dtype in (np.uint16, np.uint8, np.float32)
+                                              for n in (1, PREFETCH_AHEAD, PREFETCH_AHEAD + 1)]
+                         + [(np.uint16, FRAMES_PER_TASK + 3)])
+def test_frame_metrics_large_sparse_frames(dtype, n_frames):
+    """256x256 frames of which two feet cover about 1.5 %: the kernel reads only their box rows (and asks
+    for those of frames ahead), across frame counts around the prefetch distance and a task's length."""
+    rng = np.random.default_rng(n_frames)
+    labels = sparse_feet(256, 256, rng)
+    top = 255 if dtype == np.uint8 else 4000
+    frames = rng.integers(0, top, size=(n_frames, 256, 256)).astype(dtype)
+    if dtype == np.float32:
+        frames[:, 100:140:3, ::5] = np.nan
+    check_metrics(frames, labels, 2, threshold_kpa=30.0, scale=0.1 if dtype == np.uint16 else 1.0)
+
+
+def test_frame_metrics_box_rows_wider_than_several_cache_lines():
+    """A label 200 cells wide on 16-bit cells spans seven cache lines a row; a thin one sits at the edges."""
+    labels = np.full((40, 256), -1)
+    labels[5:30, 20:220] = 0
+    labels[0:40, 255] = 1
+    labels[39, 0] = 1
+    frames = np.random.default_rng(7).integers(0, 65536, size=(9, 40, 256)).astype(np.uint16)
+    check_metrics(frames, labels, 2, threshold_kpa=1000.0, scale=0.1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), rows=st.integers(60, 300), cols=st.integers(30, 300),
+       n_frames=st.integers(1, 12), threshold=st.integers(0, 3000))
+def test_frame_metrics_property_on_large_sparse_mats(seed, rows, cols, n_frames, threshold):
+    rng = np.random.default_rng(seed)
+    labels = sparse_feet(rows, cols, rng, n_feet=int(rng.integers(1, 4)))
+    frames = rng.integers(0, 4096, size=(n_frames, rows, cols)).astype(np.uint16)
+    check_metrics(frames, labels, 3, threshold_kpa=float(threshold))
+
+
+def test_frame_metrics_on_a_captured_session_with_its_contacts():
+    """fixtures/standing.h5 (the real capture path) with the feet the analysis finds: kernel, twin and
+    NumPy peer agree, and again with the same frames placed in the middle of a 256x256 mat."""
+    import drivers
+    from pressure.analysis import analyse
+
+    recording = drivers.load(str(FIXTURES / "standing.h5"))
+    labels = analyse(recording)[1].labels()
+    n_labels = int(labels.max()) + 1
+    check_metrics(recording.cells, labels, n_labels, threshold_kpa=5.0, scale=recording.info.scale_kpa)
+    some = recording.cells[::4]
+    big = np.zeros((len(some), 256, 256), some.dtype)
+    big[:, 96:160, 96:160] = some
+    big_labels = np.full((256, 256), -1)
+    big_labels[96:160, 96:160] = labels
+    check_metrics(big, big_labels, n_labels, threshold_kpa=5.0, scale=recording.info.scale_kpa)
+
+
+def test_frame_metrics_on_a_real_insole_with_masked_cells():
+    """A Tekscan F-Scan insole (float kPa, NaN outside the insole): kernel, twin and peer agree."""
+    import drivers
+
+    recording = drivers.load(str(shared_file("tekscan_fscan/FrasP01L.asf")))
+    outside = np.isnan(recording.cells[0])
+    rows = np.arange(outside.shape[0])[:, None]
+    labels = np.where(outside, -1, (rows >= outside.shape[0] // 2).astype(int))  # the insole's two halves
+    check_metrics(recording.cells, labels, 2, threshold_kpa=3.0)
 
 
 label_rectangles = st.lists(st.tuples(st.integers(0, 11), st.integers(1, 12), st.integers(0, 30), st.integers(1, 31)),
