@@ -45,6 +45,26 @@ def one_line_error(text: str, *fragments: str) -> None:
         assert fragment in message, message
 
 
+def start_capture(url: str, path: Path) -> subprocess.Popen:
+    """``pressure capture URL -o PATH --no-live`` in a subprocess, once its journal shows it has
+    begun (within 30 s)."""
+    process = subprocess.Popen([*PRESSURE, "capture", url, "-o", str(path), "--no-live"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_journal(path, time.monotonic() + 30)
+    except AssertionError:
+        process.kill()
+        raise
+    return process
+
+
+def wait_for_journal(path: Path, deadline: float) -> None:
+    """Until the capture writing ``path`` has begun, or the ``time.monotonic()`` deadline."""
+    while not journal_path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert journal_path(path).exists(), "the capture never started"
+
+
 # -- 1. a killed capture leaves a file that opens as it is -------------------------------------
 def kill_captures(folder: Path, count: int, rng: random.Random) -> list[tuple[Path, float]]:
     """``count`` captures at once, each killed (SIGKILL) at a random moment; (file, kill time)."""
@@ -56,10 +76,8 @@ def kill_captures(folder: Path, count: int, rng: random.Random) -> list[tuple[Pa
         started.append((path, process, rng.uniform(0.3, 2.6)))
     killed = []
     deadline = time.monotonic() + 60
-    for path, process, delay in started:
-        while not journal_path(path).exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert journal_path(path).exists(), "the capture never started"
+    for path, process, delay in started:  # all of them begin before the first is killed
+        wait_for_journal(path, deadline)
     begun = time.monotonic()
     for path, process, delay in sorted(started, key=lambda item: item[2]):
         time.sleep(max(0.0, begun + delay - time.monotonic()))
@@ -147,15 +165,11 @@ def test_a_clean_stop_keeps_every_frame_and_counts_only_those(tmp_path):
         assert session.sizes["time"] == session.attrs["frames_received"] == 50
         assert session.attrs["complete"] == 1
     assert not journal_path(path).exists()
-    assert not list(tmp_path.glob(".*"))  # no reserve file left behind
+    assert not list(tmp_path.glob(".*"))  # no hidden file left behind
 
     # Ctrl-C (SIGINT) on a capture: within a second, with every frame received.
     path = tmp_path / "interrupted.h5"
-    process = subprocess.Popen([*PRESSURE, "capture", "sim://standing?speed=1&duration=0", "-o", str(path),
-                                "--no-live"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while not journal_path(path).exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process = start_capture("sim://standing?speed=1&duration=0", path)
     time.sleep(1.5)
     asked = time.monotonic()
     process.send_signal(signal.SIGINT)
@@ -199,16 +213,12 @@ def test_a_real_full_disk_ends_the_capture_with_one_line_and_a_file_that_opens(s
         assert session.attrs["complete"] == 1
         assert session["frame"].values.tolist() == list(range(stored))
     assert stored > 100 and f"{stored} frames" in result.stdout
-    assert sorted(p.name for p in small_disk.iterdir()) == ["full.h5"]  # no journal, no reserve left
+    assert sorted(p.name for p in small_disk.iterdir()) == ["full.h5"]  # no journal, nothing hidden left
 
 
 def test_a_disk_filled_by_someone_else_mid_capture(small_disk):
     path = small_disk / "shared.h5"
-    process = subprocess.Popen([*PRESSURE, "capture", "sim://standing?speed=2&duration=0", "-o", str(path),
-                                "--no-live"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while not journal_path(path).exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process = start_capture("sim://standing?speed=2&duration=0", path)
     time.sleep(1.5)
     with open(small_disk / "filler", "wb") as filler:  # another program takes every free byte
         try:
@@ -446,12 +456,8 @@ def test_frames_the_writer_cannot_take_are_dropped_and_counted(monkeypatch):
 def test_a_flooded_capture_stays_small_and_stops_within_a_second(tmp_path):
     mat = VirtualMat("binary", rate_hz=50_000, seed=8)  # as fast as the pty goes
     path = tmp_path / "flood.h5"
-    process = subprocess.Popen([*PRESSURE, "capture", url_for(mat.device, "binary", 50_000), "-o", str(path),
-                                "--no-live"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_capture(url_for(mat.device, "binary", 50_000), path)
     try:
-        deadline = time.monotonic() + 30
-        while not journal_path(path).exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
         mat.start()
         time.sleep(3.0)
         asked = time.monotonic()
