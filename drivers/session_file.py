@@ -45,7 +45,6 @@ CHUNK_SECONDS = 0.25  # a chunk holds at most this much time: a flush rewrites a
 CHUNKS_PER_WRITE = 8  # frames are written a few whole chunks at a time, and all of them every flush
 PRESSURE = "pressure"
 SERIES = ("time", "frame", "receive_time")
-COUNTER_ATTRS = tuple(Counters().as_attrs())
 # gzip (level 1, after byte shuffling) is read by every HDF5 tool; lzf is faster but h5py-only.
 COMPRESSION = {
     "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},

@@ -270,12 +270,13 @@ def _recover_hint(source: str) -> str | None:
 
 def _written_by_process(path: Path) -> bool:
     """A results file that ``pressure process`` wrote (it records how it was made)."""
-    import h5py
+    from drivers import DriverError
+    from drivers.hdf5_safety import open_hdf5
 
     try:
-        with h5py.File(path, "r") as f:
+        with open_hdf5(path) as f:  # checked first: a damaged file cannot hang the study
             return "processing" in f.attrs and "force" in f
-    except (OSError, RuntimeError, ValueError):
+    except DriverError:
         return False
 
 
