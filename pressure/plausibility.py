@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pressure.schema import standing_part
+
 WEIGHT_RANGE_N = (20.0, 2000.0)  # one person, a child's foot to a heavy adult
 STEP_PEAK_PER_WEIGHT = 1.2  # a walking step's peak vertical force, in body weights (about 1.1-1.3)
 RATE_TOLERANCE = 0.05  # frame times and the stated rate may differ by this share
@@ -17,8 +19,7 @@ def weight_estimate_n(dataset) -> tuple[float, str]:
     """Body weight as the session shows it, and how: the mean force on the mat while standing,
     else the median peak force of complete steps over 1.2."""
     if dataset.attrs.get("load_share_from") == "standing":
-        standing = dataset.sel(time=slice(dataset.attrs["standing_from_s"], dataset.attrs["standing_to_s"]))
-        force = standing["force"].sum("foot").values
+        force = standing_part(dataset)["force"].sum("foot").values
         if force.size:
             return float(np.mean(force)), "mean force standing"
     if dataset.sizes.get("step", 0) and "step_complete" in dataset:

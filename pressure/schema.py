@@ -159,6 +159,17 @@ def _attrs(name: str, spec: Variable) -> dict[str, Any]:
     return attrs
 
 
+def standing_part(results):
+    """The frames of a results dataset in which the person stood (``standing_from_s`` to
+    ``standing_to_s``: NaN bounds, a session without standing, give no frames)."""
+    return results.sel(time=slice(results.attrs["standing_from_s"], results.attrs["standing_to_s"]))
+
+
+def foot_seen(results, foot: str) -> bool:
+    """Whether the session ever loaded ``foot`` (a foot never seen reads "-", not 0)."""
+    return bool(np.nanmax(results["force"].sel(foot=foot).values, initial=0.0) > 0)
+
+
 def write_results(dataset, path: Path) -> None:
     """Write atomically: a temporary file in the same folder, renamed when complete.
 

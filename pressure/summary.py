@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
-from pressure.schema import FEET
+from pressure.schema import FEET, foot_seen, standing_part
 
 
 def _fmt(value: float, pattern: str) -> str:
@@ -21,7 +21,7 @@ def _fmt(value: float, pattern: str) -> str:
 def summary_rows(dataset) -> list[tuple[str, str, str]]:
     """Per-foot summary of a results dataset as (label, left, right) text; "-" throughout for a
     foot the session never saw (not 0 N, 0 kPa)."""
-    seen = {foot: bool(np.nanmax(dataset["force"].sel(foot=foot).values, initial=0.0) > 0) for foot in FEET}
+    seen = {foot: foot_seen(dataset, foot) for foot in FEET}
     per_foot = dataset.sel
     rows = [
         ("arch index", lambda f: _fmt(float(per_foot(foot=f)["arch_index"]), "{:.3f}")),
@@ -31,7 +31,7 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         ("COP path (raw)", lambda f: _fmt(float(per_foot(foot=f)["cop_path_length"]), "{:.0f} mm")),
     ]
     if dataset.attrs.get("load_share_from") == "standing":  # the standing part's, as the load share
-        standing = dataset.sel(time=slice(dataset.attrs["standing_from_s"], dataset.attrs["standing_to_s"]))
+        standing = standing_part(dataset)
         rows.insert(3, ("mean force standing",
                         lambda f: _fmt(float(standing["force"].sel(foot=f).mean()), "{:.0f} N")))
     if dataset.attrs.get("activity") in ("standing", "mixed"):
@@ -150,7 +150,7 @@ def results_summary(dataset, source: str = "", output: str = "") -> dict:
     feet = {}
     for foot in FEET:
         one = dataset.sel(foot=foot)
-        seen = bool(np.nanmax(one["force"].values, initial=0.0) > 0)
+        seen = foot_seen(dataset, foot)
         numbers = {
             "arch_index": _number(one["arch_index"]),
             "arch_type": str(one["arch_type"].values) or None,
