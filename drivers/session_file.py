@@ -277,10 +277,16 @@ class SessionWriter:
         os.fsync(self._file.id.get_vfd_handle())
         self._synced = self._written
 
-    def _bytes_needed(self, frames: int) -> int:
+    def _bytes_needed(self, frames: int, per_frame: float | None = None) -> int:
         """A generous bound on what writing ``frames`` more frames adds to the file: their bytes
-        as stored so far (before any, as one compresses) and half again, the partial chunk they
-        rewrite, and room for HDF5's own records."""
+        (``_frame_bytes_bound``), the partial chunk they rewrite, and room for HDF5's own records."""
+        per_frame = self._frame_bytes_bound() if per_frame is None else per_frame
+        rewritten = self._written % self._chunk
+        return int((frames + rewritten) * per_frame) + METADATA_MARGIN
+
+    def _frame_bytes_bound(self) -> float:
+        """What one more frame adds to the file, at most: its bytes as stored so far (before any,
+        as one compresses) and half again."""
         per_frame = self._frame_bytes + 24
         if self._written >= self._chunk:
             stored = max(self.path.stat().st_size - self._start_size, 0) / self._written
@@ -291,8 +297,7 @@ class SessionWriter:
                 shuffled = cells.view(np.uint8).reshape(-1, cells.dtype.itemsize).T.tobytes()
                 self._probe = len(zlib.compress(shuffled, 1))
             per_frame = min(per_frame, 1.5 * self._probe + 64)
-        rewritten = self._written % self._chunk
-        return int((frames + rewritten) * per_frame) + METADATA_MARGIN
+        return per_frame
 
     def _make_room(self, frames: int) -> None:
         """Raise DiskFull (the pending frames untouched) unless the room to write ``frames`` of
@@ -361,8 +366,9 @@ class SessionWriter:
             self._journal = None
         pending = len(self._pending)
         room = self._room.available()
+        per_frame = self._frame_bytes_bound()  # once: it reads the file's size
         fits = 0
-        while fits < pending and self._bytes_needed(fits + 1) <= room:
+        while fits < pending and self._bytes_needed(fits + 1, per_frame) <= room:
             fits += 1
         del self._pending[fits:]
         try:
