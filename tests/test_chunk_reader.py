@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import drivers
-from drivers import Frame, MatInfo
-from drivers import chunk_reader
+from drivers import Frame, MatInfo, chunk_reader
 from drivers.chunk_reader import DamagedChunk, fletcher32, read_cells
 from drivers.session_file import COMPRESSION, SessionWriter, chunk_frames, read_session
 from tests.conftest import FIXTURES
@@ -228,12 +227,12 @@ def test_fletcher32_matches_what_hdf5_stored(tmp_path):
     with h5py.File(path, "r") as f:
         dsid = f["pressure"].id
         for index in range(dsid.get_num_chunks()):
-            mask, raw = dsid.read_direct_chunk(dsid.get_chunk_info(index).chunk_offset)
+            _mask, raw = dsid.read_direct_chunk(dsid.get_chunk_info(index).chunk_offset)
             assert fletcher32(raw[:-4]) == int.from_bytes(raw[-4:], "little")
 
 
 # -- damage --------------------------------------------------------------------------------------------
-def flip(path, chunk: int, where: float | int) -> None:
+def flip(path, chunk: int, where: float) -> None:
     """Flip one byte of a stored chunk (``where``: a fraction of the chunk, or an offset from its end)."""
     with h5py.File(path, "r") as f:
         info = f["pressure"].id.get_chunk_info(chunk)
