@@ -26,12 +26,15 @@ __all__ = [
 ]
 
 
-def open_url(url: str, fallbacks: dict[str, str] | None = None) -> MatDriver:
+def open_url(url: str, fallbacks: dict[str, str] | None = None, stream_above_bytes: int | None = None) -> MatDriver:
     """Open the frame source that ``url`` names (see DESIGN.md section 3).
 
     ``fallbacks`` are options used where the source accepts them and the URL does not set them.
+    A stored session whose frames take more than ``stream_above_bytes`` leaves them in its file,
+    read block by block when used (``drivers.session_frames``).
     """
-    parsed = dataclasses.replace(parse_url(url), fallbacks=dict(fallbacks or {}))
+    parsed = dataclasses.replace(parse_url(url), fallbacks=dict(fallbacks or {}),
+                                 stream_above_bytes=stream_above_bytes)
     try:
         module_name, attribute = SCHEMES[parsed.scheme]
     except KeyError:
@@ -41,7 +44,9 @@ def open_url(url: str, fallbacks: dict[str, str] | None = None) -> MatDriver:
     return factory(parsed)
 
 
-def load(url: str, max_frames: int | None = None, fallbacks: dict[str, str] | None = None) -> Recording:
-    """Every frame of a finite source as one :class:`Recording`."""
-    with open_url(url, fallbacks) as source:
+def load(url: str, max_frames: int | None = None, fallbacks: dict[str, str] | None = None,
+         stream_above_bytes: int | None = None) -> Recording:
+    """Every frame of a finite source as one :class:`Recording` (a stored session's frames left
+    in their file when they take more than ``stream_above_bytes``)."""
+    with open_url(url, fallbacks, stream_above_bytes) as source:
         return source.load(max_frames)

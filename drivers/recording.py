@@ -34,12 +34,17 @@ class Recording:
 
     def kpa(self) -> np.ndarray:
         """Frames in kPa as float32 (NaN where a cell is masked)."""
-        frames = self.cells.astype(np.float32)
-        if self.info.scale_kpa != 1.0:
-            frames *= np.float32(self.info.scale_kpa)
-        if self.info.offset_kpa != 0.0:
-            frames += np.float32(self.info.offset_kpa)
-        return frames
+        return kpa_of(self.cells, self.info)
+
+
+def kpa_of(cells: np.ndarray, info: MatInfo) -> np.ndarray:
+    """Device values (any frames of a recording) in kPa as float32."""
+    frames = np.asarray(cells).astype(np.float32)
+    if info.scale_kpa != 1.0:
+        frames *= np.float32(info.scale_kpa)
+    if info.offset_kpa != 0.0:
+        frames += np.float32(info.offset_kpa)
+    return frames
 
 
 def stack_frames(frames: list, info: MatInfo, counters: Counters, url: str) -> Recording:

@@ -27,13 +27,13 @@ import math
 import os
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from drivers.base import Counters, DriverError, Frame, MatInfo
 from drivers import chunk_reader
+from drivers.base import Counters, DriverError, Frame, MatInfo
 from drivers.disk_room import NoRoom, Room
 from drivers.files.metadata import check_pressures, check_times, positive_number
 from drivers.hdf5_safety import clear_status_flags, first_line, open_hdf5
@@ -173,7 +173,7 @@ class SessionWriter:
                     "cell_area_mm2": info.cell_area_mm2, "rate_hz": info.rate_hz, "device": info.device,
                     "has_geometry": int(info.has_geometry),
                     **({"assumed_settings": ",".join(info.assumed)} if info.assumed else {}),
-                    "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "complete": 0, **attrs, **Counters().as_attrs(),
                 }
                 for key, value in values.items():
@@ -430,7 +430,7 @@ class SessionWriter:
             self._room.close()
             self._room = None
 
-    def __enter__(self) -> "SessionWriter":
+    def __enter__(self) -> SessionWriter:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -459,12 +459,17 @@ def _attribute(value):
 
 
 # -- reading ------------------------------------------------------------------------------------
-def read_session(path: Path, source_url: str) -> Recording:
-    """A session file as a Recording of device values (h5py only: no xarray needed)."""
+def read_session(path: Path, source_url: str, stream_above_bytes: int | None = None) -> Recording:
+    """A session file as a Recording of device values (h5py only: no xarray needed). When its
+    frames take more than ``stream_above_bytes``, they stay in the file (``SessionFrames``: the
+    file stays open, read block by block) instead of being read into memory."""
+    from drivers.session_frames import SessionFrames
+
     path = Path(path)
     f = open_hdf5(path)
+    streamed = False
     try:
-        with f:
+        try:
             if PRESSURE not in f:
                 hint = " (it looks like a results file)" if "force" in f else ""
                 raise DriverError(f"{path}: not a session file, no '{PRESSURE}' variable{hint}")
@@ -487,10 +492,17 @@ def read_session(path: Path, source_url: str) -> Recording:
                 if f["foot_map"].shape != (rows, cols):
                     raise DriverError(f"{path}: 'foot_map' is {f['foot_map'].shape}, the frames {rows}x{cols}")
                 foot_map = f["foot_map"][...]
-            try:
-                cells = chunk_reader.read_cells(pressure)  # chunks decoded on every core
-            except MemoryError:
-                raise DriverError(f"{path}: {n} frames of {rows}x{cols} do not fit in memory") from None
+            if stream_above_bytes is not None and n * rows * cols * pressure.dtype.itemsize > stream_above_bytes:
+                cells = SessionFrames(path, f, pressure, f"'{PRESSURE}'")
+                streamed = True
+            else:
+                try:
+                    cells = chunk_reader.read_cells(pressure)  # chunks decoded on every core
+                except MemoryError:
+                    raise DriverError(f"{path}: {n} frames of {rows}x{cols} do not fit in memory") from None
+        finally:
+            if not streamed:
+                f.close()
     except DriverError:
         raise
     except (OSError, KeyError, ValueError, RuntimeError, TypeError) as error:  # h5py raises all of these on damage
@@ -516,7 +528,8 @@ def read_session(path: Path, source_url: str) -> Recording:
     counter = series.get("frame", np.arange(n, dtype=np.int64))
     time_s = series.get("time", np.arange(n) / info.rate_hz)
     check_times(path, time_s)
-    check_pressures(path, cells, f"'{PRESSURE}'")
+    if not streamed:  # streamed frames are checked as each block is read
+        check_pressures(path, cells, f"'{PRESSURE}'")
     counters = Counters(**{name: int(_number(path, f"frames_{name}", attrs.get(f"frames_{name}", 0)))
                            for name in vars(Counters())})
     kept = {"started_at": attrs.get("started_at", ""), "captured_from": attrs.get("source_url", "")}

@@ -17,6 +17,7 @@ class DriverURL:
     options: dict[str, str]
     text: str
     fallbacks: dict[str, str] = field(default_factory=dict)
+    stream_above_bytes: int | None = None  # a stored session larger than this is read block by block
 
     def take(self, spec: dict[str, tuple[Callable[[str], Any], Any]]) -> dict[str, Any]:
         """Options converted by ``spec`` ({name: (convert, default)}); unknown keys are refused.

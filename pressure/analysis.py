@@ -14,32 +14,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from drivers import Recording
+from drivers.recording import kpa_of
+from drivers.session_frames import frame_blocks
 from pressure import __version__
-from pressure.arch import REGIONS, FootGeometry, arch_index, arch_type, foot_geometry, region_masks, split_toes
+from pressure.arch import (
+    REGIONS,
+    FootGeometry,
+    arch_index,
+    arch_type,
+    foot_geometry,
+    region_masks,
+    split_toes,
+)
 from pressure.balance import SWAY_LOWPASS_HZ, SWAY_MEASURES, sway
-from pressure.calibration import NOT_A_SENSOR, SATURATED, STUCK, CalibrationTable, cell_mask, fill_from_neighbours
+from pressure.calibration import (
+    NOT_A_SENSOR,
+    SATURATED,
+    STUCK,
+    CalibrationTable,
+    cell_mask,
+    fill_from_neighbours,
+)
 from pressure.contacts.fragments import TOE_ZONE, find_feet
 from pressure.contacts.geometry import Grid, cut_by_edge
 from pressure.contacts.insoles import insole_contacts
 from pressure.contacts.orientation import Heading, heading
-from pressure.contacts.series import combine, contact_metrics, summed
-from pressure.contacts.session import (DIRECTIONS, FEET, FootContact, activity_of, cut_by_recording, kind_of,
-                                       name_feet, settle_cut_kinds)
-from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, track_contacts
+from pressure.contacts.session import (
+    DIRECTIONS,
+    FEET,
+    MAX_STEP_S,
+    MIN_JUDGED_S,
+    FootContact,
+    activity_of,
+    cut_by_recording,
+    kind_of,
+    name_feet,
+    settle_cut_kinds,
+)
+from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, bridge_frames, contacts_of_session
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
-from pressure.kernels.peak_image import cell_summary
-from pressure.measures.curves import STANCE, STANCE_POINTS, cop_along_across, foot_mean_sd, normalised
-from pressure.measures.regions import REGION_MEASURES, contact_region_measures, foot_region_means
+from pressure.measures.curves import (
+    STANCE,
+    STANCE_POINTS,
+    cop_along_across,
+    foot_mean_sd,
+    normalised,
+)
+from pressure.measures.regions import REGION_MEASURES, foot_region_means
 from pressure.measures.selection import StepSelection, selected_steps
+from pressure.measures.series_store import SeriesStore
+from pressure.measures.session import Measured, SessionMeasures
 from pressure.plausibility import assumed_settings, plausibility_warnings
+from pressure.reading import LocalReader
 from pressure.regions import REGIONS as ANATOMICAL_REGIONS
-from pressure.regions import UserMasks, automask_of_geometry, cell_regions, insole_labels, pedar_sensor_of_cells, shipped_template
+from pressure.regions import (
+    UserMasks,
+    automask_of_geometry,
+    cell_regions,
+    insole_labels,
+    pedar_sensor_of_cells,
+    shipped_template,
+)
 from pressure.schema import build_results
 
 SUSTAINED_FRAMES = 3  # a cell belongs to a print when loaded this many frames in a row; noise spikes are not
@@ -82,11 +125,12 @@ class Analysis:
 
     contacts: list[FootContact]
     extra_blobs: list[RawContact]
-    contact_metrics: list[FrameMetrics]  # per contact, over its own frames: (frames, 1)
+    contact_metrics: list[FrameMetrics | None]  # per step, over its own frames: (frames, 1); None for standing
     geometries: list[FootGeometry | None]
     direction: str
     direction_source: str
     grid: Grid
+    series: SeriesStore | None = None  # the per-frame results; a scratch file to close once written
 
     def labels(self) -> np.ndarray:
         """Per cell: the last contact on it, then extra blobs numbered after the contacts; -1 elsewhere."""
@@ -96,36 +140,23 @@ class Analysis:
         return labels.reshape(self.grid.shape)
 
 
-def kernel_frames(recording: Recording, calibration: CalibrationTable | None) -> tuple[np.ndarray, float]:
-    """Frames for the kernels and their kPa scale: integers stay integers when no offset is set."""
+def kernel_conversion(recording: Recording, calibration: CalibrationTable | None
+                      ) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
+    """How frames become the kernels' frames, and their kPa scale: integers stay integers when
+    no offset is set."""
     info = recording.info
     if calibration is not None:
-        return calibration.apply(recording.cells), 1.0
+        return calibration.apply, 1.0
     if info.offset_kpa == 0.0:
-        return recording.cells, info.scale_kpa
-    return recording.kpa(), 1.0
+        return np.asarray, info.scale_kpa
+    return lambda cells: kpa_of(cells, info), 1.0
 
 
-def check_frames(frames: np.ndarray, scale: float, name: str) -> None:
-    """Refuses empty recordings, NaN in cells that are not masked throughout, and negative pressures."""
-    if frames.shape[0] == 0:
-        raise InputError(f"{name}: the recording holds no frames")
-    if frames.dtype.kind == "f":
-        nan = np.isnan(frames)
-        if (nan.any(axis=0) & ~nan.all(axis=0)).any():
-            raise InputError(f"{name}: NaN pressures in cells that are not masked for the whole recording")
-        lowest = np.nanmin(np.fmin.reduce(frames, axis=0), initial=0.0)
-        if lowest < 0:
-            raise InputError(f"{name}: negative pressures (lowest {lowest * scale:.3g} kPa)")
-    elif frames.dtype.kind == "i" and frames.min(initial=0) < 0:
-        raise InputError(f"{name}: negative pressures")
-
-
-def saturation_kpa(recording: Recording, frames: np.ndarray, scale: float) -> float | None:
+def saturation_kpa(recording: Recording, dtype: np.dtype, scale: float) -> float | None:
     if "saturation_kpa" in recording.info.extra:
         return float(recording.info.extra["saturation_kpa"])
-    if frames.dtype.kind in "iu":
-        return float(np.iinfo(frames.dtype).max) * scale
+    if dtype.kind in "iu":
+        return float(np.iinfo(dtype).max) * scale
     return None
 
 
@@ -135,74 +166,146 @@ def symmetry_index(mean_left: float, mean_right: float) -> float:
     return float(100.0 * (mean_right - mean_left) / (0.5 * total)) if total > 0 else float("nan")
 
 
-def analyse(recording: Recording, options: Options | None = None):
-    """Results dataset (DESIGN.md section 6) of one recording, and the intermediate Analysis."""
+def analyse(recording: Recording, options: Options | None = None, scratch_folder: Path | None = None,
+            reader=None):
+    """Results dataset (DESIGN.md section 6) of one recording, and the intermediate Analysis.
+
+    The frames are read a block at a time, in three passes at most (recording.cells may be a
+    session left in its file, ``drivers.session_frames``): the cell summary and the contacts;
+    the series of contacts short enough to be steps (their kind); then every measure. Memory
+    holds a few blocks, the contacts and the per-frame results, which go to a scratch file in
+    ``scratch_folder`` (if given) when they are large. ``reader`` reads the passes
+    (``pressure.reading.LocalReader`` of the recording's frames by default; on a Dask cluster,
+    ``pressure.cluster.ClusterReader``)."""
     options = options or Options()
     info = recording.info
     name = recording.source_url or "recording"
-    frames, scale = kernel_frames(recording, options.calibration)
-    check_frames(frames, scale, name)
+    frames = recording.cells
+    reader = reader or LocalReader(frames)
+    convert, scale = kernel_conversion(recording, options.calibration)
     threshold = options.threshold_kpa
-    peak, floor, _ = cell_summary(frames, threshold / scale, SUSTAINED_FRAMES)
+    n_frames = len(frames)
+    grid = Grid(tuple(frames.shape[1:]), info.pitch_x_mm, info.pitch_y_mm)
+
+    # Pass 1: each cell's summary (stuck, saturated) and, on a mat, every cell's loading runs.
+    scan = reader.scan(convert, threshold / scale, info.rate_hz, SUSTAINED_FRAMES, track=info.foot_map is None)
+    scan.checks.scale = scale
+    problem = scan.checks.problem()
+    if problem:
+        raise InputError(f"{name}: {problem}")
+    peak, floor, _ = scan.summary.result()
     peak_kpa, floor_kpa = peak.astype(np.float64) * scale, floor.astype(np.float64) * scale
-    faults = cell_mask(peak_kpa, floor_kpa, threshold, saturation_kpa(recording, frames, scale))
+    faults = cell_mask(peak_kpa, floor_kpa, threshold, saturation_kpa(recording, peak.dtype, scale))
     peak_image = np.where(faults == 0, peak_kpa, np.nan)
     geometry_args = dict(threshold_kpa=threshold, scale_kpa=scale, pitch_x_mm=info.pitch_x_mm,
                          pitch_y_mm=info.pitch_y_mm, cell_area_mm2=info.cell_area_mm2)
-    grid = Grid(frames.shape[1:], info.pitch_x_mm, info.pitch_y_mm)
 
-    # Contacts in space and time, then a first pass for each one's force and COP.
     if info.foot_map is not None:
-        contacts, extra = _insole_contacts(frames, faults, info.foot_map, info.rate_hz, geometry_args)
+        contacts, extra = _insole_contacts(frames, convert, faults, info.foot_map, info.rate_hz, geometry_args)
     else:
-        raw = track_contacts(frames, threshold / scale, info.rate_hz, scale, live=faults == 0)
+        raw = contacts_of_session(scan.runs, n_frames, grid.shape, bridge_frames(info.rate_hz), scale,
+                                  dead=faults != 0)
         pieces, extra = find_feet(raw, grid, info.rate_hz)
         contacts = [FootContact(i, p.whole, p.parts, heading(p.whole, grid, info.rate_hz)) for i, p in enumerate(pieces)]
     if not contacts:
         assumed = assumed_settings(info)
         raise InputError(f"{name}: no foot found (nothing above {threshold:g} kPa the size of a foot)"
                          + (f"; {assumed}" if assumed else ""))
-    frames = _repair_under_feet(frames, faults, contacts, grid)
+    prepare = _prepared(convert, _repair_under_feet(faults, contacts, grid))
     windows = [(c.first, c.last) for c in contacts]
-    whole = contact_metrics(frames, [(c.raw.cells, np.zeros(len(c.raw.cells), np.int64)) for c in contacts],
-                            windows, 1, **geometry_args)
     spatial = grid if info.foot_map is None else None
-    for contact, metrics in zip(contacts, whole):
-        if info.foot_map is None:
-            contact.cut_start, contact.cut_end = cut_by_recording(metrics.force_n[:, 0], contact.first,
-                                                                  contact.last, len(frames))
-            contact.cut_edge = cut_by_edge(contact.raw, grid)
-        contact.kind = options.activity_kind or kind_of(contact, metrics.cop_x_mm[:, 0], metrics.cop_y_mm[:, 0],
-                                                         info.rate_hz, spatial)
-    if options.activity_kind is None:
-        settle_cut_kinds(contacts, info.rate_hz)
+
+    # Pass 2: the kind of each contact (a step rolls heel to toe within a few seconds).
+    _settle_kinds(reader, prepare, contacts, windows, n_frames, spatial, options, info.rate_hz, geometry_args)
     direction, direction_source = name_feet(contacts, spatial, options.facing)
 
-    # Geometry and regions of each print, then the second pass over the regions.
+    # Geometry and regions of each print, then pass 3 over every division of them.
     geometries, toes = [], []
     for contact in contacts:
         geometry, toe_cells = _print_geometry(contact, grid) if info.has_geometry and spatial else (None, None)
         geometries.append(geometry)
         toes.append(toe_cells)
     region_slots = [(c.raw.cells, _region_of_cells(c, g, t, grid)) for c, g, t in zip(contacts, geometries, toes)]
-    region_slots += [(blob.cells, np.zeros(len(blob.cells), np.int64)) for blob in extra]
+    divisions = _region_divisions(contacts, geometries, toes, grid, region_slots, info, options.user_masks)
     all_windows = windows + [(b.first, b.last) for b in extra]
-    region_metrics = contact_metrics(frames, region_slots, all_windows, len(REGIONS), **geometry_args)
-    per_contact = [summed(metrics) for metrics in region_metrics[:len(contacts)]]
-    divisions = _region_divisions(frames, contacts, geometries, toes, grid, windows, region_metrics, info,
-                                  options.user_masks, geometry_args)
-    analysis = Analysis(contacts, extra, per_contact, geometries, direction, direction_source, grid)
-    mat = combine(region_metrics, all_windows, [list(range(len(all_windows)))], len(frames))
-    standing_mean = mean_image(frames, _standing_frames(contacts, len(frames)), scale, faults)
-    results = _results(recording, options, analysis, divisions, mat, peak_image, standing_mean, faults, region_slots)
+    nothing = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    cells_of_divisions = [(len(d.names), d.cells + ([(b.cells, np.zeros(len(b.cells), np.int64)) for b in extra]
+                                                    if k == 0 else [nothing] * len(extra)))
+                          for k, d in enumerate(divisions)]
+    standing = _standing_frames(contacts, n_frames)
+    store = SeriesStore(n_frames, sum(len(d.names) for d in divisions), scratch_folder)
+    try:
+        measures = SessionMeasures(cells_of_divisions, all_windows, [FEET.index(c.foot) for c in contacts],
+                                   [c.kind == "step" for c in contacts], standing, geometry_args, info.rate_hz,
+                                   info.has_geometry)
+        reader.measure(measures, prepare, store.write)
+        measured = measures.measured()
+        if info.foot_map is None:
+            for contact, ends in zip(contacts, measured.ends):
+                contact.cut_start, contact.cut_end = cut_by_recording(ends.first_force, ends.last_force, ends.highest,
+                                                                      contact.first, contact.last, n_frames)
+        analysis = Analysis(contacts, extra, measured.whole, geometries, direction, direction_source, grid, store)
+        standing_mean = (np.where(faults == 0, measured.standing_sum / measured.standing_frames * scale, np.nan)
+                         if measured.standing_frames else np.full(grid.shape, np.nan))
+        results = _results(recording, options, analysis, divisions, measured, store, peak_image, standing_mean,
+                           faults, region_slots, standing)
+    except BaseException:
+        store.close()
+        raise
     results.attrs["warnings"] = "\n".join(plausibility_warnings(recording, results, contacts))
     return results, analysis
 
 
-def _insole_contacts(frames, faults, foot_map, rate_hz, geometry_args) -> tuple[list[FootContact], list]:
+def _prepared(convert, repair) -> Callable[[int, np.ndarray], np.ndarray]:
+    def prepare(first: int, block: np.ndarray) -> np.ndarray:
+        return repair(convert(block))
+    return prepare
+
+
+def _settle_kinds(reader, prepare, contacts, windows, n_frames, spatial, options, rate_hz, geometry_args) -> None:
+    """Each contact's kind (and, on a mat, whether the recording cuts it): contacts longer than
+    any stance are standing without a look at their frames; the others are measured (pass 2).
+    A brief contact cut by one end takes the kind of its nearest uncut neighbour, which needs
+    every contact's cuts: then the long ones are measured too (rare: only then)."""
+    if spatial is not None:
+        for contact in contacts:
+            contact.cut_edge = cut_by_edge(contact.raw, spatial)
+    if options.activity_kind is not None:  # the recording's cuts are measured with the rest (pass 3)
+        for contact in contacts:
+            contact.kind = options.activity_kind
+        return
+    short = [c.index for c in contacts if (c.last - c.first + 1) / rate_hz <= MAX_STEP_S]
+    series = _measure_cuts(reader, prepare, contacts, windows, n_frames, short, spatial, geometry_args)
+    for contact in contacts:
+        metrics = series[contact.index]
+        cop = (metrics.cop_x_mm[:, 0], metrics.cop_y_mm[:, 0]) if metrics is not None else (None, None)
+        contact.kind = kind_of(contact, *cop, rate_hz, spatial)
+    if spatial is not None and any(c.cut_start != c.cut_end and (c.last - c.first + 1) / rate_hz <= MIN_JUDGED_S
+                                   for c in contacts):
+        _measure_cuts(reader, prepare, contacts, windows, n_frames, sorted(set(range(len(contacts))) - set(short)),
+                      spatial, geometry_args)
+    settle_cut_kinds(contacts, rate_hz)
+
+
+def _measure_cuts(reader, prepare, contacts, windows, n_frames, chosen, spatial, geometry_args):
+    """The (frames, 1) series of the ``chosen`` contacts (None for the others), and on a mat
+    whether the recording cuts each of them."""
+    if spatial is None:  # insoles: their force curve already said where the recording cuts them
+        return [None] * len(contacts)
+    series = reader.contact_series(prepare, [(c.raw.cells, np.zeros(len(c.raw.cells), np.int64)) for c in contacts],
+                                   windows, chosen, geometry_args)
+    for index in chosen:
+        contact, force = contacts[index], series[index].force_n[:, 0]
+        contact.cut_start, contact.cut_end = cut_by_recording(force[0], force[-1], force.max(initial=0.0),
+                                                              contact.first, contact.last, n_frames)
+    return series
+
+
+def _insole_contacts(frames, convert, faults, foot_map, rate_hz, geometry_args) -> tuple[list[FootContact], list]:
     """Insoles: each grid's force curve gives its contacts; all its cells belong to its foot."""
     labels = np.where((faults == 0) & (foot_map >= 0), foot_map, -1).astype(np.int32)
-    force = frame_metrics(frames, labels, len(FEET), **geometry_args).force_n
+    force = np.concatenate([frame_metrics(convert(block), labels, len(FEET), **geometry_args).force_n
+                            for _, block in frame_blocks(frames)])
     contacts = []
     for side, foot in enumerate(FEET):
         cells = np.flatnonzero(labels.ravel() == side)
@@ -266,12 +369,14 @@ def neighbour_count(mask: np.ndarray) -> np.ndarray:
                for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
 
 
-def _repair_under_feet(frames: np.ndarray, faults: np.ndarray, contacts: list[FootContact], grid: Grid) -> np.ndarray:
+def _repair_under_feet(faults: np.ndarray, contacts: list[FootContact], grid: Grid
+                       ) -> Callable[[np.ndarray], np.ndarray]:
     """Stuck or saturated cells inside a print (most of their neighbours in it) join the contact,
-    loaded as long as it is, and read their neighbours' mean; elsewhere they are simply left out."""
+    loaded as long as it is, and read their neighbours' mean; elsewhere they are simply left out.
+    Returns what repairs a block of frames."""
     faulty = (faults == STUCK) | (faults == SATURATED)
     if not faulty.any():
-        return frames
+        return lambda frames: frames
     inside = np.zeros_like(faulty)
     for contact in contacts:
         mask = contact.raw.mask(grid.shape)
@@ -282,7 +387,9 @@ def _repair_under_feet(frames: np.ndarray, faults: np.ndarray, contacts: list[Fo
             contact.raw = contact.raw.merged(RawContact(contact.first, contact.last, cells, np.full(n, contact.first),
                                                         np.zeros(n), np.full(n, contact.last - contact.first + 1)))
             inside |= joining
-    return fill_from_neighbours(frames, inside, faults == 0) if inside.any() else frames
+    if not inside.any():
+        return lambda frames: frames
+    return lambda frames: fill_from_neighbours(frames, inside, faults == 0)
 
 
 def _arch_indices(analysis: Analysis) -> tuple[list[float], dict[str, float], dict[str, str]]:
@@ -301,38 +408,27 @@ def _arch_indices(analysis: Analysis) -> tuple[list[float], dict[str, float], di
     return per_contact, per_foot, method
 
 
-def _regions_and_curves(analysis: Analysis, divisions: list[Division], steps: list[FootContact],
-                        selected: np.ndarray, n_frames: int, rate_hz: float, positions: bool) -> dict:
+def _regions_and_curves(analysis: Analysis, divisions: list[Division], measured: Measured,
+                        steps: list[FootContact], selected: np.ndarray, positions: bool) -> dict:
     """Per step and per foot: the region measures (pressure/measures/regions.py) of every
     division's regions side by side (a region's relative load is its share within its division),
-    each region's force over the session, and the time-normalised step curves with their mean and
-    SD per foot over the selected steps (standing contacts count for the region means, not the
-    curves)."""
+    and the time-normalised step curves with their mean and SD per foot over the selected steps
+    (standing contacts count for the region means, not the curves)."""
     contacts = analysis.contacts
     n_regions = sum(len(division.names) for division in divisions)
-    region_metrics = [FrameMetrics(*(np.concatenate([getattr(d.metrics[c.index], name) for d in divisions], axis=1)
-                                     for name in ("force_n", "contact_area_cm2", "peak_kpa", "cop_x_mm", "cop_y_mm")))
-                      for c in contacts]
-    per_contact = []
-    for contact in contacts:
-        parts = [contact_region_measures(d.metrics[contact.index].force_n, d.metrics[contact.index].contact_area_cm2,
-                                         d.metrics[contact.index].peak_kpa, rate_hz) for d in divisions]
-        per_contact.append({name: np.concatenate([part[name] for part in parts]) for name in REGION_MEASURES})
+    per_contact = measured.region_measures
     used = [c.index for c in contacts if c.kind == "standing"] + [s.index for s, keep in zip(steps, selected) if keep]
     means = foot_region_means([per_contact[i] for i in used], [FEET.index(contacts[i].foot) for i in used], n_regions)
     highest = np.full((2, n_regions), np.nan)
     for i in used:
         foot = FEET.index(contacts[i].foot)
         highest[foot] = np.fmax(highest[foot], per_contact[i]["peak_pressure"])
-    series = np.zeros((n_frames, 2, n_regions))
-    for contact in contacts:
-        series[contact.first:contact.last + 1, FEET.index(contact.foot)] += region_metrics[contact.index].force_n
     force, along, across = (np.full((len(steps), STANCE_POINTS), np.nan) for _ in range(3))
     region_force = np.full((len(steps), n_regions, STANCE_POINTS), np.nan)
     for k, step in enumerate(steps):
         metrics = analysis.contact_metrics[step.index]
         force[k] = normalised(metrics.force_n[:, 0])
-        region_force[k] = normalised(region_metrics[step.index].force_n)
+        region_force[k] = normalised(measured.region_force[step.index])
         geometry = analysis.geometries[step.index]
         if positions and geometry is not None:
             a, b = cop_along_across(metrics.cop_x_mm[:, 0], metrics.cop_y_mm[:, 0], geometry.heel_xy,
@@ -344,7 +440,6 @@ def _regions_and_curves(analysis: Analysis, divisions: list[Division], steps: li
            for name in REGION_MEASURES},
         **{f"region_{name}": means[name] for name in REGION_MEASURES if name != "peak_pressure"},
         "region_peak_pressure": highest,
-        "region_force_series": series,
         "step_force_curve": force,
         "step_cop_along_curve": along,
         "step_cop_across_curve": across,
@@ -358,19 +453,17 @@ def _regions_and_curves(analysis: Analysis, divisions: list[Division], steps: li
 
 @dataclass
 class Division:
-    """One way of dividing each print into regions, and each contact's series per region."""
+    """One way of dividing each print into regions: each contact's cells in it."""
 
     name: str  # "thirds", "anatomical" or "user"
     names: tuple[str, ...]
-    metrics: list[FrameMetrics]  # by contact index: (frames, regions)
     cells: list[tuple[np.ndarray, np.ndarray]]  # by contact index: (cells, region of each)
 
 
-def _region_divisions(frames, contacts, geometries, toes, grid, windows, thirds_metrics, info, user_masks,
-                      geometry_args) -> list[Division]:
-    """The thirds (already measured), the nine anatomical regions (pressure/regions/: the automask
-    of each print, or the shipped template of a pedar insole) and the user's regions, if any.
-    A cell in no region of a division is left out of it."""
+def _region_divisions(contacts, geometries, toes, grid, thirds, info, user_masks) -> list[Division]:
+    """The thirds (``thirds``: every cell of each contact), the nine anatomical regions
+    (pressure/regions/: the automask of each print, or the shipped template of a pedar insole)
+    and the user's regions, if any. A cell in no region of a division is left out of it."""
     sensors = pedar_sensor_of_cells(info)
     insole_map = insole_labels(shipped_template("pedar"), sensors) if sensors is not None else None
     anatomical, user = [], []
@@ -388,9 +481,7 @@ def _region_divisions(frames, contacts, geometries, toes, grid, windows, thirds_
         anatomical.append(cell_regions(mask.labels, cells, grid.pitch_x_mm, grid.pitch_y_mm))
         if user_masks is not None:
             user.append(user_masks.label_xy(mask.frame, grid.xy(cells)).astype(np.int64))
-    thirds = Division("thirds", REGIONS, thirds_metrics[:len(contacts)],
-                      [(c.raw.cells, np.zeros(len(c.raw.cells), np.int64)) for c in contacts])
-    divisions = [thirds]
+    divisions = [Division("thirds", REGIONS, list(thirds))]
     wanted = [("anatomical", ANATOMICAL_REGIONS, anatomical)]
     if user_masks is not None:
         clash = set(user_masks.names) & (set(REGIONS) | set(ANATOMICAL_REGIONS))
@@ -398,9 +489,8 @@ def _region_divisions(frames, contacts, geometries, toes, grid, windows, thirds_
             raise InputError(f"{user_masks.source}: region name {sorted(clash)[0]!r} is a built-in region; rename it")
         wanted.append(("user", tuple(user_masks.names), user))
     for name, names, labels in wanted:
-        slots = [(c.raw.cells[r >= 0], r[r >= 0]) for c, r in zip(contacts, labels)]
-        metrics = contact_metrics(frames, slots, windows, len(names), **geometry_args)
-        divisions.append(Division(name, tuple(names), metrics, slots))
+        divisions.append(Division(name, tuple(names), [(c.raw.cells[r >= 0], r[r >= 0])
+                                                       for c, r in zip(contacts, labels)]))
     return divisions
 
 
@@ -409,22 +499,6 @@ def _region_image(division: Division, shape) -> np.ndarray:
     for cells, regions in division.cells:
         image.ravel()[cells] = regions
     return image
-
-
-def mean_image(frames: np.ndarray, chosen: np.ndarray, scale: float, faults: np.ndarray,
-               block: int = 4096) -> np.ndarray:
-    """Each cell's mean pressure (kPa) over the chosen frames, summed a block of frames at a time
-    (no copy of the session); NaN everywhere when none is chosen, and on masked cells."""
-    total = np.zeros(frames.shape[1:])
-    count = 0
-    for start in range(0, len(frames), block):
-        mine = chosen[start:start + block]
-        if mine.any():
-            total += frames[start:start + block][mine].sum(axis=0, dtype=np.float64)
-            count += int(mine.sum())
-    if not count:
-        return np.full(frames.shape[1:], np.nan)
-    return np.where(faults == 0, total / count * scale, np.nan)
 
 
 def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
@@ -443,13 +517,13 @@ def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
     return frames
 
 
-def _load_share(feet: FrameMetrics, table: dict, steps: list[FootContact], standing_frames: np.ndarray,
+def _load_share(force: np.ndarray, table: dict, steps: list[FootContact], standing_frames: np.ndarray,
                 both_feet_seen: bool) -> tuple[np.ndarray, float, str]:
     """Per foot share and the symmetry index, and what they come from: the mean force while
     standing, else the mean impulse of each foot's complete steps (so an extra contact on one
     side does not move them). NaN where a foot was not measured at all."""
     if standing_frames.any():
-        mean = feet.force_n[standing_frames].mean(axis=0)
+        mean = force[standing_frames].mean(axis=0)
         source = "standing"
     else:
         impulse = table["impulse"]
@@ -485,18 +559,14 @@ def vendor_numbers(recording: Recording) -> dict[str, np.ndarray]:
     return out
 
 
-def _results(recording, options, analysis: Analysis, divisions: list[Division], mat, peak_image, standing_mean,
-             faults, region_slots):
+def _results(recording, options, analysis: Analysis, divisions: list[Division], measured: Measured,
+             store: SeriesStore, peak_image, standing_mean, faults, region_slots, standing_frames):
     info = recording.info
     contacts = analysis.contacts
     per_contact = analysis.contact_metrics
-    windows = [(c.first, c.last) for c in contacts]
-    feet = combine(per_contact, windows, [[c.index for c in contacts if c.foot == foot] for foot in FEET],
-                   len(recording.time_s))
     geometry = info.has_geometry
     forward = np.array(DIRECTIONS[analysis.direction])
     time_s = recording.time_s
-    n_frames = len(time_s)
     activity = activity_of(contacts)
 
     arch_per_contact, arch, axis_method = _arch_indices(analysis)
@@ -504,44 +574,30 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
     selected = selected_steps(steps, time_s, StepSelection(options.skip_steps, options.min_stance_s))
     table = step_table(steps, per_contact, geometry, analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
                        forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
-    standing_frames = _standing_frames(contacts, n_frames)
     both_feet_seen = {c.foot for c in contacts} == set(FEET)
-    share, symmetry, share_source = _load_share(feet, table, steps, standing_frames, both_feet_seen)
-    both = feet.force_n.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        left_share = np.where(both > 0, feet.force_n[:, 0] / both, np.nan)
+    share, symmetry, share_source = _load_share(store.read("force"), table, steps, standing_frames, both_feet_seen)
+    foot_cop = [(store.read("cop_x")[:, i], store.read("cop_y")[:, i]) for i in range(2)] if geometry else []
 
     if standing_frames.any() and geometry:
         def standing_only(series):
             return np.where(standing_frames, series, np.nan)
-        paths = [(mat.cop_x_mm[:, 0], mat.cop_y_mm[:, 0])] + [
-            (feet.cop_x_mm[:, i], feet.cop_y_mm[:, i]) for i in range(2)]
+        paths = [(store.read("mat_cop_x"), store.read("mat_cop_y"))] + foot_cop
         sways = [sway(standing_only(x), standing_only(y), info.rate_hz, forward) for x, y in paths]
     else:
         sways = [sway(np.full(1, np.nan), np.full(1, np.nan), info.rate_hz, forward)] * len(PARTS)
 
     foot_map = np.full(peak_image.shape, -1, np.int8)
     region_map = np.full(peak_image.shape, -1, np.int8)
-    keep = (lambda a: a) if geometry else (lambda a: np.full_like(a, np.nan))  # sensor sets: no positions
     for contact, (cells, regions) in zip(contacts, region_slots):
         foot_map.ravel()[cells] = FEET.index(contact.foot)
         region_map.ravel()[cells] = regions
     data = {
-        "force": feet.force_n,
-        "contact_area": feet.contact_area_cm2,
-        "peak_pressure": feet.peak_kpa,
-        "cop_x": keep(feet.cop_x_mm),
-        "cop_y": keep(feet.cop_y_mm),
-        "mat_force": mat.force_n[:, 0],
-        "mat_cop_x": keep(mat.cop_x_mm[:, 0]),
-        "mat_cop_y": keep(mat.cop_y_mm[:, 0]),
-        "left_share": left_share,
+        **store.variables(),
         "arch_index": np.array([arch[foot] for foot in FEET]),
         "arch_type": np.array([arch_type(arch[foot]) for foot in FEET], dtype=object),
         "arch_axis_method": np.array([axis_method[foot] for foot in FEET], dtype=object),
         "load_share": share,
-        "cop_path_length": np.array([path_length(feet.cop_x_mm[:, i], feet.cop_y_mm[:, i]) if geometry else np.nan
-                                     for i in range(2)]),
+        "cop_path_length": np.array([path_length(x, y) for x, y in foot_cop] if geometry else [np.nan, np.nan]),
         "symmetry_index": np.array(symmetry),
         **{f"sway_{name}": np.array([s[name] for s in sways]) for name in SWAY_MEASURES},
         "cadence": np.array(cadence(steps, time_s)),
@@ -550,7 +606,7 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
         "step_end": np.array([time_s[c.last] for c in steps], dtype=float),
         "step_complete": np.array([c.complete for c in steps], dtype=bool),
         "step_selected": selected,
-        **_regions_and_curves(analysis, divisions, steps, selected, n_frames, info.rate_hz, geometry),
+        **_regions_and_curves(analysis, divisions, measured, steps, selected, geometry),
         "anatomical_region_map": _region_image(divisions[1], peak_image.shape),
         **{f"step_{name}": table[name] for name in STEP_MEASURES},
         "peak_pressure_image": peak_image,

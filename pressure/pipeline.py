@@ -13,8 +13,14 @@ import drivers
 from drivers import DriverError, EndOfStream
 from pressure import __version__
 
+import numpy as np
+
 if TYPE_CHECKING:
     from pressure.analysis import Options
+
+# A stored session whose frames take more than this is analysed from its file, a block at a
+# time (bounded memory, the frames decoded once per pass); smaller ones are read whole, once.
+STREAM_ABOVE_BYTES = 512 << 20
 
 
 @dataclass
@@ -153,13 +159,21 @@ def process(
     from pressure.schema import write_results
 
     stage(f"reading {source}")
-    recording = drivers.load(source, fallbacks=fallbacks)
+    recording = drivers.load(source, fallbacks=fallbacks, stream_above_bytes=STREAM_ABOVE_BYTES)
     compiling = "" if compiled_before() else " (compiling kernels, first run only)"
-    stage(f"analysing {recording.n_frames:,} frames{compiling}")
-    dataset, _ = analyse(recording, options)
-    dataset.attrs.update(extra_attrs or {})
-    stage(f"writing {output}")
-    write_results(dataset, output)
+    streamed = " from its file, a block at a time" if not isinstance(recording.cells, np.ndarray) else ""
+    stage(f"analysing {recording.n_frames:,} frames{streamed}{compiling}")
+    dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent)
+    try:
+        dataset.attrs.update(extra_attrs or {})
+        stage(f"writing {output}")
+        write_results(dataset, output)
+    finally:
+        if analysis.series is not None and not analysis.series.in_memory:
+            analysis.series.close()
+            import xarray as xr
+
+            dataset = xr.open_dataset(output, engine="h5netcdf")  # read when used, not held whole
     if picture is not None:
         from pressure.pictures.figure import save_picture
 

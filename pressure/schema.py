@@ -131,7 +131,7 @@ def build_results(data: dict[str, Any], coords: dict[str, Any], attrs: dict[str,
     variables = {}
     for name, values in data.items():
         spec = RESULTS[name]
-        values = np.asarray(values)
+        values = values if _is_lazy(values) else np.asarray(values)
         if values.ndim != len(spec.dims):
             raise SchemaError(f"{name} has {values.ndim} dims, schema says {spec.dims}")
         variables[name] = xr.Variable(spec.dims, values, _attrs(name, spec))
@@ -143,6 +143,12 @@ def build_results(data: dict[str, Any], coords: dict[str, Any], attrs: dict[str,
     if list(dataset["foot"].values) != list(FEET):
         raise SchemaError(f"foot must be {FEET}")
     return dataset
+
+
+def _is_lazy(values) -> bool:
+    """Per-frame results of a long session, in a scratch file until written, a block of frames
+    at a time (``pressure.measures.series_store.StoredSeries``)."""
+    return not isinstance(values, np.ndarray) and callable(getattr(values, "blocks", None))
 
 
 def _attrs(name: str, spec: Variable) -> dict[str, Any]:
@@ -248,7 +254,7 @@ def _encode_results(dataset) -> tuple[dict[str, _Encoded], dict[str, Any]]:
                 attrs["coordinates"] = " ".join(names)
         if "coordinates" in attrs:
             written_coordinates.update(str(attrs["coordinates"]).split())
-        data = np.asarray(variable.values)
+        data = variable.data if _is_lazy(variable.data) else np.asarray(variable.values)
         fillvalue = None
         kind = data.dtype.kind
         if kind == "f":
@@ -362,4 +368,8 @@ def _write_netcdf(target: str, variables: dict[str, _Encoded], attrs: dict[str, 
             attributes = stored.attrs  # h5netcdf looks the variable up again on every .attrs
             for key, value in variable.attrs.items():
                 attributes[key] = value
-            stored[...] = variable.data
+            if _is_lazy(variable.data):  # a block of frames at a time: it may be larger than memory
+                for first, values in variable.data.blocks():
+                    stored[first:first + len(values)] = values
+            else:
+                stored[...] = variable.data

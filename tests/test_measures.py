@@ -152,19 +152,22 @@ def test_a_pedar_insole_gets_anatomical_regions_from_its_template():
     np.testing.assert_allclose(load.sum(axis=1), 100.0, atol=1.0)
 
 
-def test_the_mean_image_of_standing_by_hand():
-    from pressure.analysis import mean_image
+def test_the_mean_image_of_standing_by_hand(monkeypatch):
+    """Each cell's mean kPa over the frames in which the person stood, read in blocks of 7
+    frames that cut through them; NaN on masked cells."""
+    import drivers
+    import drivers.session_frames as session_frames
+    from pressure.analysis import analyse
 
-    frames = np.arange(2 * 3 * 5 * 2, dtype=np.uint16).reshape(10, 3, 2)  # 10 frames of 3x2
-    chosen = np.zeros(10, bool)
-    chosen[[1, 4, 9]] = True
-    faults = np.zeros((3, 2), np.int8)
-    faults[0, 1] = 1  # a stuck cell: no mean
-    image = mean_image(frames, chosen, 0.5, faults, block=3)  # blocks cut through the chosen frames
-    expected = frames[[1, 4, 9]].mean(axis=0) * 0.5
-    expected[0, 1] = np.nan
-    np.testing.assert_allclose(image, expected)
-    assert np.isnan(mean_image(frames, np.zeros(10, bool), 1.0, faults)).all()
+    recording = drivers.load(str(FIXTURES / "standing.h5"))
+    monkeypatch.setattr(session_frames, "BLOCK_BYTES", 7 * recording.cells[0].nbytes)
+    results, _ = analyse(recording)
+    standing = (recording.time_s >= results.attrs["standing_from_s"]) & (recording.time_s <= results.attrs["standing_to_s"])
+    assert 0 < standing.sum() <= len(standing)
+    expected = recording.kpa()[standing].astype(np.float64).mean(axis=0)
+    usable = results["cell_mask"].values == 0
+    np.testing.assert_allclose(results["mean_pressure_image"].values[usable], expected[usable], rtol=1e-6)
+    assert np.isnan(results["mean_pressure_image"].values[~usable]).all()
 
 
 def test_standing_has_a_mean_image_walking_has_none():

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from drivers.base import DriverError, EndOfStream, Frame, MatDriver, Pacer
-from drivers.recording import Recording
 from drivers.files.metadata import is_number
+from drivers.recording import Recording
 from drivers.url import DriverURL, existing_file, non_negative
 
 FORMATS: dict[str, str] = {
@@ -94,7 +94,7 @@ def recognised(path: Path) -> bool:
     return path.suffix.lower() in FORMATS
 
 
-def open_file(url: DriverURL) -> "FileMat":
+def open_file(url: DriverURL) -> FileMat:
     """Read a stored file; whatever is wrong with it ends in one DriverError line naming it."""
     path = existing_file(url)
     module = format_module(path)
@@ -103,7 +103,8 @@ def open_file(url: DriverURL) -> "FileMat":
     except DriverError as error:
         raise DriverError(f"{path}: {str(error).replace(f' in {url.text}', '')}") from None
     try:
-        recording = module.read(path, options, url.text)
+        streaming = {"stream_above_bytes": url.stream_above_bytes} if getattr(module, "STREAMS", False) else {}
+        recording = module.read(path, options, url.text, **streaming)
     except DriverError as error:
         message = " ".join(str(error).split())  # one line, whatever a value quoted in it held
         if not message.startswith(str(path)):

@@ -7,13 +7,21 @@ span (a walk across a mat is one batch per pass, standing one batch). Each conta
 covers its own frames only, so memory and time grow with the session's length, not with its
 length times its number of contacts; ``combine`` adds contacts up into whole-session series
 (per foot, the whole mat).
+
+The frames are read a block at a time (``block_metrics``): only blocks that some contact spans,
+and each once for every division of the contacts' cells, so a session need not fit in memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
+from drivers.session_frames import frame_blocks
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
+
+CellSlots = tuple[np.ndarray, np.ndarray]  # a contact's cells and the slot of each
 
 
 def batches(cells: list[np.ndarray], n_cells: int) -> list[list[int]]:
@@ -34,32 +42,107 @@ def window_of(metrics: FrameMetrics, rows: slice, columns: slice) -> FrameMetric
                           for name in ("force_n", "contact_area_cm2", "peak_kpa", "cop_x_mm", "cop_y_mm")))
 
 
+def spans(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The frames (start, stop) that the windows (first, last) cover, overlapping ones joined."""
+    out: list[list[int]] = []
+    for first, last in sorted(windows):
+        if out and first <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], last + 1)
+        else:
+            out.append([first, last + 1])
+    return [(a, b) for a, b in out]
+
+
+def block_metrics(
+    frames,
+    divisions: list[tuple[int, list[CellSlots]]],
+    windows: list[tuple[int, int]],
+    geometry: dict,
+    prepare: Callable[[int, np.ndarray], np.ndarray] = lambda first, block: block,
+    only: list[int] | None = None,
+    block_frames: int | None = None,
+    span: tuple[int, int] | None = None,
+) -> Iterator[tuple[int, np.ndarray, dict[int, tuple[int, list[FrameMetrics]]]]]:
+    """The contacts' metrics a block of frames at a time, in time order.
+
+    ``divisions``: ways of cutting each contact's cells into slots, each (slots per contact, the
+    (cells, slot of each cell) of every contact); ``windows``: each contact's (first, last) frame;
+    ``only``: the contacts wanted (all by default); ``span``: the frames (start, stop) to read, all
+    by default (a contact that crosses its ends is measured over its frames within). Only the
+    frames they span are read, each
+    block once and ``prepare``d (e.g. into kernel units, faulty cells repaired). Yields
+    ``(first frame, the prepared block, {contact: (its first frame in the block, [its
+    FrameMetrics in each division])})`` for each block in which some wanted contact is."""
+    wanted = sorted(range(len(windows)) if only is None else only, key=lambda i: windows[i][0])
+    if not wanted:
+        return
+    shape = frames.shape[1:]
+    n_cells = shape[0] * shape[1]
+    upcoming = 0
+    active: list[int] = []
+    lowest, highest = span if span is not None else (0, len(frames))
+    for start, stop in spans([windows[i] for i in wanted]):
+        start, stop = max(start, lowest), min(stop, highest)
+        if start >= stop:
+            continue
+        for first, block in frame_blocks(frames, start, stop, block_frames):
+            end = first + len(block)
+            while upcoming < len(wanted) and windows[wanted[upcoming]][0] < end:
+                active.append(wanted[upcoming])
+                upcoming += 1
+            active = [i for i in active if windows[i][1] >= first]
+            here = [i for i in active if windows[i][0] < end]
+            if not here:
+                continue
+            block = prepare(first, block)
+            out = {i: (max(first, windows[i][0]) - first, []) for i in here}
+            for slots_per_contact, cell_slots in divisions:
+                for group in batches([cell_slots[i][0] for i in here], n_cells):
+                    members = [here[k] for k in group]
+                    labels = np.full(n_cells, -1, np.int32)
+                    # Contact k of the batch owns slots k * slots_per_contact + slot.
+                    for position, index in enumerate(members):
+                        cells, slot = cell_slots[index]
+                        labels[cells] = position * slots_per_contact + slot
+                    lo = max(first, min(windows[i][0] for i in members))
+                    hi = min(end, max(windows[i][1] for i in members) + 1)
+                    metrics = frame_metrics(block[lo - first:hi - first], labels.reshape(shape),
+                                            len(members) * slots_per_contact, **geometry)
+                    for position, index in enumerate(members):
+                        a, b = max(lo, windows[index][0]), min(hi, windows[index][1] + 1)
+                        out[index][1].append(window_of(metrics, slice(a - lo, b - lo),
+                                                       slice(position * slots_per_contact,
+                                                             (position + 1) * slots_per_contact)))
+            yield first, block, out
+
+
+def joined(parts: list[FrameMetrics]) -> FrameMetrics:
+    """Consecutive pieces of one contact's series, end to end."""
+    if len(parts) == 1:
+        return parts[0]
+    return FrameMetrics(*(np.concatenate([getattr(part, name) for part in parts])
+                          for name in ("force_n", "contact_area_cm2", "peak_kpa", "cop_x_mm", "cop_y_mm")))
+
+
 def contact_metrics(
-    frames: np.ndarray,
-    cell_slots: list[tuple[np.ndarray, np.ndarray]],
+    frames,
+    cell_slots: list[CellSlots],
     windows: list[tuple[int, int]],
     slots_per_contact: int,
+    prepare: Callable[[int, np.ndarray], np.ndarray] = lambda first, block: block,
+    only: list[int] | None = None,
+    span: tuple[int, int] | None = None,
     **geometry,
-) -> list[FrameMetrics]:
+) -> list[FrameMetrics | None]:
     """Per contact, given as (cells, slot of each cell within the contact, 0..slots_per_contact-1)
-    and its (first, last) frames: its metrics over its own frames, (last - first + 1, slots)."""
-    n_cells = frames.shape[1] * frames.shape[2]
-    out: list[FrameMetrics | None] = [None] * len(cell_slots)
-    for group in batches([cells for cells, _ in cell_slots], n_cells):
-        labels = np.full(n_cells, -1, np.int32)
-        # Slots are numbered within the batch: contact k of the batch owns k * slots_per_contact + slot.
-        for position, index in enumerate(group):
-            cells, slot = cell_slots[index]
-            labels[cells] = position * slots_per_contact + slot
-        start = min(windows[index][0] for index in group)
-        stop = max(windows[index][1] for index in group) + 1
-        metrics = frame_metrics(frames[start:stop], labels.reshape(frames.shape[1:]),
-                                len(group) * slots_per_contact, **geometry)
-        for position, index in enumerate(group):
-            first, last = windows[index]
-            out[index] = window_of(metrics, slice(first - start, last - start + 1),
-                                   slice(position * slots_per_contact, (position + 1) * slots_per_contact))
-    return out
+    and its (first, last) frames: its metrics over its own frames (within ``span``, if given),
+    (last - first + 1, slots); None for contacts not in ``only`` (or not in ``span``)."""
+    pieces: list[list[FrameMetrics]] = [[] for _ in cell_slots]
+    for _, _, measured in block_metrics(frames, [(slots_per_contact, cell_slots)], windows, geometry, prepare, only,
+                                        span=span):
+        for index, (_, (metrics,)) in measured.items():
+            pieces[index].append(metrics)
+    return [joined(parts) if parts else None for parts in pieces]
 
 
 def combine(per_contact: list[FrameMetrics], windows: list[tuple[int, int]], groups: list[list[int]],

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from pressure.contacts.geometry import Grid, extent
-from pressure.contacts.orientation import Heading, left_of, side_from_shape, sides_from_progression
+from pressure.contacts.orientation import (
+    Heading,
+    left_of,
+    side_from_shape,
+    sides_from_progression,
+)
 from pressure.contacts.tracking import RawContact
 
 FEET = ("left", "right")
@@ -68,12 +73,13 @@ class FootContact:
         return not self.cut_edge and (self.kind == "standing" or self.complete)
 
 
-def cut_by_recording(force: np.ndarray, first: int, last: int, n_frames: int) -> tuple[bool, bool]:
+def cut_by_recording(first_force: float, last_force: float, highest: float, first: int, last: int,
+                     n_frames: int) -> tuple[bool, bool]:
     """Whether the recording's first or last frame falls inside the contact while it carries
-    more than CUT_FRACTION of its peak force; ``force`` is the contact's, from ``first`` to ``last``."""
-    peak = force.max(initial=0.0)
-    return (first == 0 and force[0] > CUT_FRACTION * peak,
-            last == n_frames - 1 and force[-1] > CUT_FRACTION * peak)
+    more than CUT_FRACTION of its highest force; the forces are the contact's on its first
+    frame (``first``), its last (``last``) and its highest."""
+    return (first == 0 and first_force > CUT_FRACTION * highest,
+            last == n_frames - 1 and last_force > CUT_FRACTION * highest)
 
 
 def roll(cop_x: np.ndarray, cop_y: np.ndarray, axis: np.ndarray, length_mm: float) -> float:

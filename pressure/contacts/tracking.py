@@ -41,11 +41,11 @@ class RawContact:
     def n_frames(self) -> int:
         return self.last - self.first + 1
 
-    def merged(self, other: "RawContact") -> "RawContact":
+    def merged(self, other: RawContact) -> RawContact:
         return _per_cell(min(self.first, other.first), max(self.last, other.last),
                          *(np.concatenate([getattr(self, name), getattr(other, name)]) for name in PER_CELL))
 
-    def restricted(self, keep: np.ndarray) -> "RawContact":
+    def restricted(self, keep: np.ndarray) -> RawContact:
         """The same contact on the cells where ``keep`` (per cell of this contact) holds."""
         return RawContact(self.first, self.last, *(getattr(self, name)[keep] for name in PER_CELL))
 
@@ -73,6 +73,11 @@ def _per_cell(first: int, last: int, cells: np.ndarray, onset: np.ndarray, peak:
                       np.add.reduceat(loaded, starts))
 
 
+def bridge_frames(rate_hz: float) -> int:
+    """Dropouts this many frames long do not end a cell's run."""
+    return max(1, int(round(BRIDGE_S * rate_hz)))
+
+
 class ContactTracker:
     """Raw contacts of a session read chunk by chunk.
 
@@ -84,19 +89,34 @@ class ContactTracker:
                  live: np.ndarray | None = None):
         self.shape = shape
         self.scale_kpa = scale_kpa
-        self.bridge_frames = max(1, int(round(BRIDGE_S * rate_hz)))
+        self.bridge_frames = bridge_frames(rate_hz)
         self._runs = CellRuns(shape, threshold, LOW_FRACTION * threshold, self.bridge_frames, live,
                               hold_frames=max(1, int(round(HOLD_S * rate_hz))))
 
     def feed(self, frames: np.ndarray) -> None:
         self._runs.feed(frames)
 
-    def finish(self) -> list[RawContact]:
-        """The raw contacts, ordered by their first frame."""
-        runs = self._runs.finish()
-        # A recording shorter than that (a static image is one frame) keeps what it has.
-        runs = runs.take(runs.count >= min(MIN_RUN_FRAMES, self._runs.n_frames))
-        return contacts_of_runs(runs, link_runs(runs, self.shape, self.bridge_frames), self.scale_kpa)
+    def runs(self) -> Runs:
+        """Every run read, those still open closed where they last carried load (ends the reading)."""
+        return self._runs.finish()
+
+    def finish(self, dead: np.ndarray | None = None) -> list[RawContact]:
+        """The raw contacts, ordered by their first frame; ``dead`` (rows, cols) marks cells
+        found faulty only once the whole session was read (stuck or saturated all along): their
+        runs are left out before runs are joined, as if those cells had never been read."""
+        return contacts_of_session(self._runs.finish(), self._runs.n_frames, self.shape, self.bridge_frames,
+                                   self.scale_kpa, dead)
+
+
+def contacts_of_session(runs: Runs, n_frames: int, shape: tuple[int, int], bridge_frames: int, scale_kpa: float,
+                        dead: np.ndarray | None = None) -> list[RawContact]:
+    """The raw contacts of every loading run of a session of ``n_frames`` frames (sorted by cell,
+    then time, as ``CellRuns.finish`` gives them); runs of ``dead`` cells are left out first."""
+    if dead is not None:
+        runs = runs.take(~np.asarray(dead, bool).ravel()[runs.cell])
+    # A recording shorter than that (a static image is one frame) keeps what it has.
+    runs = runs.take(runs.count >= min(MIN_RUN_FRAMES, n_frames))
+    return contacts_of_runs(runs, link_runs(runs, shape, bridge_frames), scale_kpa)
 
 
 def contacts_of_runs(runs: Runs, labels: np.ndarray, scale_kpa: float) -> list[RawContact]:

@@ -103,7 +103,7 @@ class CellRuns:
     """
 
     def __init__(self, shape: tuple[int, int], high: float, low: float, bridge_frames: int,
-                 live: np.ndarray | None = None, hold_frames: int | None = None):
+                 live: np.ndarray | None = None, hold_frames: int | None = None, first_frame: int = 0):
         if not high >= low:
             raise ValueError(f"the upper threshold ({high}) must not be below the lower one ({low})")
         if bridge_frames < 0:
@@ -118,7 +118,7 @@ class CellRuns:
             "last_high": np.zeros(n_cells, np.int64), "open_peak": np.zeros(n_cells, np.float64),
             "open_count": np.zeros(n_cells, np.int64)}
         self._closed: list[Runs] = []
-        self.n_frames = 0
+        self.n_frames = first_frame  # the index of the next frame fed
 
     def feed(self, frames: np.ndarray) -> None:
         """Reads the next frames (time, rows, cols) of the session."""
@@ -138,6 +138,42 @@ class CellRuns:
         self._state = state
         self._closed.append(out.take(slice(0, n)))
         self.n_frames += len(frames)
+
+    def control(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per cell: whether its run is open and, if so, the last frames it was above ``low`` and
+        above ``high`` (-1 for closed cells): all that decides what the next frames do to it (the
+        rest of the state is only counted)."""
+        state = self._state
+        is_open = state["open_start"] >= 0
+        return is_open, np.where(is_open, state["last_above"], -1), np.where(is_open, state["last_high"], -1)
+
+    def carry_on(self) -> np.ndarray:
+        """Forget what was read but what decides what comes next: the runs closed so far are
+        dropped, and the runs still open start over at the next frame with nothing counted (the
+        reading of a segment of the session, after a warm-up, continues the runs the segment
+        before it left open). Returns those cells."""
+        state = self._state
+        carried = np.flatnonzero(state["open_start"] >= 0)
+        state["open_start"][carried] = self.n_frames
+        state["open_peak"][carried] = 0.0
+        state["open_count"][carried] = 0
+        self._closed = []
+        return carried
+
+    def take_closed(self) -> Runs:
+        """The runs closed so far (and forgets them), in the order they closed."""
+        runs = Runs.concatenate(self._closed)
+        self._closed = []
+        return runs
+
+    def open_runs(self) -> tuple[Runs, np.ndarray]:
+        """The runs still open, as they stand (start, peak and count so far; end: where they
+        would end if the session ended here), and each one's last frame above ``high``."""
+        state = self._state
+        cells = np.flatnonzero(state["open_start"] >= 0)
+        end = np.minimum(state["last_above"], state["last_high"] + self.bridge)[cells]
+        return (Runs(cells.astype(np.int64), state["open_start"][cells], end, state["open_peak"][cells],
+                     state["open_count"][cells]), state["last_high"][cells])
 
     def finish(self) -> Runs:
         """Every run, those still open at the end of the session closed at their last loaded frame;

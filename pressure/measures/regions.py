@@ -19,33 +19,81 @@ REGION_MEASURES = ("peak_pressure", "mean_pressure", "contact_area", "force", "f
 N_PER_CM2_IN_KPA = 10.0
 
 
+class RegionMeasures:
+    """REGION_MEASURES of one contact's regions, fed its (frames, regions) series in order, a
+    block of frames at a time (a standing contact of a day-long session is never held whole)."""
+
+    def __init__(self, n_regions: int, rate_hz: float):
+        self.dt = 1.0 / rate_hz
+        self.frames = 0
+        self.peak = np.full(n_regions, -np.inf)
+        self.peak_frame = np.zeros(n_regions, np.int64)
+        self.area = np.full(n_regions, -np.inf)
+        self.force = np.full(n_regions, -np.inf)
+        self.force_sum = np.zeros(n_regions)
+        self.peak_sum = np.zeros(n_regions)
+        self.pressure_sum = np.zeros(n_regions)
+        self.loaded_frames = np.zeros(n_regions, np.int64)
+
+    def feed(self, force_n: np.ndarray, area_cm2: np.ndarray, peak_kpa: np.ndarray) -> None:
+        if len(force_n) == 0:
+            return
+        loaded = area_cm2 > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pressure = np.where(loaded, N_PER_CM2_IN_KPA * force_n / area_cm2, 0.0)
+        highest = peak_kpa.max(axis=0)
+        later = highest > self.peak  # the first frame of the highest peak is kept
+        self.peak_frame[later] = self.frames + np.argmax(peak_kpa, axis=0)[later]
+        self.peak = np.maximum(self.peak, highest)
+        self.area = np.maximum(self.area, area_cm2.max(axis=0))
+        self.force = np.maximum(self.force, force_n.max(axis=0))
+        self.force_sum += force_n.sum(axis=0)
+        self.peak_sum += peak_kpa.sum(axis=0)
+        self.pressure_sum += pressure.sum(axis=0)
+        self.loaded_frames += loaded.sum(axis=0)
+        self.frames += len(force_n)
+
+    def merge(self, later: "RegionMeasures") -> None:
+        """Adds what ``later`` was fed (the frames after these) as if it had been fed here."""
+        later_peak = later.peak > self.peak
+        self.peak_frame = np.where(later_peak, self.frames + later.peak_frame, self.peak_frame)
+        self.peak = np.maximum(self.peak, later.peak)
+        self.area = np.maximum(self.area, later.area)
+        self.force = np.maximum(self.force, later.force)
+        self.force_sum += later.force_sum
+        self.peak_sum += later.peak_sum
+        self.pressure_sum += later.pressure_sum
+        self.loaded_frames += later.loaded_frames
+        self.frames += later.frames
+
+    def result(self) -> dict[str, np.ndarray]:
+        """Each measure per region; NaN for a region never loaded."""
+        ever = self.loaded_frames > 0
+        fti = self.force_sum * self.dt
+        total = fti.sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = 100.0 * fti / total if total > 0 else np.full(len(fti), np.nan)
+            mean_pressure = self.pressure_sum / self.loaded_frames
+        measures = {
+            "peak_pressure": self.peak,
+            "mean_pressure": mean_pressure,
+            "contact_area": self.area,
+            "force": self.force,
+            "fti": fti,
+            "pti": self.peak_sum * self.dt,
+            "time_of_peak": 100.0 * self.peak_frame / max(self.frames - 1, 1),
+            "relative_load": relative,
+        }
+        return {name: np.where(ever, values, np.nan) for name, values in measures.items()}
+
+
 def contact_region_measures(force_n: np.ndarray, area_cm2: np.ndarray, peak_kpa: np.ndarray,
                             rate_hz: float) -> dict[str, np.ndarray]:
     """Each of REGION_MEASURES per region, from (frames, regions) series of one contact; NaN for
     a region never loaded."""
-    frames, regions = force_n.shape
-    dt = 1.0 / rate_hz
-    loaded = area_cm2 > 0
-    ever = loaded.any(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a region never loaded: NaN says it
-        pressure = np.where(loaded, N_PER_CM2_IN_KPA * force_n / area_cm2, np.nan)
-        mean_pressure = np.where(ever, np.nanmean(pressure, axis=0), np.nan)
-        fti = force_n.sum(axis=0) * dt
-        total = fti.sum()
-        relative = np.where(ever, 100.0 * fti / total, np.nan) if total > 0 else np.full(regions, np.nan)
-    time_of_peak = 100.0 * np.argmax(peak_kpa, axis=0) / max(frames - 1, 1)
-    measures = {
-        "peak_pressure": peak_kpa.max(axis=0),
-        "mean_pressure": mean_pressure,
-        "contact_area": area_cm2.max(axis=0),
-        "force": force_n.max(axis=0),
-        "fti": fti,
-        "pti": peak_kpa.sum(axis=0) * dt,
-        "time_of_peak": time_of_peak,
-        "relative_load": relative,
-    }
-    return {name: np.where(ever, values, np.nan) for name, values in measures.items()}
+    measures = RegionMeasures(force_n.shape[1], rate_hz)
+    measures.feed(force_n, area_cm2, peak_kpa)
+    return measures.result()
 
 
 def foot_region_means(per_contact: list[dict[str, np.ndarray]], feet: list[int], n_regions: int

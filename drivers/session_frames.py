@@ -1,0 +1,108 @@
+"""A session's frames left in their file and read on demand, a block of frames at a time.
+
+``pressure process`` of a session longer than memory reads it this way: each block's chunks are
+decoded on every core (``chunk_reader.read_cells``) while the caller works on the block before
+(one block is read ahead on a thread of its own), so memory holds two blocks, whatever the
+session's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from drivers import chunk_reader
+from drivers.base import DriverError
+from drivers.files.metadata import check_pressures
+from drivers.hdf5_safety import first_line
+
+BLOCK_BYTES = 64 << 20  # frames read at once: large enough that a block is many chunks
+
+
+class SessionFrames:
+    """The ``(time, rows, cols)`` frames of an open session file; indexing along time reads them.
+    Damage found while reading raises one DriverError line naming the file."""
+
+    ndim = 3
+
+    def __init__(self, path: Path, file, dataset, what: str):
+        self.path, self._file, self._dataset, self._what = Path(path), file, dataset, what
+        self.shape = tuple(dataset.shape)
+        self.dtype = dataset.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def block_frames(self, block_bytes: int | None = None) -> int:
+        """Frames per block: whole chunks of the file, about ``block_bytes`` of frames."""
+        block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
+        per_frame = max(1, int(np.prod(self.shape[1:])) * self.dtype.itemsize)
+        chunk = (self._dataset.chunks or (1,))[0]
+        return max(chunk, block_bytes // per_frame // chunk * chunk)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            index = range(len(self))[key]
+            return self._read(index, index + 1)[0]
+        if isinstance(key, tuple) and key and isinstance(key[0], slice):
+            return self[key[0]][(slice(None),) + key[1:]]
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError(f"{self.path}: session frames are read by a slice of time, not {key!r}")
+        start, stop, _ = key.indices(len(self))
+        return self._read(start, max(start, stop))
+
+    def __array__(self, dtype=None, copy=None):
+        frames = self._read(0, len(self))
+        return frames if dtype is None else frames.astype(dtype)
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        try:
+            frames = chunk_reader.read_cells(self._dataset, start, stop)
+        except MemoryError:
+            raise DriverError(f"{self.path}: frames {start}-{stop} do not fit in memory") from None
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError) as error:
+            raise DriverError(f"{self.path}: cannot read frames {start}-{stop} ({first_line(error)})") from None
+        check_pressures(self.path, frames, self._what)
+        return frames
+
+    def blocks(self, start: int = 0, stop: int | None = None, size: int | None = None
+               ) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first frame, frames)`` of ``start:stop`` in blocks of ``size`` frames, the next
+        block read while the caller works on this one."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        size = size or self.block_frames()
+        firsts = range(start, stop, size)
+        if len(firsts) <= 1:
+            for first in firsts:
+                yield first, self._read(first, min(first + size, stop))
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+            ahead = reader.submit(self._read, firsts[0], min(firsts[0] + size, stop))
+            for first in firsts:
+                frames = ahead.result()
+                following = first + size
+                if following < stop:
+                    ahead = reader.submit(self._read, following, min(following + size, stop))
+                yield first, frames
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def frame_blocks(frames, start: int = 0, stop: int | None = None, size: int | None = None
+                 ) -> Iterator[tuple[int, np.ndarray]]:
+    """Blocks ``(first frame, frames)`` of an in-memory array (views) or of SessionFrames."""
+    if isinstance(frames, SessionFrames):
+        yield from frames.blocks(start, stop, size)
+        return
+    stop = len(frames) if stop is None else min(stop, len(frames))
+    size = size or max(1, BLOCK_BYTES // max(1, frames[0].nbytes if len(frames) else 1))
+    for first in range(start, stop, size):
+        yield first, frames[first:min(first + size, stop)]

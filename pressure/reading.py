@@ -1,0 +1,104 @@
+"""How the analysis reads a session's frames for its passes: here, a block at a time
+(``LocalReader``), or split along time across a Dask cluster (``pressure.cluster.ClusterReader``).
+
+Either way a pass gives the same: the scan (each cell's summary, the checks of the values, every
+loading run of the cells), the series of chosen contacts, and the measuring pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivers.session_frames import frame_blocks
+from pressure.contacts.series import CellSlots, contact_metrics
+from pressure.contacts.tracking import ContactTracker
+from pressure.kernels.cell_runs import Runs
+from pressure.kernels.frame_metrics import FrameMetrics
+from pressure.kernels.peak_image import CellSummary
+from pressure.measures.session import SessionMeasures
+
+Prepare = Callable[[int, np.ndarray], np.ndarray]
+
+
+class FrameChecks:
+    """What is wrong with a recording's values, if anything: no frames, NaN in cells that are not
+    masked throughout, negative pressures; fed the kernels' frames block by block."""
+
+    def __init__(self, scale: float):
+        self.scale = scale
+        self.frames = 0
+        self.some_nan: np.ndarray | None = None
+        self.all_nan: np.ndarray | None = None
+        self.lowest = 0.0
+
+    def feed(self, frames: np.ndarray) -> None:
+        self.frames += len(frames)
+        if frames.dtype.kind == "f":
+            nan = np.isnan(frames)
+            self.merge_nan(nan.any(axis=0), nan.all(axis=0))
+            self.lowest = min(self.lowest, float(np.nanmin(np.fmin.reduce(frames, axis=0), initial=0.0)))
+        elif frames.dtype.kind == "i":
+            self.lowest = min(self.lowest, float(frames.min(initial=0)))
+
+    def merge_nan(self, some: np.ndarray, every: np.ndarray) -> None:
+        self.some_nan = some if self.some_nan is None else self.some_nan | some
+        self.all_nan = every if self.all_nan is None else self.all_nan & every
+
+    def merge(self, later: "FrameChecks") -> None:
+        self.frames += later.frames
+        if later.some_nan is not None:
+            self.merge_nan(later.some_nan, later.all_nan)
+        self.lowest = min(self.lowest, later.lowest)
+
+    def problem(self) -> str | None:
+        if self.frames == 0:
+            return "the recording holds no frames"
+        if self.some_nan is not None and (self.some_nan & ~self.all_nan).any():
+            return "NaN pressures in cells that are not masked for the whole recording"
+        if self.lowest < 0:
+            return "negative pressures" + (f" (lowest {self.lowest * self.scale:.3g} kPa)"
+                                           if self.some_nan is not None else "")
+        return None
+
+
+@dataclass
+class Scan:
+    """The first pass over a session."""
+
+    checks: FrameChecks
+    summary: CellSummary | None  # None without frames
+    runs: Runs | None  # every loading run of every cell (None when not tracked: insoles)
+
+
+class LocalReader:
+    """Reads the frames here, a block at a time (``frames``: an array, or a session left in its
+    file, ``drivers.session_frames.SessionFrames``)."""
+
+    def __init__(self, frames):
+        self.frames = frames
+
+    def scan(self, convert: Callable[[np.ndarray], np.ndarray], threshold: float, rate_hz: float, min_run: int,
+             track: bool) -> Scan:
+        shape = tuple(self.frames.shape[1:])
+        checks = FrameChecks(1.0)
+        summary: CellSummary | None = None
+        tracker = ContactTracker(shape, threshold, rate_hz) if track else None
+        for _, block in frame_blocks(self.frames):
+            block = convert(block)
+            checks.feed(block)
+            summary = summary or CellSummary(shape, block.dtype, threshold, min_run)
+            summary.feed(block)
+            if tracker is not None:
+                tracker.feed(block)
+        return Scan(checks, summary, tracker.runs() if tracker is not None else None)
+
+    def contact_series(self, prepare: Prepare, cell_slots: list[CellSlots], windows: list[tuple[int, int]],
+                       only: list[int], geometry: dict) -> list[FrameMetrics | None]:
+        return contact_metrics(self.frames, cell_slots, windows, 1, prepare, only, **geometry)
+
+    def measure(self, measures: SessionMeasures, prepare: Prepare,
+                write: Callable[[int, dict[str, np.ndarray]], None]) -> None:
+        measures.read(self.frames, prepare, write)
