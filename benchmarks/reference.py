@@ -91,16 +91,8 @@ def frame_metrics_masked_numpy(frames: np.ndarray, labels: np.ndarray, n_labels:
     return out
 
 
-def cell_summary_numpy(frames: np.ndarray, threshold: float, min_run: int):
-    peak = frames.max(axis=0)
-    floor = frames.min(axis=0)
-    above = frames > threshold
-    run = np.zeros(frames.shape[1:], np.int32)
-    sustained = np.zeros(frames.shape[1:], bool)
-    for frame_above in above:
-        run = np.where(frame_above, run + 1, 0)
-        sustained |= run >= min_run
-    return peak, floor, sustained
+def cell_summary_numpy(frames: np.ndarray):
+    return frames.max(axis=0), frames.min(axis=0)
 
 
 def label_components_numpy(mask: np.ndarray) -> np.ndarray:

@@ -85,7 +85,6 @@ from pressure.regions import (
 )
 from pressure.schema import build_results
 
-SUSTAINED_FRAMES = 3  # a cell belongs to a print when loaded this many frames in a row; noise spikes are not
 PARTS = ("mat", "left", "right")
 PRINT_SHARE = 0.02  # a print's cells were loaded for at least this share of its contact
 INSOLE_HEADING = Heading(np.array([0.0, 1.0]), "insole", 0.0)  # insole grids run heel to toe along rows
@@ -188,12 +187,12 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
     grid = Grid(tuple(frames.shape[1:]), info.pitch_x_mm, info.pitch_y_mm)
 
     # Pass 1: each cell's summary (stuck, saturated) and, on a mat, every cell's loading runs.
-    scan = reader.scan(convert, threshold / scale, info.rate_hz, SUSTAINED_FRAMES, track=info.foot_map is None)
+    scan = reader.scan(convert, threshold / scale, info.rate_hz, track=info.foot_map is None)
     scan.checks.scale = scale
     problem = scan.checks.problem()
     if problem:
         raise InputError(f"{name}: {problem}")
-    peak, floor, _ = scan.summary.result()
+    peak, floor = scan.summary.result()
     peak_kpa, floor_kpa = peak.astype(np.float64) * scale, floor.astype(np.float64) * scale
     faults = cell_mask(peak_kpa, floor_kpa, threshold, saturation_kpa(recording, peak.dtype, scale))
     peak_image = np.where(faults == 0, peak_kpa, np.nan)

@@ -80,7 +80,7 @@ class LocalReader:
     def __init__(self, frames):
         self.frames = frames
 
-    def scan(self, convert: Callable[[np.ndarray], np.ndarray], threshold: float, rate_hz: float, min_run: int,
+    def scan(self, convert: Callable[[np.ndarray], np.ndarray], threshold: float, rate_hz: float,
              track: bool) -> Scan:
         shape = tuple(self.frames.shape[1:])
         checks = FrameChecks(1.0)
@@ -89,7 +89,7 @@ class LocalReader:
         for _, block in frame_blocks(self.frames):
             block = convert(block)
             checks.feed(block)
-            summary = summary or CellSummary(shape, block.dtype, threshold, min_run)
+            summary = summary or CellSummary(shape, block.dtype)
             summary.feed(block)
             if tracker is not None:
                 tracker.feed(block)

@@ -27,22 +27,12 @@ def frame_sums(frames, labels, n_labels, threshold):
     return out
 
 
-def cell_summary(frames, threshold, min_run):
+def cell_summary(frames):
     values = frames.astype(np.float64)
     peak = np.fmax.reduce(np.concatenate([np.zeros((1,) + frames.shape[1:]), values]), axis=0)
     floor = np.fmin.reduce(values, axis=0)
     floor[np.isnan(values[0])] = np.nan
-    above = values > threshold
-    sustained = np.zeros(frames.shape[1:], bool)
-    for r in range(frames.shape[1]):
-        for c in range(frames.shape[2]):
-            run = 0
-            for flag in above[:, r, c]:
-                run = run + 1 if flag else 0
-                if run >= min_run:
-                    sustained[r, c] = True
-                    break
-    return peak, floor, sustained
+    return peak, floor
 
 
 def label_components(mask):

@@ -123,16 +123,23 @@ def test_damage_found_mid_session_is_one_line_naming_the_file(tmp_path):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 30), st.integers(0, 2**32 - 1), st.sampled_from([np.uint16, np.float32]))
-def test_the_cell_summary_fed_in_blocks_is_the_summary_of_the_whole(size, seed, dtype):
+def test_the_cell_summary_fed_in_blocks_or_merged_is_the_summary_of_the_whole(size, seed, dtype):
     rng = np.random.default_rng(seed)
     frames = (rng.random((37, 4, 5)) * 10).astype(dtype)
     if dtype is np.float32:
-        frames[:, 0, 0] = np.nan
-    summary = CellSummary(frames.shape[1:], frames.dtype, 5.0, 3)
+        frames[:, 0, 0] = np.nan  # no sensor
+        frames[0, 1, 1] = np.nan  # NaN in the first frame only
+        frames[20:, 2, 2] = np.nan  # NaN later on
+    fed = CellSummary(frames.shape[1:], frames.dtype)
+    merged = CellSummary(frames.shape[1:], frames.dtype)
     for first in range(0, len(frames), size):
-        summary.feed(frames[first:first + size])
-    for fed, whole in zip(summary.result(), cell_summary(frames, 5.0, 3)):
-        np.testing.assert_array_equal(fed, whole)
+        fed.feed(frames[first:first + size])
+        apart = CellSummary(frames.shape[1:], frames.dtype)
+        apart.feed(frames[first:first + size])
+        merged.merge(apart)
+    for one, other, whole in zip(fed.result(), merged.result(), cell_summary(frames)):
+        np.testing.assert_array_equal(one, whole)
+        np.testing.assert_array_equal(other, whole)
 
 
 @settings(max_examples=40, deadline=None)
