@@ -165,7 +165,8 @@ def process(
     min_stance: Annotated[float, typer.Option("--min-stance", min=0.0, metavar="S", help=(
         "Steps shorter than this (s) are left out of each foot's statistics."))] = 0.0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Sessions processed at once (a study folder).")] = os.cpu_count() or 1,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:PORT, for a study.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help=(
+        "Dask scheduler, tcp://HOST:PORT: a study's sessions, or one session's stretches of time, on its workers."))] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo sessions whose results are up to date.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help=(
         "Replace an existing output file. A study replaces the stale results files it wrote itself "
@@ -202,7 +203,8 @@ def process(
         hint = _recover_hint(source)
         out = console()
         with progress(out, shown=not (quiet or json_summary)) as stage:
-            dataset = process_session(Task(source, str(output), settings, fallbacks, report=report), picture, stage)
+            dataset = process_session(Task(source, str(output), settings, fallbacks, report=report), picture, stage,
+                                      scheduler)
         if json_summary:
             typer.echo(json.dumps(results_summary(dataset, source, str(output)), indent=2))
         elif not quiet:

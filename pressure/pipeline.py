@@ -104,7 +104,8 @@ def capture(
                 stop["reason"] = "limit"
                 break
             frames += 1
-            writer.append(frame, source.counters)
+            # Frames already waiting (a fast mat's batch) share one journal write with the last of them.
+            writer.append(frame, source.counters, more=hasattr(source, "pending") and source.pending() > 0)
             last_time = t - first_time
             if on_frame is not None:
                 on_frame(frame, source.counters)
@@ -150,20 +151,30 @@ def process(
     extra_attrs: dict | None = None,
     stage: Callable[[str], None] = lambda text: None,
     report: Path | None = None,
+    scheduler: str | None = None,
 ):
     """Analyse one recording and write its results file (and optionally a picture and a report,
     drawn from the recording in memory). ``stage`` is told what is being done, for a progress
-    display."""
+    display. With ``scheduler`` (a Dask scheduler's address) the session is split along time
+    across that cluster's workers (``pressure.cluster``)."""
     from pressure.analysis import analyse
     from pressure.kernels import compiled_before
     from pressure.schema import write_results
 
     stage(f"reading {source}")
-    recording = drivers.load(source, fallbacks=fallbacks, stream_above_bytes=STREAM_ABOVE_BYTES)
+    recording = drivers.load(source, fallbacks=fallbacks, stream_above_bytes=0 if scheduler else STREAM_ABOVE_BYTES)
     compiling = "" if compiled_before() else " (compiling kernels, first run only)"
     streamed = " from its file, a block at a time" if not isinstance(recording.cells, np.ndarray) else ""
-    stage(f"analysing {recording.n_frames:,} frames{streamed}{compiling}")
-    dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent)
+    if scheduler:
+        from pressure.cluster import cluster_reader
+
+        with cluster_reader(scheduler, source, fallbacks, recording.cells) as reader:
+            stage(f"analysing {recording.n_frames:,} frames on the cluster at {scheduler}, "
+                  f"{len(reader.spans)} segments")
+            dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent, reader=reader)
+    else:
+        stage(f"analysing {recording.n_frames:,} frames{streamed}{compiling}")
+        dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent)
     try:
         dataset.attrs.update(extra_attrs or {})
         stage(f"writing {output}")

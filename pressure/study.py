@@ -149,9 +149,9 @@ def up_to_date(task: Task) -> bool:
     return made_with == options_signature(task.options, task.fallbacks)
 
 
-def process_session(task: Task, picture: Path | None = None, stage=lambda text: None):
+def process_session(task: Task, picture: Path | None = None, stage=lambda text: None, scheduler: str | None = None):
     """Analyse one session, write its results (and report, and picture) and return the dataset;
-    ``stage`` is told what is being done."""
+    ``stage`` is told what is being done; ``scheduler``: split it across that Dask cluster."""
     from pressure.analysis import Options
     from pressure.calibration import CalibrationTable
     from pressure.pipeline import process
@@ -163,7 +163,7 @@ def process_session(task: Task, picture: Path | None = None, stage=lambda text: 
                       user_masks=_user_masks(regions))
     dataset = process(task.source, Path(task.output), options, task.fallbacks, picture=picture,
                       extra_attrs={"processing": options_signature(task.options, task.fallbacks)}, stage=stage,
-                      report=report_path(Path(task.output)) if task.report else None)
+                      report=report_path(Path(task.output)) if task.report else None, scheduler=scheduler)
     return dataset
 
 

@@ -82,11 +82,16 @@ class SessionMeasures:
                  feet: list[int], keep_series: list[bool], standing: np.ndarray, geometry: dict, rate_hz: float,
                  positions: bool):
         self.divisions, self.windows, self.feet, self.keep_series = divisions, windows, feet, keep_series
-        self.standing, self.geometry, self.positions = standing, geometry, positions
+        self.standing, self.geometry, self.positions, self.rate_hz = standing, geometry, positions, rate_hz
         self.n_regions = sum(slots for slots, _ in divisions)
         self.tallies = [ContactTally([RegionMeasures(slots, rate_hz) for slots, _ in divisions]) for _ in feet]
         self.standing_sum: np.ndarray | None = None
         self.standing_frames = 0
+
+    def fresh(self) -> "SessionMeasures":
+        """The same measures with nothing measured yet."""
+        return SessionMeasures(self.divisions, self.windows, self.feet, self.keep_series, self.standing,
+                               self.geometry, self.rate_hz, self.positions)
 
     def read(self, frames, prepare: Callable[[int, np.ndarray], np.ndarray],
              write: Callable[[int, dict[str, np.ndarray]], None], span: tuple[int, int] | None = None) -> None:
