@@ -159,3 +159,18 @@ def test_region_measures_fed_in_blocks_are_those_of_the_whole_contact(size, seed
     for name, values in measures.result().items():
         np.testing.assert_allclose(values, whole[name], rtol=1e-12, equal_nan=True, err_msg=name)
     assert whole["time_of_peak"][0] == pytest.approx(100 * 5 / 40)
+
+
+def test_pictures_and_reports_of_a_session_read_from_its_file(tmp_path, monkeypatch):
+    import pressure.pipeline as pipeline
+    from pressure.analysis import Options
+
+    monkeypatch.setattr(pipeline, "STREAM_ABOVE_BYTES", 0)
+    monkeypatch.setattr(series_store, "IN_MEMORY_BYTES", 0)
+    for name in ("walking.h5", "standing.h5"):
+        out = tmp_path / name
+        dataset = pipeline.process(str(FIXTURES / name), out, Options(), picture=tmp_path / f"{name}.png",
+                                   report=tmp_path / f"{name}.html")
+        dataset.close()
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+        assert "<table" in (tmp_path / f"{name}.html").read_text()
