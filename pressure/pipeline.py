@@ -207,7 +207,7 @@ def describe(path: str) -> dict[str, object]:
         with xr.open_dataset(candidate, engine="h5netcdf") as dataset:
             dataset.load()
         return {"kind": "results", "dataset": dataset}
-    with drivers.open_url(path) as source:
+    with drivers.open_url(path, stream_above_bytes=0) as source:  # a session's frames are not read
         recording = source.load()
     return {"kind": "session", "recording": recording}
 

@@ -174,3 +174,15 @@ def test_pictures_and_reports_of_a_session_read_from_its_file(tmp_path, monkeypa
         dataset.close()
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         assert "<table" in (tmp_path / f"{name}.html").read_text()
+
+
+def test_info_of_a_session_reads_none_of_its_frames(monkeypatch):
+    from drivers import chunk_reader
+    from pressure.pipeline import describe
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("info read the frames")
+
+    monkeypatch.setattr(chunk_reader, "read_cells", refuse)
+    found = describe(str(FIXTURES / "walking.h5"))
+    assert found["kind"] == "session" and found["recording"].n_frames == len(found["recording"].time_s) > 100
