@@ -40,7 +40,7 @@ def test_a_session_in_many_segments_gives_the_local_results(name, tmp_path, sche
 
 
 def test_a_real_export_and_a_forced_activity_on_the_cluster(tmp_path, scheduler, monkeypatch):
-    monkeypatch.setattr(cluster, "SEGMENT_BYTES", 1 << 14)
+    monkeypatch.setattr(cluster, "SEGMENT_BYTES", 1 << 18)  # 4 stretches of the export, each read by its task
     same_as_here(str(shared_file("tekscan_fscan/FrasP01L.asf")), tmp_path, scheduler)
     same_as_here(str(FIXTURES / "walking.h5"), tmp_path, scheduler, Options(activity="walking"))
 
