@@ -2,20 +2,25 @@
 
 Rows, cols, cell type, framing, order and polarity come from the URL or from a TOML mat profile
 (``?profile=velostat-28x56`` names one in drivers/profiles, or a path); URL options win. Bytes
-are read on their own thread, so a slow disk or slow drawing never makes the reader fall behind.
-A device that disappears (USB unplugged) is reopened when it comes back; frames already received
-are kept and the reconnect is counted.
+are read and parsed in a process of their own, forked when the port opens, so neither a slow
+disk, nor compressing, nor drawing ever makes the reader fall behind: a port holds only a few
+frames, and a reader thread waiting for the interpreter lock after every read stalled a fast mat
+at about half the rate the port sustains. Frames reach the main process through shared memory
+(drivers/frame_ring.py), a batch at a time. A device that disappears (USB unplugged) is
+reopened when it comes back; frames already received are kept and the reconnect is counted.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import os
+import select
+import signal
 import time
 import tomllib
 from pathlib import Path
 
 from drivers.base import DriverError, Frame, MatDriver, MatInfo
+from drivers.frame_ring import FLAG_COUNTER, FLAG_DEVICE_TIME, FrameBatch, FrameRing
 from drivers.framing import CELL_TYPES, FRAMINGS, BinaryParser, PollParser, make_parser
 from drivers.url import DriverURL, choice, non_negative, positive
 
@@ -39,6 +44,7 @@ OPTIONS = {
     "reconnect": (non_negative(float), 0.5),
 }
 READ_SIZE = 1 << 16
+TAKE_FRAMES = 256  # frames copied out of the ring at a time: a few MiB, so the copies reuse memory
 QUEUE_BYTES = 32 << 20  # frames waiting for the writer (bounded: a stop writes them in well under a second)
 
 
@@ -86,17 +92,54 @@ class SerialMat(MatDriver):
             assumed=tuple(name for name in ("pitch", "scale", "rate")
                           if name not in url.options and url.fallbacks.get(name) is None),
         )
-        self._frames: queue.Queue[Frame] = queue.Queue(max(16, QUEUE_BYTES // self.parser.frame_bytes))
-        self._failure: BaseException | None = None  # what ended the reader thread, for the main loop
-        self._stop = threading.Event()
         self._trouble_at_last_frame = 0
         self._last_counter_seen: int | None = None
+        self._batch: FrameBatch | None = None  # frames taken from the ring, handed out one by one
+        self._next = 0
+        self._reader_pid: int | None = None
         self.port = None
         self._open()  # the first open must work: a wrong path is the user's to fix now
-        self._thread = threading.Thread(target=self._read_guarded, name=f"read {self.path}", daemon=True)
-        self._thread.start()
+        slots = max(16, QUEUE_BYTES // self.parser.frame_bytes)
+        self._ring = FrameRing(slots, self.info.rows, self.info.cols, self.info.dtype)
+        self._stop_r, self._stop_w = os.pipe()  # closing the write end (or dying) stops the reader
+        self._start_reader()
 
-    # -- the port ----------------------------------------------------------------------------
+    # -- the reader process ------------------------------------------------------------------
+    def _start_reader(self) -> None:
+        """Fork the reader. A fork, not a fresh interpreter: the open port, the parser and
+        everything set up so far (a test's stand-ins too) carry over unchanged."""
+        import gc
+
+        pid = os.fork()
+        if pid == 0:  # the reader: it never returns to the caller's code
+            code = 1
+            try:
+                # The parent's objects are never collected here: finalising its HDF5 files or
+                # its threads' objects is not the reader's to do. The reader's own still are.
+                gc.freeze()
+                self._read_guarded()
+                code = 0
+            finally:
+                os._exit(code)
+        self._reader_pid = pid
+        os.close(self._stop_r)
+        self._stop_r = -1
+        self._ring.close_reader_end()
+        self._close_port()  # the reader has its own copy of the descriptor; the line stays open
+
+    def _become_reader(self) -> None:
+        """Ignore the terminal's Ctrl-C (the main process stops us, after taking every frame) and
+        close every descriptor the reader does not use: a copy of someone else's pty or file
+        would keep it open after its owner closed it (a mat unplugged would never go away)."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        keep = sorted({0, 1, 2, self._stop_r, self._ring.wake_w, *_port_descriptors(self.port)})
+        for low, high in zip([0] + [fd + 1 for fd in keep], keep + [os.sysconf("SC_OPEN_MAX")]):
+            if low < high:  # an empty range is not a no-op everywhere: CPython 3.11 then closes all above low
+                os.closerange(low, high)
+        self._stop = _StopPipe(self._stop_r)
+
+    # -- the port (in the reader) ---------------------------------------------------------------
     def _open(self) -> None:
         import serial
 
@@ -112,27 +155,35 @@ class SerialMat(MatDriver):
 
     def _reopen(self) -> None:
         """Wait for the device to come back (or for close), then resume reading."""
-        import serial
-
-        try:
-            self.port.close()
-        except (serial.SerialException, OSError):
-            pass
+        self._close_port()
         while not self._stop.wait(self.options["reconnect"]):
             try:
                 self._open()
             except DriverError:
                 continue
             self.counters.reconnects += 1
+            self._publish()
             return
 
+    def _close_port(self) -> None:
+        import serial
+
+        if self.port is not None:
+            try:
+                self.port.close()
+            except (serial.SerialException, OSError):
+                pass
+
     def _read_guarded(self) -> None:
-        """The reader thread: whatever ends it (a parser or a port raising) is kept for the main
-        loop, which raises it as a DriverError once the frames before it are taken."""
+        """The reader: whatever ends it (a parser or a port raising) is kept for the main
+        process, which raises it as a DriverError once the frames before it are taken."""
         try:
+            self._become_reader()
             self._read_loop()
-        except BaseException as error:  # noqa: BLE001 - everything must reach the main loop
-            self._failure = error
+        except BaseException as error:  # noqa: BLE001 - everything must reach the main process
+            detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            self._publish()
+            self._ring.fail(detail)
 
     def _read_loop(self) -> None:
         import serial
@@ -153,7 +204,10 @@ class SerialMat(MatDriver):
                     self.port.write(request)
                     data = self.port.read(reply)  # a timeout just leaves the reply short: counted
                 else:
-                    data = self.port.read(max(1, min(READ_SIZE, self.port.in_waiting)))
+                    # A long read: pyserial gathers what arrives until READ_SIZE or the port's
+                    # 20 ms timeout, with no parsing in between. Parsing after every few KiB (what
+                    # a pty hands out at a time) halved the rate a pty sustains.
+                    data = self.port.read(READ_SIZE)
             except (serial.SerialException, OSError, TypeError, AttributeError):
                 if self._stop.is_set():
                     return
@@ -178,18 +232,24 @@ class SerialMat(MatDriver):
         return b"".join(chunks)
 
     def _deliver_parsed(self, frames) -> None:
-        now = time.time()
-        for parsed in frames:
-            self._count_gap(parsed)
-            self._deliver(Frame(parsed.cells, parsed.counter, parsed.device_time_s, now))
+        """Put frames in the ring; when the main process cannot keep up and the ring is full,
+        a frame is dropped and counted (memory stays bounded at any rate)."""
+        if frames:
+            now = time.time()
+            free = self._ring.free_slots()
+            for parsed in frames:
+                self._count_gap(parsed)
+                if free > 0:
+                    self._ring.put(parsed.cells, parsed.counter, parsed.device_time_s, now)
+                    free -= 1
+                else:
+                    self.counters.dropped += 1
+        self._publish()
 
-    def _deliver(self, frame: Frame) -> None:
-        """Hand a frame to the main loop; when the writer cannot keep up and the queue is full,
-        the frame is dropped and counted (memory stays bounded at any rate)."""
-        try:
-            self._frames.put_nowait(frame)
-        except queue.Full:
-            self.counters.dropped += 1
+    def _publish(self) -> None:
+        # No counter in the framing: damaged frames are all that is known of them.
+        corrupt = self.counters.corrupt if isinstance(self.parser, BinaryParser) else self.parser.corrupt
+        self._ring.publish(self.counters.dropped, corrupt, self.parser.resyncs, self.counters.reconnects)
 
     def _count_gap(self, parsed) -> None:
         """Frames missing before this one: corrupted if damaged bytes came in their place, else
@@ -206,46 +266,123 @@ class SerialMat(MatDriver):
         self._last_counter_seen = parsed.counter
         self._trouble_at_last_frame = parsed.trouble_before
 
-    # -- the driver contract ------------------------------------------------------------------
+    # -- the driver contract (in the main process) ------------------------------------------------
     def _read_frame(self, timeout: float | None) -> Frame | None:
+        if self._batch is None or self._next >= len(self._batch):
+            self._batch, self._next = self._wait_for_batch(timeout, TAKE_FRAMES), 0
+            if self._batch is None:
+                return None
+        batch, i = self._batch, self._next
+        self._next += 1
+        flags = int(batch.flags[i])
+        return Frame(batch.cells[i], int(batch.counter[i]) if flags & FLAG_COUNTER else None,
+                     float(batch.device_time_s[i]) if flags & FLAG_DEVICE_TIME else None, float(batch.host_time_s[i]))
+
+    def read_batch(self, timeout: float | None = None, limit: int | None = None) -> FrameBatch | None:
+        """Every frame received and not yet read (at most ``limit``), as arrays; None when
+        ``timeout`` passes first. Counted as ``read_frame`` counts; raises DriverError once the
+        reader has stopped and every frame before it is read."""
+        if self._closed:
+            raise DriverError(f"{self.url} is closed")
+        if self._batch is not None and self._next < len(self._batch):
+            end = len(self._batch) if limit is None else min(len(self._batch), self._next + limit)
+            batch = _slice(self._batch, self._next, end)
+            self._next = end
+        else:
+            batch = self._wait_for_batch(timeout, limit)
+            if batch is None:
+                return None
+        self.counters.received += len(batch)
+        return batch
+
+    def _wait_for_batch(self, timeout: float | None, limit: int | None = None) -> FrameBatch | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            batch = self._ring.take(limit)
+            self._sync_counters()
+            if batch is not None:
+                return batch
+            failure = self._ring.failure()
+            if failure is None and self._reader_ended():
+                failure = self._ring.failure() or "the reader process ended"
+                if self._ring.pending():  # published just before it ended: take those first
+                    continue
+            if failure is not None:
+                raise DriverError(f"{self.url}: reading stopped ({failure})")
             wait = 0.25 if deadline is None else min(0.25, deadline - time.monotonic())
-            try:
-                frame = self._frames.get(timeout=wait) if wait > 0 else self._frames.get_nowait()
-                break
-            except queue.Empty:
-                failure = self._failure
-                if failure is None and not self._thread.is_alive() and not self._stop.is_set():
-                    failure = RuntimeError("the reader thread ended")
-                if failure is not None:  # only once every frame received before it was taken
-                    self._sync_counters()
-                    detail = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
-                    raise DriverError(f"{self.url}: reading stopped ({detail})") from None
-                if deadline is not None and time.monotonic() >= deadline:
-                    frame = None
-                    break
-        self._sync_counters()
-        return frame
+            if wait <= 0:
+                return None
+            self._ring.wait(wait)
+
+    def _reader_ended(self) -> bool:
+        if self._reader_pid is None:
+            return True
+        try:
+            pid, _ = os.waitpid(self._reader_pid, os.WNOHANG)
+        except ChildProcessError:
+            pid = self._reader_pid
+        if pid:
+            self._reader_pid = None
+        return pid != 0
 
     def _sync_counters(self) -> None:
-        if not isinstance(self.parser, BinaryParser):  # no counter: damaged frames are all we know of
-            self.counters.corrupt = self.parser.corrupt
-        self.counters.resyncs = self.parser.resyncs
+        (self.counters.dropped, self.counters.corrupt, self.counters.resyncs,
+         self.counters.reconnects) = self._ring.counters()
 
     def _account_gap(self, missing: int) -> None:
-        """Already counted by the reader thread (``_count_gap``)."""
+        """Already counted by the reader (``_count_gap``)."""
 
     def _close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2.0)
-        if self.port is not None:
-            try:
-                self.port.close()
-            except OSError:
-                pass
+        os.close(self._stop_w)  # the reader sees its end close and stops within one read
+        if self._reader_pid is not None:
+            deadline = time.monotonic() + 2.0
+            while not self._reader_ended() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            if self._reader_pid is not None:  # stuck in the port's driver: it must not outlive us
+                os.kill(self._reader_pid, signal.SIGKILL)
+                os.waitpid(self._reader_pid, 0)
+                self._reader_pid = None
+        self._sync_counters()
+        self._ring.close()
 
     def pending(self) -> int:
         """Frames received but not yet read."""
-        return self._frames.qsize()
+        unread = len(self._batch) - self._next if self._batch is not None else 0
+        return unread + self._ring.pending()
+
+
+class _StopPipe:
+    """The reader's view of the stop signal: the main process closing its end of a pipe (on
+    close, or by dying: the reader never outlives the capture)."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self.wait(0.0)
+
+    def wait(self, timeout: float) -> bool:
+        if not self._set and select.select([self._fd], [], [], max(timeout, 0.0))[0]:
+            self._set = True
+        return self._set
+
+
+def _slice(batch: FrameBatch, start: int, end: int) -> FrameBatch:
+    return FrameBatch(batch.cells[start:end], batch.counter[start:end], batch.device_time_s[start:end],
+                      batch.host_time_s[start:end], batch.flags[start:end])
+
+
+def _port_descriptors(port) -> set[int]:
+    """The descriptors a pyserial port uses: its device and pyserial's cancel pipes."""
+    found = set()
+    for name in ("fd", "pipe_abort_read_r", "pipe_abort_read_w", "pipe_abort_write_r", "pipe_abort_write_w"):
+        value = getattr(port, name, None)
+        if isinstance(value, int):
+            found.add(value)
+    try:
+        found.add(port.fileno())
+    except (AttributeError, OSError, ValueError, TypeError):
+        pass
+    return found
 

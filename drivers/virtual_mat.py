@@ -1,14 +1,21 @@
 """A virtual mat on a real pseudo-terminal: simulator frames in any framing, through the
-operating system's serial stack, with corrupted bytes and dropped frames injected on request."""
+operating system's serial stack, with corrupted bytes and dropped frames injected on request.
+
+``start()`` sends from a thread of the calling process; ``start(process=True)`` from a process
+of its own (``python -m drivers.virtual_mat``), as a real mat is: a sender that shares the
+capture's interpreter lock measures that lock, not the capture."""
 
 from __future__ import annotations
 
+import json
 import os
 import select
+import subprocess
+import sys
 import threading
 import time
 import tty
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -35,7 +42,10 @@ class VirtualMat:
 
     def __init__(self, framing: str = "binary", rate_hz: float = 100.0, corrupt: float = 0.0, drop: float = 0.0,
                  seed: int = 0, sim: str = "sim://standing", rows: int = 64, cols: int = 64,
-                 max_frames: int | None = None, request: bytes = b"G", extra: float = 0.0, short: float = 0.0):
+                 max_frames: int | None = None, request: bytes = b"G", extra: float = 0.0, short: float = 0.0,
+                 master: int | None = None):
+        """``master``: send to this descriptor (the sending process of ``start(process=True)``)
+        instead of opening a pseudo-terminal."""
         if framing not in FRAMINGS:
             raise ValueError(f"unknown framing {framing!r}; known: {', '.join(FRAMINGS)}")
         if not all(0 <= p <= 1 for p in (corrupt, drop, extra, short)):
@@ -52,12 +62,19 @@ class VirtualMat:
         self.max_frames = max_frames
         self.request = request
         self.injected = Injected()
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.device = os.ttyname(self.slave)
+        self._settings = {"framing": framing, "rate_hz": rate_hz, "corrupt": corrupt, "drop": drop, "seed": seed,
+                          "sim": sim, "rows": rows, "cols": cols, "max_frames": max_frames,
+                          "request": request.hex(), "extra": extra, "short": short}
+        if master is None:
+            self.master, self.slave = os.openpty()
+            tty.setraw(self.slave)
+            self.device = os.ttyname(self.slave)
+        else:
+            self.master, self.slave, self.device = master, -1, ""
         self._stop = threading.Event()
         self._finished = threading.Event()  # every frame sent
         self._thread: threading.Thread | None = None
+        self._process: subprocess.Popen | None = None
 
     def encode_cells(self, cells: np.ndarray) -> np.ndarray:
         """The cell values the framing carries: one byte per cell for trailer and rle mats
@@ -144,10 +161,25 @@ class VirtualMat:
                 return
             view = view[written:]
 
-    def start(self) -> "VirtualMat":
-        self._thread = threading.Thread(target=self.run, name="virtual mat", daemon=True)
+    def start(self, process: bool = False) -> VirtualMat:
+        """Start sending; ``process``: from a process of its own (it renders the same frames
+        from the same seed), whose counts of injected faults come back when it has sent them all."""
+        target = self._run_process if process else self.run
+        if process:
+            settings = json.dumps(self._settings)
+            self._process = subprocess.Popen([sys.executable, "-m", "drivers.virtual_mat", str(self.master), settings],
+                                             pass_fds=(self.master,), stdout=subprocess.PIPE, text=True,
+                                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        self._thread = threading.Thread(target=target, name="virtual mat", daemon=True)
         self._thread.start()
         return self
+
+    def _run_process(self) -> None:
+        """Wait for the sending process to report what it sent."""
+        line = self._process.stdout.readline()
+        if line:
+            self.injected = Injected(**json.loads(line))
+        self._finished.set()
 
     @property
     def running(self) -> bool:
@@ -162,6 +194,11 @@ class VirtualMat:
     def stop(self) -> None:
         """Stop streaming and unplug: the device path stops working."""
         self._stop.set()
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            self._process.stdout.close()
         if self._thread is not None:
             self._thread.join(2.0)
         for fd in (self.master, self.slave):
@@ -170,8 +207,21 @@ class VirtualMat:
             except OSError:
                 pass
 
-    def __enter__(self) -> "VirtualMat":
+    def __enter__(self) -> VirtualMat:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def _send(master: int, settings: dict) -> None:
+    """The sending process: every frame to ``master``, then the counts of what was injected."""
+    settings = {**settings, "request": bytes.fromhex(settings["request"])}
+    mat = VirtualMat(**settings, master=master)
+    mat.run()
+    sys.stdout.write(json.dumps(asdict(mat.injected)) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    _send(int(sys.argv[1]), json.loads(sys.argv[2]))

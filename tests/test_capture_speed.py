@@ -1,0 +1,65 @@
+"""A fast mat in a process of its own, through a real pty: every frame stored, none lost (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import xarray as xr
+
+import drivers
+from drivers.virtual_mat import VirtualMat
+from pressure.pipeline import capture
+
+FRAMES = 3000
+
+
+def test_an_external_mat_sending_as_fast_as_the_pty_takes_loses_nothing(tmp_path):
+    """The sender blocks whenever the pty is full, so it sends as fast as the capture reads; a
+    capture that cannot keep up would drop frames from its bounded buffer and count them."""
+    mat = VirtualMat("binary", rate_hz=100_000, max_frames=FRAMES, seed=12)
+    path = tmp_path / "fast.h5"
+    done = threading.Event()
+
+    def stop_when_sent():
+        mat.wait(30)
+        time.sleep(0.5)
+        done.set()
+
+    watcher = threading.Thread(target=stop_when_sent, daemon=True)
+    url = f"serial://{mat.device}?rows=64&cols=64&framing=binary&cell=uint16&rate=2000"
+    try:
+        result = capture(url, path, stop_event=done, on_start=lambda info: (mat.start(process=True), watcher.start()))
+    finally:
+        mat.stop()
+    assert mat.injected.sent == FRAMES
+    assert result.frames == result.counters.received == FRAMES
+    assert (result.counters.dropped, result.counters.corrupt, result.counters.resyncs) == (0, 0, 0)
+    with xr.open_dataset(path, engine="h5netcdf", mask_and_scale=False) as session:
+        assert session["frame"].values.tolist() == list(range(FRAMES))
+        stored = session["pressure"].values  # device values, as sent
+        received = session["receive_time"].values
+    expected = np.stack([mat.encode_cells(mat.loop[i % len(mat.loop)]) for i in range(FRAMES)])
+    np.testing.assert_array_equal(stored, expected)
+    assert np.all(np.diff(received) >= 0)
+
+
+def test_closing_a_serial_source_ends_its_reader_process_at_once():
+    mat = VirtualMat("binary", rate_hz=1000, seed=13).start()
+    try:
+        source = drivers.open_url(f"serial://{mat.device}?rows=64&cols=64&framing=binary&cell=uint16&rate=1000")
+        assert source.read_frame(timeout=5) is not None
+        reader = source._reader_pid
+        started = time.monotonic()
+        source.close()
+        assert time.monotonic() - started < 0.5
+        try:
+            os.kill(reader, 0)
+        except ProcessLookupError:
+            pass  # gone, and reaped
+        else:
+            raise AssertionError(f"reader process {reader} still exists after close")
+    finally:
+        mat.stop()
