@@ -51,12 +51,38 @@ CHUNK_SECONDS = 0.25  # a chunk holds at most this much time: a flush rewrites a
 CHUNKS_PER_WRITE = 8  # frames are written a few whole chunks at a time, and all of them every flush
 PRESSURE = "pressure"
 SERIES = ("time", "frame", "receive_time")
-# gzip (level 1, after byte shuffling) is read by every HDF5 tool; lzf is faster but h5py-only.
+# gzip (level 1, after byte shuffling) is read by every HDF5 tool; lzf is faster but h5py-only;
+# lz4 and zstd are Blosc (bytes shuffled, then LZ4 or Zstandard), the standard HDF5 filter 32001
+# that h5py, h5netcdf and netCDF read once ``hdf5plugin`` is installed (the ``fast`` extra):
+# reading them took 0.3-0.6x and 0.7x of gzip's time here, lz4 35 % larger, zstd 10 % smaller.
 COMPRESSION = {
     "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
     "lzf": {"compression": "lzf", "shuffle": True},
     None: {},
 }
+BLOSC = {"lz4": ("lz4", 5), "zstd": ("zstd", 1)}  # codec and level
+BLOSC_FILTER = 32001
+
+
+def compression_options(name: str | None) -> dict:
+    """The h5py dataset options of a session compressed with ``name``."""
+    if name in BLOSC:
+        plugin = hdf5_plugins(f"--compression {name}")
+        codec, level = BLOSC[name]
+        return dict(plugin.Blosc(cname=codec, clevel=level, shuffle=plugin.Blosc.SHUFFLE))
+    if name not in COMPRESSION:
+        raise DriverError(f"unknown compression {name!r}; known: {', '.join(str(n) for n in [*COMPRESSION, *BLOSC])}")
+    return COMPRESSION[name]
+
+
+def hdf5_plugins(needed_for: str):
+    """``hdf5plugin``, which registers Blosc and other filters with HDF5; one line if missing."""
+    try:
+        import hdf5plugin
+    except ImportError:
+        raise DriverError(f"{needed_for} needs hdf5plugin: pip install 'pressure-mat[fast]' "
+                          "(or pip install hdf5plugin)") from None
+    return hdf5plugin
 METADATA_MARGIN = 256 << 10  # bytes kept free for HDF5's own bookkeeping when a write is checked
 ROOM_AHEAD_S = 2.0  # disk space taken ahead of the writes, in seconds of raw frames (1-64 MiB)
 MAX_EXPANSION = 1100  # deflate never compresses more than ~1032:1: a bound on what a file can hold
@@ -163,7 +189,7 @@ class SessionWriter:
                 f.create_variable("receive_time", ("time",), "f8", **series).attrs.update(
                     units="s", long_name="host receive time, seconds after the Unix epoch")
                 pressure = f.create_variable(PRESSURE, ("time", "y", "x"), info.dtype, fletcher32=True,
-                                             chunks=(self._chunk, info.rows, info.cols), **COMPRESSION[compression])
+                                             chunks=(self._chunk, info.rows, info.cols), **compression_options(compression))
                 pressure.attrs.update(units="kPa", long_name="pressure", coordinates="frame")
                 if info.scale_kpa != 1.0:
                     pressure.attrs["scale_factor"] = np.float64(info.scale_kpa)
@@ -560,6 +586,7 @@ def read_session(path: Path, source_url: str, stream_above_bytes: int | None = N
                 raise DriverError(f"{path}: '{PRESSURE}' must be (time, y, x), has {pressure.ndim} dims")
             n, rows, cols = pressure.shape
             _check_extent(path, pressure, f)
+            _filters_available(path, pressure)
             attrs = {key: _plain(value) for key, value in f.attrs.items()}
             scale = _number(path, "scale_factor", _plain(pressure.attrs.get("scale_factor", 1.0)), f"'{PRESSURE}'")
             offset = _number(path, "add_offset", _plain(pressure.attrs.get("add_offset", 0.0)), f"'{PRESSURE}'")
@@ -618,6 +645,17 @@ def read_session(path: Path, source_url: str, stream_above_bytes: int | None = N
     if attrs.get("complete", 1) == 0 and not attrs.get("recovered_from_journal"):
         kept["capture"] = "unfinished (the capture was killed or crashed; this is what it had flushed)"
     return Recording(cells, counter, time_s, info, counters, source_url, attrs=kept)
+
+
+def _filters_available(path: Path, dataset) -> None:
+    """Blosc-compressed frames (``--compression lz4|zstd``) need hdf5plugin to be read."""
+    import h5py
+
+    plist = dataset.id.get_create_plist()
+    for index in range(plist.get_nfilters()):
+        code = plist.get_filter(index)[0]
+        if code == BLOSC_FILTER and not h5py.h5z.filter_avail(code):
+            hdf5_plugins(f"{path}: its frames are compressed with Blosc; reading them")
 
 
 def _check_extent(path: Path, pressure, f) -> None:

@@ -381,6 +381,8 @@ def _results_of(path: str, fallbacks: dict):
 class Compression(str, Enum):
     gzip = "gzip"
     lzf = "lzf"
+    lz4 = "lz4"
+    zstd = "zstd"
     none = "none"
 
 
@@ -392,7 +394,9 @@ def capture(
     frames: Annotated[Optional[int], typer.Option("--frames", min=1, help="Stop after this many frames.")] = None,
     overwrite: OverwriteOption = False,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Show the mat live in the terminal.")] = True,
-    compression: Annotated[Compression, typer.Option("--compression", help="gzip is read everywhere; lzf is faster.")] = Compression.gzip,
+    compression: Annotated[Compression, typer.Option("--compression", help=(
+        "gzip is read everywhere; lzf writes faster (h5py only); lz4 and zstd (Blosc, with hdf5plugin: "
+        "pip install 'pressure-mat[fast]') read 1.5-3x faster, zstd 10 % smaller."))] = Compression.gzip,
     quiet: QuietOption = False,
     json_summary: JsonOption = False,
 ) -> None:

@@ -92,3 +92,37 @@ def test_reading_a_results_file_as_a_session_is_refused(tmp_path):
     write_results(dataset, tmp_path / "r.h5")
     with pytest.raises(drivers.DriverError, match="results file"):
         drivers.load(str(tmp_path / "r.h5"))
+
+
+@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+def test_blosc_sessions_hold_the_same_frames_and_are_analysed(codec, tmp_path):
+    pytest.importorskip("hdf5plugin")
+    from pressure.analysis import analyse
+    from pressure.pipeline import capture
+
+    url = "sim://walking?seed=2&speed=0"
+    capture(url, tmp_path / "gzip.h5")
+    capture(url, tmp_path / f"{codec}.h5", compression=codec)
+    gzip, blosc = drivers.load(str(tmp_path / "gzip.h5")), drivers.load(str(tmp_path / f"{codec}.h5"))
+    np.testing.assert_array_equal(gzip.cells, blosc.cells)
+    streamed = drivers.load(str(tmp_path / f"{codec}.h5"), stream_above_bytes=0)
+    a, _ = analyse(gzip)
+    b, _ = analyse(streamed)
+    np.testing.assert_array_equal(a["force"].values, b["force"].values)
+
+
+def test_a_blosc_session_without_hdf5plugin_is_one_line(tmp_path, monkeypatch):
+    pytest.importorskip("hdf5plugin")
+    import sys
+
+    import h5py
+
+    from pressure.pipeline import capture
+
+    capture("sim://standing?speed=0&duration=1", tmp_path / "s.h5", compression="zstd")
+    monkeypatch.setattr(h5py.h5z, "filter_avail", lambda code: False)
+    monkeypatch.setitem(sys.modules, "hdf5plugin", None)  # import hdf5plugin now fails
+    with pytest.raises(drivers.DriverError) as caught:
+        drivers.load(str(tmp_path / "s.h5"))
+    message = str(caught.value)
+    assert message.startswith(str(tmp_path / "s.h5")) and "pip install" in message and "\n" not in message
