@@ -516,13 +516,13 @@ def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
     return frames
 
 
-def _load_share(force: np.ndarray, table: dict, steps: list[FootContact], standing_frames: np.ndarray,
+def _load_share(store: SeriesStore, table: dict, steps: list[FootContact], standing_frames: np.ndarray,
                 both_feet_seen: bool) -> tuple[np.ndarray, float, str]:
     """Per foot share and the symmetry index, and what they come from: the mean force while
     standing, else the mean impulse of each foot's complete steps (so an extra contact on one
     side does not move them). NaN where a foot was not measured at all."""
     if standing_frames.any():
-        mean = force[standing_frames].mean(axis=0)
+        mean = np.array([store.column("force", foot)[standing_frames].mean() for foot in range(2)])
         source = "standing"
     else:
         impulse = table["impulse"]
@@ -574,16 +574,27 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
     table = step_table(steps, per_contact, geometry, analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
                        forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
     both_feet_seen = {c.foot for c in contacts} == set(FEET)
-    share, symmetry, share_source = _load_share(store.read("force"), table, steps, standing_frames, both_feet_seen)
-    foot_cop = [(store.read("cop_x")[:, i], store.read("cop_y")[:, i]) for i in range(2)] if geometry else []
+    share, symmetry, share_source = _load_share(store, table, steps, standing_frames, both_feet_seen)
 
-    if standing_frames.any() and geometry:
-        def standing_only(series):
-            return np.where(standing_frames, series, np.nan)
-        paths = [(store.read("mat_cop_x"), store.read("mat_cop_y"))] + foot_cop
-        sways = [sway(standing_only(x), standing_only(y), info.rate_hz, forward) for x, y in paths]
-    else:
-        sways = [sway(np.full(1, np.nan), np.full(1, np.nan), info.rate_hz, forward)] * len(PARTS)
+    # The paths one at a time, read from the store: a day's series take hundreds of MB each.
+    def path(part: int) -> tuple[np.ndarray, np.ndarray]:
+        if part == 0:
+            return store.read("mat_cop_x"), store.read("mat_cop_y")
+        return store.column("cop_x", part - 1), store.column("cop_y", part - 1)
+
+    standing_paths = bool(standing_frames.any() and geometry)
+    sways, path_lengths = [], []
+    for part in range(len(PARTS)):
+        x, y = path(part) if geometry else (None, None)
+        if part > 0:
+            path_lengths.append(path_length(x, y) if geometry else np.nan)
+        if standing_paths:
+            x[~standing_frames] = np.nan
+            y[~standing_frames] = np.nan
+            sways.append(sway(x, y, info.rate_hz, forward))
+        else:
+            sways.append(sway(np.full(1, np.nan), np.full(1, np.nan), info.rate_hz, forward))
+        del x, y
 
     foot_map = np.full(peak_image.shape, -1, np.int8)
     region_map = np.full(peak_image.shape, -1, np.int8)
@@ -596,7 +607,7 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
         "arch_type": np.array([arch_type(arch[foot]) for foot in FEET], dtype=object),
         "arch_axis_method": np.array([axis_method[foot] for foot in FEET], dtype=object),
         "load_share": share,
-        "cop_path_length": np.array([path_length(x, y) for x, y in foot_cop] if geometry else [np.nan, np.nan]),
+        "cop_path_length": np.array(path_lengths),
         "symmetry_index": np.array(symmetry),
         **{f"sway_{name}": np.array([s[name] for s in sways]) for name in SWAY_MEASURES},
         "cadence": np.array(cadence(steps, time_s)),

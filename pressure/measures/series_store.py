@@ -53,7 +53,12 @@ class SeriesStore:
             self._arrays[name][first:first + len(block)] = block
 
     def read(self, name: str) -> np.ndarray:
-        return self._arrays[name][...] if not self.in_memory else self._arrays[name]
+        """A variable whole, as a new array (in memory too: the caller may change it)."""
+        return self._arrays[name][...].copy() if self.in_memory else self._arrays[name][...]
+
+    def column(self, name: str, index: int) -> np.ndarray:
+        """One foot's values of a (frames, foot) variable, as a new array."""
+        return np.array(self._arrays[name][:, index])
 
     def variables(self) -> dict:
         """Each variable: a NumPy array, or (in a scratch file) a ``StoredSeries`` read when used."""
