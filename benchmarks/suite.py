@@ -336,11 +336,15 @@ def bench_analysis(quick: bool) -> list[Measurement]:
 
 
 def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
-    """Capture through a real pseudo-terminal: a virtual mat sends binary frames as fast as the
-    pty takes them (it blocks rather than drops), so the rate reached is the highest the whole
-    path sustains; any frame lost would show in the counters."""
+    """Capture through a real pseudo-terminal from a virtual mat in a process of its own, as a
+    real mat is (a sender thread in the capturing process would share its interpreter lock). The
+    mat sends binary frames as fast as the pty takes them (it blocks rather than drops), so the
+    rate reached is the highest the whole path sustains; any frame lost would show in the
+    counters. The rate is taken from the frames' receive times as stored in the session."""
     import threading
     import time
+
+    import h5py
 
     from drivers.virtual_mat import VirtualMat
     from pressure.pipeline import capture
@@ -348,7 +352,6 @@ def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
     n = 3000 if quick else 30000
     mat = VirtualMat("binary", rate_hz=100_000, max_frames=n, seed=1)
     done = threading.Event()
-    arrivals: list[float] = []
 
     def stop_after_stream():
         mat.wait()
@@ -356,47 +359,56 @@ def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
         done.set()
 
     watcher = threading.Thread(target=stop_after_stream, daemon=True)
-    result = capture(f"serial://{mat.device}?rows=64&cols=64&framing=binary&cell=uint16&rate=2000",
-                     folder / "pty.h5", max_frames=n, stop_event=done,
-                     on_start=lambda info: (mat.start(), watcher.start()),
-                     on_frame=lambda frame, counters: arrivals.append(frame.host_time_s))
-    watcher.join()
-    mat.stop()
+    path = folder / "pty.h5"
+    try:
+        result = capture(f"serial://{mat.device}?rows=64&cols=64&framing=binary&cell=uint16&rate=2000", path,
+                         max_frames=n, stop_event=done, on_start=lambda info: (mat.start(process=True), watcher.start()))
+        watcher.join()
+    finally:
+        mat.stop()
+    with h5py.File(path, "r") as f:
+        arrivals = f["receive_time"][:]
     lost = n - result.frames
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
-    return [Measurement("capture through a pty", "64x64 uint16 binary framing", achieved, "frames/s", 0.0,
-                        mb_per_s=achieved * 64 * 64 * 2 / 1e6,
+    return [Measurement("capture through a pty", "64x64 uint16 binary framing, mat in its own process", achieved,
+                        "frames/s", 0.0, mb_per_s=achieved * 64 * 64 * 2 / 1e6,
                         notes=f"{result.frames} of {n} frames kept, {lost} lost "
                               f"(dropped {result.counters.dropped}, corrupt {result.counters.corrupt})")]
 
 
 def bench_study(quick: bool, folder: Path) -> list[Measurement]:
-    """A study folder processed by one process and by a worker per core."""
-    from pressure.pipeline import capture
-    from pressure.study import Task, find_sessions, output_for, run_tasks
+    """A study folder on 1 worker and on a worker per core: on workers already warm (each has
+    imported and loaded the kernels), and as ``pressure process DIR`` in a new process (each
+    worker's start paid in the run); the two worker counts take turns, and the speed-up is taken
+    per round. And one short session in a warm worker, split by stage (benchmarks/study_speed.py)."""
+    from benchmarks import study_speed
 
-    sessions = folder / "study"
-    sessions.mkdir()
     count = 3 if quick else 24
-    for index in range(count):
-        kind = "walking" if index % 3 == 2 else "standing"
-        url = f"sim://{kind}?seed={index}&speed=0" + ("&duration=10" if kind == "standing" else "")
-        capture(url, sessions / f"sub-{index:02d}_{kind}.h5")
-    paths = find_sessions(sessions)
-    size_mb = sum(path.stat().st_size for path in paths) / 1e6
-    options = {"threshold_kpa": 5.0, "facing": "+y", "activity": None, "calibration": None}
+    rounds = 1 if quick else 3
+    many = max(2, os.cpu_count() or 1)
+    sessions = study_speed.make_study(folder / "study", count)
+    size_mb = sum(path.stat().st_size for path in sessions) / 1e6
+    tasks_of = {n: study_speed.tasks_for(sessions, folder / "study", folder / f"study-warm-{n}") for n in (1, many)}
     results = []
-    rates = {}
-    for workers in (1, os.cpu_count() or 1):
-        out = folder / f"study-{workers}"
-        tasks = [Task(str(p), str(output_for(p, sessions, out)), options, {}, force=True) for p in paths]
-        times = seconds(lambda: run_tasks(tasks, workers, None), 1, warmup=0)
-        rates[workers] = len(tasks) / float(times[0])
-        results.append(Measurement("study processing", f"{len(tasks)} sessions, {workers} worker(s)",
-                                   rates[workers], "sessions/s", 0.0, mb_per_s=size_mb / float(times[0])))
-    if len(rates) == 2:
-        many = max(rates)
-        results[-1].notes = f"{rates[many] / rates[1]:.2f}x one process"
+    for kind, part in (("warm workers", study_speed.measure_warm(tasks_of, rounds, (1, many))),
+                       ("pressure process DIR, new process",
+                        study_speed.measure_cold(folder / "study", folder, 1 if quick else 2, (1, many)))):
+        for workers in (1, many):
+            times = np.array(part[f"{workers}_workers_s"]["all"])
+            rates = len(sessions) / times
+            speedup = part["speedup"]
+            notes = "" if workers == 1 else (f"{speedup['median']:.2f}x one worker (rounds "
+                                             f"{speedup['min']:.2f}-{speedup['max']:.2f})")
+            results.append(Measurement("study processing", f"{len(sessions)} sessions, {workers} worker(s), {kind}",
+                                       float(np.median(rates)), "sessions/s", spread_of(rates),
+                                       mb_per_s=size_mb / float(np.median(times)), notes=notes))
+    single = study_speed.measure_per_session(study_speed.tasks_for(sessions[:3], folder / "study",
+                                                                   folder / "study-single"), rounds)
+    split = ", ".join(f"{name} {value:.0f}" for name, value in single["ms"].items() if name != "total")
+    low, high = single["total_ms_min_max"]
+    results.append(Measurement("study processing", "one short session in a warm worker",
+                               single["sessions_per_s_per_core"], "sessions/s",
+                               (high - low) / single["ms"]["total"], notes=f"ms: {split}"))
     return results
 
 
@@ -410,12 +422,14 @@ def bench_cli(repeats: int, folder: Path) -> list[Measurement]:
     times = seconds(lambda: run(["--help"]), repeats, warmup=1)
     results.append(Measurement("CLI start-up", "pressure --help", float(np.median(times)), "s",
                                float(np.ptp(times) / np.median(times))))
-    fixture = ROOT / "fixtures" / "standing.h5"
     out = folder / "first-call.h5"
-    times = seconds(lambda: run(["process", str(fixture), "-o", str(out), "--overwrite"]), max(1, repeats // 2),
-                    warmup=1)
-    results.append(Measurement("first call, warm Numba cache", "process fixtures/standing.h5", float(np.median(times)),
-                               "s", float(np.ptp(times) / np.median(times)), notes="whole command in a new process"))
+    for name in ("standing", "walking"):
+        fixture = ROOT / "fixtures" / f"{name}.h5"
+        times = seconds(lambda fixture=fixture: run(["process", str(fixture), "-o", str(out), "--overwrite"]),
+                        max(1, repeats // 2), warmup=1)
+        results.append(Measurement("first call, warm Numba cache", f"process fixtures/{name}.h5",
+                                   float(np.median(times)), "s", float(np.ptp(times) / np.median(times)),
+                                   notes="whole command in a new process"))
     return results
 
 
