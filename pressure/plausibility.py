@@ -19,7 +19,7 @@ def weight_estimate_n(dataset) -> tuple[float, str]:
     """Body weight as the session shows it, and how: the mean force on the mat while standing,
     else the median peak force of complete steps over 1.2."""
     if dataset.attrs.get("load_share_from") == "standing":
-        force = standing_part(dataset)["force"].sum("foot").values
+        force = standing_part(dataset, "force").sum("foot").values
         if force.size:
             return float(np.mean(force)), "mean force standing"
     if dataset.sizes.get("step", 0) and "step_complete" in dataset:

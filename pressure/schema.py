@@ -165,10 +165,11 @@ def _attrs(name: str, spec: Variable) -> dict[str, Any]:
     return attrs
 
 
-def standing_part(results):
-    """The frames of a results dataset in which the person stood (``standing_from_s`` to
-    ``standing_to_s``: NaN bounds, a session without standing, give no frames)."""
-    return results.sel(time=slice(results.attrs["standing_from_s"], results.attrs["standing_to_s"]))
+def standing_part(results, name: str):
+    """Variable ``name`` of a results dataset over the frames in which the person stood
+    (``standing_from_s`` to ``standing_to_s``: NaN bounds, a session without standing, give no
+    frames); the variable alone, so that a day's other per-frame series are not read."""
+    return results[name].sel(time=slice(results.attrs["standing_from_s"], results.attrs["standing_to_s"]))
 
 
 def foot_seen(results, foot: str) -> bool:

@@ -31,9 +31,9 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         ("COP path (raw)", lambda f: _fmt(float(per_foot(foot=f)["cop_path_length"]), "{:.0f} mm")),
     ]
     if dataset.attrs.get("load_share_from") == "standing":  # the standing part's, as the load share
-        standing = standing_part(dataset)
+        standing = standing_part(dataset, "force")
         rows.insert(3, ("mean force standing",
-                        lambda f: _fmt(float(standing["force"].sel(foot=f).mean()), "{:.0f} N")))
+                        lambda f: _fmt(float(standing.sel(foot=f).mean()), "{:.0f} N")))
     if dataset.attrs.get("activity") in ("standing", "mixed"):
         sway = dataset.sel(part=list(FEET))
         rows.append(("sway path (5 Hz)", lambda f: _fmt(float(sway["sway_path_length"].sel(part=f)), "{:.0f} mm")))

@@ -89,6 +89,9 @@ class StoredSeries:
         return values if dtype is None else values.astype(dtype)
 
     def __getitem__(self, key):
+        plain = key if isinstance(key, tuple) else (key,)
+        if all(isinstance(k, slice) and k.step in (None, 1) or isinstance(k, (int, np.integer)) for k in plain):
+            return self._dataset[key]  # only the frames asked for are read
         return np.asarray(self)[key]
 
     def __array_function__(self, func, types, args, kwargs):
