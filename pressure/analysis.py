@@ -591,7 +591,7 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
         if standing_paths:
             x[~standing_frames] = np.nan
             y[~standing_frames] = np.nan
-            sways.append(sway(x, y, info.rate_hz, forward))
+            sways.append(sway(x, y, info.rate_hz, forward, in_place=True))
         else:
             sways.append(sway(np.full(1, np.nan), np.full(1, np.nan), info.rate_hz, forward))
         del x, y

@@ -17,35 +17,54 @@ def f_quantile_2(p: float, denominator_df: int) -> float:
     return float(f.ppf(p, 2, denominator_df))
 
 
+BLOCK = 1 << 20  # values at a time: a day-long path is summed without copies of it whole
+
+
 def sway(cop_x: np.ndarray, cop_y: np.ndarray, rate_hz: float, forward: np.ndarray,
-         lowpass_hz: float | None = SWAY_LOWPASS_HZ) -> dict[str, float]:
+         lowpass_hz: float | None = SWAY_LOWPASS_HZ, in_place: bool = False) -> dict[str, float]:
     """Path length (mm), mean velocity (mm/s), RMS distance from the mean (mm), anterior-posterior
     and medio-lateral ranges (mm) and the 95 % confidence ellipse area (mm^2) of a COP path,
     low-pass filtered at ``lowpass_hz`` (None: as it is) so that sensor noise does not add path.
     Frames where the COP is undefined (NaN) are left out; NaN everywhere for under 3 points.
+    ``in_place``: the path may be filtered where it lies (a day's path is not copied).
 
     The ellipse area is 2 pi F_0.95(2, n-2) sqrt(s_AP^2 s_ML^2 - s_APML^2) (Prieto et al. 1996);
     a path along a straight line (no spread across it) has an area of (nearly) 0, not NaN."""
-    valid = np.isfinite(cop_x) & np.isfinite(cop_y)
-    if valid.sum() < 3:
+    n = int(np.count_nonzero(np.isfinite(cop_x) & np.isfinite(cop_y)))
+    if n < 3:
         return {name: float("nan") for name in SWAY_MEASURES}
     if lowpass_hz is not None and lowpass_hz < rate_hz / 2:
-        cop_x, cop_y = lowpass(cop_x, lowpass_hz, rate_hz), lowpass(cop_y, lowpass_hz, rate_hz)
+        cop_x = lowpass(cop_x, lowpass_hz, rate_hz, out=cop_x if in_place else None)
+        cop_y = lowpass(cop_y, lowpass_hz, rate_hz, out=cop_y if in_place else None)
     forward = np.asarray(forward, float)
-    ap = cop_x * forward[0] + cop_y * forward[1]
-    ml = -cop_x * forward[1] + cop_y * forward[0]
-    steps = np.hypot(np.diff(cop_x), np.diff(cop_y))
-    path = float(np.nansum(steps))
-    duration = valid.sum() / rate_hz
-    ap, ml = ap[valid] - ap[valid].mean(), ml[valid] - ml[valid].mean()
-    n = len(ap)
-    covariance = np.cov(np.vstack([ap, ml]))
-    determinant = max(covariance[0, 0] * covariance[1, 1] - covariance[0, 1] ** 2, 0.0)
+
+    def blocks():
+        """(AP, ML) of the valid frames, a block at a time."""
+        for first in range(0, len(cop_x), BLOCK):
+            x, y = cop_x[first:first + BLOCK], cop_y[first:first + BLOCK]
+            valid = np.isfinite(x) & np.isfinite(y)
+            x, y = x[valid], y[valid]
+            yield x * forward[0] + y * forward[1], -x * forward[1] + y * forward[0]
+
+    path = sum(float(np.nansum(np.hypot(np.diff(cop_x[first:first + BLOCK + 1]), np.diff(cop_y[first:first + BLOCK + 1]))))
+               for first in range(0, len(cop_x) - 1, BLOCK))
+    mean_ap = sum(float(ap.sum()) for ap, _ in blocks()) / n
+    mean_ml = sum(float(ml.sum()) for _, ml in blocks()) / n
+    squares = np.zeros(3)  # about the mean: AP^2, ML^2, AP ML
+    lowest, highest = np.full(2, np.inf), np.full(2, -np.inf)
+    for ap, ml in blocks():
+        ap, ml = ap - mean_ap, ml - mean_ml
+        squares += (ap @ ap, ml @ ml, ap @ ml)
+        if len(ap):
+            lowest = np.minimum(lowest, (ap.min(), ml.min()))
+            highest = np.maximum(highest, (ap.max(), ml.max()))
+    variance_ap, variance_ml, covariance = squares / (n - 1)
+    determinant = max(variance_ap * variance_ml - covariance**2, 0.0)
     return {
         "path_length": path,
-        "mean_velocity": path / duration,
-        "rms_distance": float(np.sqrt(np.mean(ap**2 + ml**2))),
-        "range_ap": float(np.ptp(ap)),
-        "range_ml": float(np.ptp(ml)),
+        "mean_velocity": path / (n / rate_hz),
+        "rms_distance": float(np.sqrt((squares[0] + squares[1]) / n)),
+        "range_ap": float(highest[0] - lowest[0]),
+        "range_ml": float(highest[1] - lowest[1]),
         "ellipse_area": float(2 * np.pi * f_quantile_2(0.95, n - 2) * np.sqrt(determinant)),
     }

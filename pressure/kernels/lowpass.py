@@ -9,8 +9,9 @@ import numpy as np
 ORDER_EACH_WAY = 2  # run forwards and backwards: fourth order, zero phase
 
 
-def lowpass(series: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
-    """Filtered copy; each run of finite values is filtered on its own, NaN stays NaN.
+def lowpass(series: np.ndarray, cutoff_hz: float, rate_hz: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Filtered copy (into ``out``, which may be ``series`` itself); each run of finite values is
+    filtered on its own, NaN stays NaN.
 
     Each pass starts as if the run had always held its first value (steady state, no padding),
     so a run of any length, even a single frame, is filtered without a start-up step."""
@@ -19,8 +20,11 @@ def lowpass(series: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
     from scipy.signal import butter, sosfiltfilt  # here, so that importing the package stays fast
 
     sos = butter(ORDER_EACH_WAY, cutoff_hz, btype="low", output="sos", fs=rate_hz)
-    out = np.full(series.shape, np.nan)
     finite = np.concatenate([[False], np.isfinite(series), [False]])
+    if out is None:
+        out = np.full(series.shape, np.nan)
+    else:
+        out[~finite[1:-1]] = np.nan
     edges = np.flatnonzero(np.diff(finite.astype(np.int8)))
     for start, stop in zip(edges[::2], edges[1::2]):
         out[start:stop] = sosfiltfilt(sos, np.asarray(series[start:stop], dtype=np.float64), padtype=None)
