@@ -21,27 +21,30 @@ from drivers.session_frames import frame_blocks
 from pressure.contacts.segments import SegmentTracker, stitch_runs
 from pressure.contacts.series import CellSlots, contact_metrics, joined
 from pressure.kernels.frame_metrics import FrameMetrics
-from pressure.kernels.peak_image import CellSummary
 from pressure.measures.session import SessionMeasures
-from pressure.reading import FrameChecks, Prepare, Scan
+from pressure.reading import FrameChecks, Prepare, Scan, scan_frames
 
 SEGMENT_BYTES = 256 << 20  # frames per task, about this much once decoded
 
 
-@contextmanager
-def cluster_reader(scheduler: str, source: str, fallbacks: dict | None, frames) -> Iterator["ClusterReader"]:
-    """A ClusterReader of ``source`` (whose frames, left in their file, are ``frames``) on the
-    Dask scheduler at ``scheduler``; errors are one line for the user."""
+def connect(scheduler: str):
+    """A Dask client of the scheduler at ``scheduler``; what goes wrong is one line for the user."""
     try:
         from distributed import Client
     except ImportError:
         raise RuntimeError("--scheduler needs Dask: pip install -e '.[cluster]' in the repository "
                            "(or pip install 'pressure-mat[cluster]' where it is installed as a package)") from None
     try:
-        client = Client(scheduler, timeout="3s")
+        return Client(scheduler, timeout="3s")
     except (OSError, TimeoutError) as error:
         raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler} ({error})") from None
-    with client:
+
+
+@contextmanager
+def cluster_reader(scheduler: str, source: str, fallbacks: dict | None, frames) -> Iterator["ClusterReader"]:
+    """A ClusterReader of ``source`` (whose frames, left in their file, are ``frames``) on the
+    Dask scheduler at ``scheduler``."""
+    with connect(scheduler) as client:
         frame_bytes = int(np.prod(frames.shape[1:])) * np.dtype(frames.dtype).itemsize
         yield ClusterReader(client, source, fallbacks, len(frames), frame_bytes)
 
@@ -113,19 +116,11 @@ def _frames(source: str, fallbacks: dict):
 def _scan_segment(source, fallbacks, span, convert, threshold, rate_hz, track):
     frames = _frames(source, fallbacks)
     start, stop = span
-    shape = tuple(frames.shape[1:])
-    checks, summary = FrameChecks(1.0), None
-    tracker = SegmentTracker(shape, threshold, rate_hz, start, stop) if track else None
+    tracker = SegmentTracker(tuple(frames.shape[1:]), threshold, rate_hz, start, stop) if track else None
     if tracker is not None:
         for _, block in frame_blocks(frames, tracker.warm_up_from, start):  # the warm-up: the runs only
             tracker.feed(convert(block))
-    for _, block in frame_blocks(frames, start, stop):
-        block = convert(block)
-        checks.feed(block)
-        summary = summary or CellSummary(shape, block.dtype)
-        summary.feed(block)
-        if tracker is not None:
-            tracker.feed(block)
+    checks, summary = scan_frames(frames, convert, tracker, start, stop)
     return checks, summary, tracker.segment() if tracker is not None else None
 
 

@@ -73,6 +73,21 @@ class Scan:
     runs: Runs | None  # every loading run of every cell (None when not tracked: insoles)
 
 
+def scan_frames(frames, convert: Callable[[np.ndarray], np.ndarray], tracker: ContactTracker | None,
+                start: int = 0, stop: int | None = None) -> tuple[FrameChecks, CellSummary | None]:
+    """The first pass over frames ``start:stop``: their checks and cell summary, and ``tracker``
+    (if any) fed them."""
+    checks, summary = FrameChecks(1.0), None
+    for _, block in frame_blocks(frames, start, stop):
+        block = convert(block)
+        checks.feed(block)
+        summary = summary or CellSummary(tuple(frames.shape[1:]), block.dtype)
+        summary.feed(block)
+        if tracker is not None:
+            tracker.feed(block)
+    return checks, summary
+
+
 class LocalReader:
     """Reads the frames here, a block at a time (``frames``: an array, or a session left in its
     file, ``drivers.session_frames.SessionFrames``)."""
@@ -82,17 +97,8 @@ class LocalReader:
 
     def scan(self, convert: Callable[[np.ndarray], np.ndarray], threshold: float, rate_hz: float,
              track: bool) -> Scan:
-        shape = tuple(self.frames.shape[1:])
-        checks = FrameChecks(1.0)
-        summary: CellSummary | None = None
-        tracker = ContactTracker(shape, threshold, rate_hz) if track else None
-        for _, block in frame_blocks(self.frames):
-            block = convert(block)
-            checks.feed(block)
-            summary = summary or CellSummary(shape, block.dtype)
-            summary.feed(block)
-            if tracker is not None:
-                tracker.feed(block)
+        tracker = ContactTracker(tuple(self.frames.shape[1:]), threshold, rate_hz) if track else None
+        checks, summary = scan_frames(self.frames, convert, tracker)
         return Scan(checks, summary, tracker.runs() if tracker is not None else None)
 
     def contact_series(self, prepare: Prepare, cell_slots: list[CellSlots], windows: list[tuple[int, int]],

@@ -382,16 +382,11 @@ def _input_bytes(task: Task) -> int:
 
 
 def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[int, Outcome]]:
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise RuntimeError("--scheduler needs Dask: pip install -e '.[cluster]' in the repository "
-                           "(or pip install 'pressure-mat[cluster]' where it is installed as a package)") from None
-    try:
-        client = Client(scheduler, timeout="3s")
-    except (OSError, TimeoutError) as error:
-        raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler} ({error})") from None
-    with client:
+    from pressure.cluster import connect
+
+    with connect(scheduler) as client:
+        from distributed import as_completed
+
         futures = client.map(process_task, tasks, pure=False)
         index_of = {future.key: index for index, future in enumerate(futures)}
         for future in as_completed(futures):
