@@ -595,7 +595,7 @@ def read_session(path: Path, source_url: str, stream_above_bytes: int | None = N
                 if name in f:
                     if f[name].ndim != 1 or f[name].shape[0] < n:
                         raise DriverError(f"{path}: '{name}' holds {f[name].shape} values for {n} frames")
-                    series[name] = f[name][:n].astype(dtype)
+                    series[name] = np.asarray(f[name][:n], dtype)  # read as stored: no second copy
             foot_map = None
             if "foot_map" in f:
                 if f["foot_map"].shape != (rows, cols):

@@ -639,15 +639,17 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
     }
     calibration = (options.calibration.describe() if options.calibration is not None
                    else f"linear: {info.scale_kpa:g} kPa per unit, offset {info.offset_kpa:g} kPa")
-    standing_times = time_s[standing_frames]
+    stood = bool(standing_frames.any())  # the first and last standing frame, without a copy of their times
+    standing_from = float(time_s[np.argmax(standing_frames)]) if stood else float("nan")
+    standing_to = float(time_s[len(time_s) - 1 - np.argmax(standing_frames[::-1])]) if stood else float("nan")
     attrs = {
         "activity": activity,
         "direction": analysis.direction,
         "direction_source": analysis.direction_source,
         "contacts": len(contacts),
         "standing_contacts": sum(c.kind == "standing" for c in contacts),
-        "standing_from_s": float(standing_times[0]) if len(standing_times) else float("nan"),
-        "standing_to_s": float(standing_times[-1]) if len(standing_times) else float("nan"),
+        "standing_from_s": standing_from,
+        "standing_to_s": standing_to,
         "load_share_from": share_source,
         "extra_blobs": len(analysis.extra_blobs),
         "threshold_kpa": options.threshold_kpa,
