@@ -19,7 +19,7 @@ from drivers.base import DriverError
 from drivers.files.metadata import check_pressures
 from drivers.hdf5_safety import first_line
 
-BLOCK_BYTES = 64 << 20  # frames read at once: large enough that a block is many chunks
+BLOCK_BYTES = 32 << 20  # frames read at once: many chunks to decode in parallel, few in memory
 
 
 class SessionFrames:
