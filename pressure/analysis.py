@@ -188,8 +188,7 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
 
     # Pass 1: each cell's summary (stuck, saturated) and, on a mat, every cell's loading runs.
     scan = reader.scan(convert, threshold / scale, info.rate_hz, track=info.foot_map is None)
-    scan.checks.scale = scale
-    problem = scan.checks.problem()
+    problem = scan.checks.problem(scale)
     if problem:
         raise InputError(f"{name}: {problem}")
     peak, floor = scan.summary.result()

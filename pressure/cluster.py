@@ -61,10 +61,11 @@ class ClusterReader:
 
     def _in_order(self, function: Callable, *arguments) -> Iterator:
         """``function(source, fallbacks, span, *arguments)`` of every span, the results one at a
-        time in the spans' order (the workers keep the rest until asked); large arguments are
-        sent to the workers once."""
-        shared = [self.client.scatter(argument, broadcast=True) if _large(argument) else argument
-                  for argument in arguments]
+        time in the spans' order (the workers keep the rest until asked); the contacts' cells,
+        windows and measures are sent to the workers once, each as one object (``scatter`` of a
+        list would send its items one by one)."""
+        shared = [self.client.scatter([argument], broadcast=True)[0]
+                  if isinstance(argument, (list, SessionMeasures)) else argument for argument in arguments]
         futures = [self.client.submit(function, self.source, self.fallbacks, span, *shared, pure=False)
                    for span in self.spans]
         for future in futures:
@@ -73,7 +74,7 @@ class ClusterReader:
 
     def scan(self, convert: Callable[[np.ndarray], np.ndarray], threshold: float, rate_hz: float,
              track: bool) -> Scan:
-        checks, summary, segments = FrameChecks(1.0), None, []
+        checks, summary, segments = FrameChecks(), None, []
         for part_checks, part_summary, segment in self._in_order(_scan_segment, convert, threshold, rate_hz, track):
             checks.merge(part_checks)
             if summary is None:
@@ -100,10 +101,6 @@ class ClusterReader:
             measures.merge(part)
             for first, values in written:
                 write(first, values)
-
-
-def _large(argument) -> bool:
-    return isinstance(argument, (list, SessionMeasures)) and len(getattr(argument, "windows", argument)) > 100
 
 
 # -- on the workers -------------------------------------------------------------------------------

@@ -27,8 +27,7 @@ class FrameChecks:
     """What is wrong with a recording's values, if anything: no frames, NaN in cells that are not
     masked throughout, negative pressures; fed the kernels' frames block by block."""
 
-    def __init__(self, scale: float):
-        self.scale = scale
+    def __init__(self):
         self.frames = 0
         self.some_nan: np.ndarray | None = None
         self.all_nan: np.ndarray | None = None
@@ -53,13 +52,14 @@ class FrameChecks:
             self.merge_nan(later.some_nan, later.all_nan)
         self.lowest = min(self.lowest, later.lowest)
 
-    def problem(self) -> str | None:
+    def problem(self, scale: float) -> str | None:
+        """What is wrong, in a few words, or None; ``scale``: kPa per unit of the frames fed."""
         if self.frames == 0:
             return "the recording holds no frames"
         if self.some_nan is not None and (self.some_nan & ~self.all_nan).any():
             return "NaN pressures in cells that are not masked for the whole recording"
         if self.lowest < 0:
-            return "negative pressures" + (f" (lowest {self.lowest * self.scale:.3g} kPa)"
+            return "negative pressures" + (f" (lowest {self.lowest * scale:.3g} kPa)"
                                            if self.some_nan is not None else "")
         return None
 
@@ -77,7 +77,7 @@ def scan_frames(frames, convert: Callable[[np.ndarray], np.ndarray], tracker: Co
                 start: int = 0, stop: int | None = None) -> tuple[FrameChecks, CellSummary | None]:
     """The first pass over frames ``start:stop``: their checks and cell summary, and ``tracker``
     (if any) fed them."""
-    checks, summary = FrameChecks(1.0), None
+    checks, summary = FrameChecks(), None
     for _, block in frame_blocks(frames, start, stop):
         block = convert(block)
         checks.feed(block)
