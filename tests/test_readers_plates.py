@@ -12,6 +12,7 @@ import drivers
 from drivers.base import DriverError
 from pressure.cli import app
 from tests.conftest import shared_file
+from tests.test_reader_metadata import PLIANCE as PLIANCE_EXPORT
 
 runner = CliRunner()
 
@@ -97,16 +98,7 @@ def test_pliance_force_and_cop_agree_with_the_vendor():
     assert np.max(np.abs(cop_y - recording.extras["reported_cop_y_mm"][loaded])) < 0.01
 
 
-PLIANCE_NO_GEOMETRY = """file name: x.mat date/time 17.06.23 15.21
-mat type s9999_001
-total times [secs]: 0.1 time per frame [secs]: 0.05 scanning rate [Hz]: 20
-pressure values in kPa
-
-electrical:
-time[secs]   1   2   3
-    0.05000   10.0   20.0   0.0
-    0.10000   30.0   0.0    5.0
-"""
+PLIANCE_NO_GEOMETRY = PLIANCE_EXPORT.format(date="17.06.23 15.21")  # the metadata tests' sample export
 
 
 def test_pliance_without_geometry_is_a_sensor_set(tmp_path):
