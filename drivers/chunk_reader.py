@@ -3,18 +3,18 @@
 HDF5 undoes a chunk's filters (deflate, shuffle, fletcher32) on the thread that reads, one chunk
 after another, so ``dataset[...]`` of a gzip session decodes on one core. Here the calling thread
 only fetches each chunk's stored bytes (``read_direct_chunk``: h5py serialises every HDF5 call
-behind one lock, and fetching is a copy), and a pool of threads undoes the filters: zlib
+behind one lock, and fetching is a copy), and a pool of threads undoes the filters: libdeflate
 releases the GIL while it inflates, and NumPy while it copies, so the chunks decode in parallel.
 At most a few chunks per thread are fetched and not yet decoded at any moment.
 
 What is undone here, in the pipeline's reverse order as HDF5 does (``H5Z_pipeline``): fletcher32
-(the checksum's 4 bytes), deflate (``zlib.decompress``) and shuffle (the byte planes put back
+(the checksum's 4 bytes), deflate (libdeflate, through ``deflate``) and shuffle (the byte planes put back
 together while copying into the result). A filter whose bit is set in a chunk's filter mask was
 skipped when that chunk was written, and is skipped here too. Anything else (lzf or any other
 filter, chunks that cut frames, chunks never written, a non-numeric type) is read by h5py as it
 always was: ``dataset[start:stop]``.
 
-Damage is refused as HDF5 refuses it, with one difference. A deflated chunk is checked by zlib:
+Damage is refused as HDF5 refuses it, with one difference. A deflated chunk is checked as zlib checks it:
 the stream must decode and end, and the Adler-32 at its end must match the bytes it inflated
 to, so damage anywhere in the stored data is refused. Its fletcher32 (over the compressed bytes:
 the same 32 bits of protection against the same damage) is stripped unchecked: checking it too
@@ -37,6 +37,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from deflate import DeflateError, zlib_decompress
 
 FILTER_DEFLATE = 1
 FILTER_SHUFFLE = 2
@@ -44,6 +45,15 @@ FILTER_FLETCHER32 = 3
 KNOWN_FILTERS = {FILTER_DEFLATE: "deflate", FILTER_SHUFFLE: "shuffle", FILTER_FLETCHER32: "fletcher32"}
 IN_FLIGHT_BYTES = 64 << 20  # chunks fetched and not yet copied out: about this much (8 a thread at most, 2 at least)
 LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+def _inflate(data, size: int) -> bytes:
+    """A zlib stream inflated by libdeflate: 2.6x as fast as zlib (0.21 against 0.53 ms a 64x64x25
+    uint16 chunk here), the Adler-32 checked as zlib checks it, the GIL released."""
+    try:
+        return zlib_decompress(data, size)  # size: the most it may decode to
+    except DeflateError:  # damaged, or longer than the chunk: zlib's error says which
+        return zlib.decompress(data, bufsize=size)
 
 
 class DamagedChunk(OSError):
@@ -156,7 +166,7 @@ def _decode(plan: _Plan, first: int, mask: int, raw: bytes) -> tuple[np.ndarray,
                 raise _damaged(first, plan, "fletcher32 checksum mismatch")
         elif code == FILTER_DEFLATE:
             try:
-                data = memoryview(zlib.decompress(data, bufsize=plan.chunk_bytes))
+                data = memoryview(_inflate(data, plan.chunk_bytes))
             except zlib.error as error:
                 raise _damaged(first, plan, f"inflate failed: {error}") from None
         elif code == FILTER_SHUFFLE:

@@ -19,7 +19,8 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+# nogil: a streamed session's next block decodes on the other threads while this runs
+@njit(cache=True, nogil=True)
 def _cell_runs(frames, high, low, live, bridge, hold, frame0, open_start, last_above, last_high, open_peak,
                open_count, run_cell, run_start, run_end, run_peak, run_count):
     """Appends the runs closed in this chunk; returns their count, or -1 when the output is full

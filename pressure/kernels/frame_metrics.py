@@ -129,7 +129,8 @@ else:
         return types.none(array, frame, row, col), codegen
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+# nogil: a streamed session's next block decodes on the other threads while this runs
+@njit(cache=True, parallel=True, nogil=True, fastmath=FASTMATH)
 def _frame_sums(frames, boxes, members, thresholds, n_labels, frame_sum, column_sum, column_cumulative):
     """Sums of loaded cells per frame and label; slot ``n_labels`` is all labels together.
 
