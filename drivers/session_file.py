@@ -34,12 +34,7 @@ import numpy as np
 
 from drivers import chunk_reader
 from drivers.base import Counters, DriverError, Frame, MatInfo
-from drivers.chunk_reader import (
-    FILTER_DEFLATE,
-    FILTER_FLETCHER32,
-    FILTER_SHUFFLE,
-    fletcher32,
-)
+from drivers.chunk_writer import ChunkWriter
 from drivers.disk_room import NoRoom, Room
 from drivers.files.metadata import check_pressures, check_times, positive_number
 from drivers.hdf5_safety import clear_status_flags, first_line, open_hdf5
@@ -141,7 +136,7 @@ class SessionWriter:
         self._clock_shift = 0.0  # added to device times once the device's clock went back
         self._last_flush = time.monotonic()
         self._file = None
-        self._chunks: DeflatedChunks | None = None
+        self._chunks: ChunkWriter | None = None  # pressure chunks filtered here, not by HDF5
         self._journal: JournalWriter | None = None
         self._room: Room | None = None
         self._probe: int | None = None  # one frame's size, compressed: what to expect before any is stored
@@ -160,7 +155,7 @@ class SessionWriter:
                                    rdcc_nslots=1021)
             self._file.swmr_mode = True
             self._datasets = {name: self._file[name] for name in (PRESSURE, *SERIES)}
-            self._chunks = DeflatedChunks.for_dataset(self._datasets[PRESSURE])
+            self._chunks = ChunkWriter.for_dataset(self._datasets[PRESSURE], threads=1)
             self._sync_to_disk()
             if journal:
                 self._journal = JournalWriter(self.path, info, attrs)
@@ -477,72 +472,6 @@ class SessionWriter:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-class DeflatedChunks:
-    """The pressure chunks of a gzip session, filtered here and written as they are stored
-    (``write_direct_chunk``), byte for byte what HDF5's shuffle, deflate and fletcher32 filters
-    make, so every HDF5 reader reads them as it reads any chunk. Deflated with ISA-L (``isal``)
-    when it is installed: at level 1 it deflates a mat's frames four times faster than zlib, as
-    well or better, and deflating was half of what a fast capture cost (about 70 us of a 64x64
-    uint16 frame's 130 us). Without it, zlib at level 1, as HDF5 would.
-
-    The chunk that the last write left partly filled is kept, so the next write rewrites it whole
-    (as HDF5 does, from its cache); frames beyond the dataset's extent in a chunk are zeros."""
-
-    PIPELINE = (FILTER_SHUFFLE, FILTER_DEFLATE, FILTER_FLETCHER32)
-
-    def __init__(self, dataset, level: int):
-        self.dataset = dataset
-        self.level = level
-        self.chunk = dataset.chunks[0]
-        self.itemsize = dataset.dtype.itemsize
-        self._open = np.empty((0, *dataset.shape[1:]), dataset.dtype)  # frames of the partly filled chunk
-
-    @classmethod
-    def for_dataset(cls, dataset) -> DeflatedChunks | None:
-        """For a dataset chunked along time only, filtered exactly as ``COMPRESSION["gzip"]`` with
-        fletcher32 asks; None otherwise (HDF5's own filters then do the work)."""
-        if dataset.chunks is None or tuple(dataset.chunks[1:]) != tuple(dataset.shape[1:]):
-            return None
-        plist = dataset.id.get_create_plist()
-        filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
-        if tuple(code for code, *_ in filters) != cls.PIPELINE:
-            return None
-        level = filters[1][2]
-        return cls(dataset, int(level[0]) if level else 6)
-
-    def store(self, n0: int, cells: np.ndarray) -> None:
-        """Frames ``n0`` onwards (the dataset already extended to hold them): every chunk they
-        touch, written whole."""
-        first = n0 // self.chunk * self.chunk
-        if first < n0:
-            if len(self._open) != n0 - first:
-                raise RuntimeError(f"chunk at frame {first}: {len(self._open)} frames kept, {n0 - first} written")
-            cells = np.concatenate([self._open, cells])
-        for start in range(0, len(cells), self.chunk):
-            block = cells[start:start + self.chunk]
-            if len(block) < self.chunk:
-                block = np.concatenate([block, np.zeros((self.chunk - len(block), *block.shape[1:]), block.dtype)])
-            self.dataset.id.write_direct_chunk((first + start, *(0,) * (cells.ndim - 1)), self.encode(block), 0)
-        whole = len(cells) // self.chunk * self.chunk
-        self._open = cells[whole:].copy()
-
-    def encode(self, block: np.ndarray) -> bytes:
-        """Shuffle (byte planes), deflate (zlib format), fletcher32 appended little-endian."""
-        data = np.ascontiguousarray(block, block.dtype.newbyteorder("<"))
-        if self.itemsize > 1:
-            data = data.view(np.uint8).reshape(-1, self.itemsize).T
-        deflated = _deflate(np.ascontiguousarray(data).data, self.level)
-        return deflated + fletcher32(deflated).to_bytes(4, "little")
-
-
-def _deflate(data, level: int) -> bytes:
-    try:
-        from isal import isal_zlib
-    except ImportError:
-        return zlib.compress(data, level)
-    return isal_zlib.compress(data, min(level, isal_zlib.ISAL_BEST_COMPRESSION))
 
 
 def _free_bytes(folder: Path) -> int:

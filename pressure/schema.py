@@ -398,11 +398,7 @@ def _write_netcdf(target: str, variables: dict[str, _Encoded], attrs: dict[str, 
                 stored.attrs["_FillValue"] = np.atleast_1d(np.array(variable.fillvalue, dtype=dtype))
             for key, value in variable.attrs.items():
                 _netcdf_attribute(stored.attrs, key, value)
-            if _is_lazy(variable.data):  # a block of frames at a time: it may be larger than memory
-                for first, values in variable.data.blocks():
-                    stored[first:first + len(values)] = values
-            elif variable.data.size:
-                stored[...] = variable.data
+            _fill(stored, variable.data)
             created.append((name, variable, stored))
         for name, variable, stored in created:
             if name not in coordinates:
@@ -410,6 +406,28 @@ def _write_netcdf(target: str, variables: dict[str, _Encoded], attrs: dict[str, 
                     stored.dims[axis].attach_scale(scales[dim])
         stamp = f"version=2,h5netcdf={h5netcdf.__version__},hdf5={h5py.version.hdf5_version},h5py={h5py.__version__}"
         file.attrs["_NCProperties"] = np.array(stamp, dtype=h5py.string_dtype(encoding="ascii", length=len(stamp)))
+
+
+def _fill(stored, data) -> None:
+    """A variable's values into its dataset; deflated chunks filtered on every core (ChunkWriter:
+    an hour's per-frame results in 0.3 s instead of HDF5's 1.6-2.2 s), lazy values a block of
+    frames at a time (they may be larger than memory)."""
+    from drivers.chunk_writer import ChunkWriter
+
+    if 0 in data.shape:
+        return
+    writer = ChunkWriter.for_dataset(stored) if stored.compression else None
+    if not _is_lazy(data) and writer is None:
+        stored[...] = data
+        return
+    blocks = data.blocks() if _is_lazy(data) else [(0, np.asarray(data))]
+    if writer is None:
+        for first, values in blocks:
+            stored[first:first + len(values)] = values
+        return
+    with writer:
+        for first, values in blocks:
+            writer.store(first, values)
 
 
 def _netcdf_attribute(attributes, key: str, value) -> None:
