@@ -34,10 +34,12 @@ import os
 import sys
 import zlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 
 import numpy as np
 from deflate import DeflateError, zlib_decompress
+
+from drivers.thread_pool import shared_pool
 
 FILTER_DEFLATE = 1
 FILTER_SHUFFLE = 2
@@ -250,7 +252,7 @@ def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | 
             work(first, mask, raw)
         return out
     window = max(2 * threads, min(8 * threads, IN_FLIGHT_BYTES // (2 * plan.chunk_bytes)))
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="read_cells")
+    pool = shared_pool(threads)
     pending: deque = deque()
     try:
         for first in firsts:
@@ -260,8 +262,10 @@ def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | 
                 pending.popleft().result()
         while pending:
             pending.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    finally:  # on damage: nothing left running that writes into ``out``
+        for future in pending:
+            future.cancel()
+        wait(pending)
     return out
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from isal import isal_zlib
 
 from drivers.chunk_reader import FILTER_DEFLATE, FILTER_FLETCHER32, FILTER_SHUFFLE, fletcher32
+from drivers.thread_pool import shared_pool
 
 FILTERS = (FILTER_SHUFFLE, FILTER_DEFLATE, FILTER_FLETCHER32)  # in the order HDF5 applies them
 PARALLEL_FROM = 4  # chunks in one store: fewer are filtered on the calling thread (a pool's start costs more)
@@ -43,7 +43,6 @@ class ChunkWriter:
         self.dtype = dataset.dtype.newbyteorder("<") if dataset.dtype.byteorder == "=" else dataset.dtype
         self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
         self._open = np.empty((0, *dataset.shape[1:]), dataset.dtype)  # rows of the partly filled chunk
-        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def for_dataset(cls, dataset, threads: int | None = None) -> ChunkWriter | None:
@@ -82,9 +81,7 @@ class ChunkWriter:
         if len(boxes) < PARALLEL_FROM or self.threads == 1:
             encoded = map(encode, boxes)
         else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="chunk_writer")
-            encoded = self._pool.map(encode, boxes)
+            encoded = shared_pool(self.threads).map(encode, boxes)
         for box, data in zip(boxes, encoded):
             self.dataset.id.write_direct_chunk(box, data, 0)
         whole = len(rows) // per * per
@@ -104,17 +101,6 @@ class ChunkWriter:
             elif code == FILTER_FLETCHER32:
                 data = bytes(data) + fletcher32(data).to_bytes(4, "little")
         return bytes(data)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-    def __enter__(self) -> ChunkWriter:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 def deflate(data, level: int) -> bytes:

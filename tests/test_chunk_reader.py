@@ -345,19 +345,42 @@ def test_chunks_in_flight_are_bounded(monkeypatch):
 
 def test_threads_default_to_every_core(monkeypatch):
     seen = []
+    shared = chunk_reader.shared_pool
 
-    class Pool(chunk_reader.ThreadPoolExecutor):
-        def __init__(self, max_workers, **kwargs):
-            seen.append(max_workers)
-            super().__init__(max_workers, **kwargs)
+    def pool(threads):
+        seen.append(threads)
+        return shared(threads)
 
-    monkeypatch.setattr(chunk_reader, "ThreadPoolExecutor", Pool)
+    monkeypatch.setattr(chunk_reader, "shared_pool", pool)
     monkeypatch.setattr(chunk_reader.os, "cpu_count", lambda: 3)
     data = np.arange(40 * 9, dtype=np.int16).reshape(40, 3, 3)
     with in_memory_file() as f:
         dataset = f.create_dataset("p", data=data, chunks=(4, 3, 3), compression="gzip", shuffle=True)
         same(read_cells(dataset), data)
     assert seen == [3]
+
+
+def test_the_threads_are_started_once_and_a_forked_child_starts_its_own():
+    """A short session's read started a pool of threads of its own, which cost more than its
+    decoding; the pool is now the process's. A child forked (as capture forks its reader) has
+    none of its parent's threads, so it must not wait on its parent's pool."""
+    import multiprocessing
+
+    from drivers.thread_pool import shared_pool
+
+    assert shared_pool(2) is shared_pool(2) and shared_pool(3) is not shared_pool(2)
+    shared_pool(2).submit(int).result()  # the parent's threads are running
+    child = multiprocessing.get_context("fork").Process(target=_decode_in_a_pool)
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0
+
+
+def _decode_in_a_pool() -> None:
+    from drivers.thread_pool import shared_pool
+
+    if shared_pool(2).submit(lambda: 7).result(timeout=10) != 7:
+        raise SystemExit(1)
 
 
 def test_many_slices_of_one_file(tmp_path):

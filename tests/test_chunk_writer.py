@@ -58,9 +58,8 @@ def test_chunks_written_here_read_as_hdf5s_own(tmp_path, shape, chunk_rows, chun
         writer = ChunkWriter.for_dataset(dataset, threads=threads)
         assert writer is not None
         edges = [0, *sorted({cut for cut in cuts if cut < rows}), rows]  # blocks that cut chunks anywhere
-        with writer:
-            for first, stop in itertools.pairwise(edges):
-                writer.store(first, data[first:stop])
+        for first, stop in itertools.pairwise(edges):
+            writer.store(first, data[first:stop])
     with h5py.File(path, "r") as file:  # HDF5 undoes the filters, fletcher32 checked
         stored = file["d"]
         assert stored.id.get_num_chunks() == np.prod([-(-size // step) for size, step in zip(shape, chunks)])
