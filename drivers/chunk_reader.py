@@ -30,7 +30,6 @@ callers that handle h5py's errors (``read_session``) handle these.
 
 from __future__ import annotations
 
-import os
 import sys
 import zlib
 from collections import deque
@@ -39,7 +38,7 @@ from concurrent.futures import wait
 import numpy as np
 from deflate import DeflateError, zlib_decompress
 
-from drivers.thread_pool import shared_pool
+from drivers.thread_pool import cores, shared_pool
 
 FILTER_DEFLATE = 1
 FILTER_SHUFFLE = 2
@@ -221,7 +220,7 @@ def _copy_out(plan: _Plan, decoded: np.ndarray, planes: bool, out_items: np.ndar
 # -- reading ----------------------------------------------------------------------------------------
 def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | None = None) -> np.ndarray:
     """``dataset[start:stop]`` (a session's frames, along the first axis) with the chunks'
-    filters undone on ``threads`` threads (default: every core; 1 decodes on the calling thread).
+    filters undone on ``threads`` threads (default: every core it may use; 1 decodes on the calling thread).
     The same array as h5py's, dtype included; damage raises ``DamagedChunk`` (an OSError, as
     h5py's errors; see the module's note on checksums). Datasets whose storage it does not
     decode itself are read by h5py."""
@@ -231,7 +230,7 @@ def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | 
     plan = _plan(dataset)
     if plan is None or stop == start:
         return dataset[start:stop]
-    threads = max(1, int(threads if threads is not None else (os.cpu_count() or 1)))
+    threads = max(1, int(threads if threads is not None else cores()))
     out = np.empty((stop - start,) + tuple(dataset.shape[1:]), dtype=dataset.dtype)
     out_items = out.reshape(-1).view(np.uint8).reshape(-1, plan.itemsize)
     per = plan.chunk_frames

@@ -20,13 +20,17 @@ dataset's extent (the last rows, the edges of other axes) holds zeros, which no 
 from __future__ import annotations
 
 import itertools
-import os
 
 import numpy as np
 from isal import isal_zlib
 
-from drivers.chunk_reader import FILTER_DEFLATE, FILTER_FLETCHER32, FILTER_SHUFFLE, fletcher32
-from drivers.thread_pool import shared_pool
+from drivers.chunk_reader import (
+    FILTER_DEFLATE,
+    FILTER_FLETCHER32,
+    FILTER_SHUFFLE,
+    fletcher32,
+)
+from drivers.thread_pool import cores, shared_pool
 
 FILTERS = (FILTER_SHUFFLE, FILTER_DEFLATE, FILTER_FLETCHER32)  # in the order HDF5 applies them
 PARALLEL_FROM = 4  # chunks in one store: fewer are filtered on the calling thread (a pool's start costs more)
@@ -40,8 +44,8 @@ class ChunkWriter:
         self.pipeline = pipeline
         self.level = level
         self.chunks = tuple(dataset.chunks)
-        self.dtype = dataset.dtype.newbyteorder("<") if dataset.dtype.byteorder == "=" else dataset.dtype
-        self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
+        self.dtype = dataset.dtype  # the file's type, byte order included: chunks hold its bytes
+        self.threads = max(1, threads if threads is not None else cores())
         self._open = np.empty((0, *dataset.shape[1:]), dataset.dtype)  # rows of the partly filled chunk
 
     @classmethod
@@ -90,8 +94,11 @@ class ChunkWriter:
     def encode(self, part: np.ndarray) -> bytes:
         """One chunk's stored bytes: ``part`` (at most a chunk) padded with zeros to the chunk's
         shape, then filtered."""
-        chunk = np.zeros(self.chunks, self.dtype)
-        chunk[tuple(slice(0, size) for size in part.shape)] = part
+        if part.shape == self.chunks:
+            chunk = np.ascontiguousarray(part, self.dtype)
+        else:
+            chunk = np.zeros(self.chunks, self.dtype)
+            chunk[tuple(slice(0, size) for size in part.shape)] = part
         data = chunk.view(np.uint8).reshape(-1)
         for code in self.pipeline:
             if code == FILTER_SHUFFLE and self.dtype.itemsize > 1:

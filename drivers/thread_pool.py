@@ -11,6 +11,14 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
 
 
+def cores() -> int:
+    """The cores this process may run on (its affinity: a container's or a pinned worker's share,
+    not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def shared_pool(threads: int) -> ThreadPoolExecutor:
     """A pool of ``threads`` threads, the same one every time (its threads idle between uses)."""
     with _lock:

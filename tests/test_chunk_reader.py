@@ -352,7 +352,7 @@ def test_threads_default_to_every_core(monkeypatch):
         return shared(threads)
 
     monkeypatch.setattr(chunk_reader, "shared_pool", pool)
-    monkeypatch.setattr(chunk_reader.os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(chunk_reader, "cores", lambda: 3)
     data = np.arange(40 * 9, dtype=np.int16).reshape(40, 3, 3)
     with in_memory_file() as f:
         dataset = f.create_dataset("p", data=data, chunks=(4, 3, 3), compression="gzip", shuffle=True)
