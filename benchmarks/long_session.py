@@ -35,6 +35,7 @@ import numpy as np
 from benchmarks.read_session import make_session
 
 ROOT = Path(__file__).resolve().parent.parent
+FLOOR_UP_TO_BYTES = 2 << 30  # sessions stored in up to this much also time the decoding floor (held in memory)
 SESSIONS = {  # name: (rows and cols, minutes captured, copies end to end)
     "64x64-1h": (64, 60, 1),
     "64x64-24h": (64, 60, 24),
@@ -131,6 +132,28 @@ def main() -> None:
               f"{measured['wall_s']:.1f} s ({n / measured['wall_s']:,.0f} frames/s), peak memory "
               f"{measured['peak_mib']:,.0f} MiB (load {measured['load']:.1f}); "
               f"{summary['activity']}, load share left {summary['feet']['left']['load_share']:.3f}", flush=True)
+        if path.stat().st_size <= FLOOR_UP_TO_BYTES:
+            print("  " + ", ".join(f"{measured['wall_s'] / seconds:.2f}x the {name} floor ({seconds:.1f} s)"
+                                   for name, seconds in floors(path).items()), flush=True)
+
+
+def floors(path: Path) -> dict[str, float]:
+    """Inflating every chunk of the session alone, raw chunks in memory, on two threads, with zlib
+    and with libdeflate (benchmarks/read_session.py measures these and more)."""
+    import h5py
+
+    from benchmarks.read_session import INFLATERS, fetch_raw, inflate_all
+
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        raws, strip = fetch_raw(dataset)
+        chunk_bytes = dataset.chunks[0] * dataset.dtype.itemsize * int(dataset.size // dataset.shape[0])
+    out = {}
+    for inflater in INFLATERS:
+        started = time.perf_counter()
+        inflate_all(raws, strip, chunk_bytes, 2, inflater)
+        out[f"two-thread {inflater}"] = time.perf_counter() - started
+    return out
 
 
 if __name__ == "__main__":

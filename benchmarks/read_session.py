@@ -12,8 +12,8 @@ Measured in one run, each repeat running every method once in turn:
 
 - ``h5py dataset[...]``: what ``read_session`` did before (HDF5 decodes on the calling thread);
 - ``read_cells threads=N``: the chunks fetched raw and decoded on N threads;
-- the floor: every chunk fetched raw first (timed apart), then only ``zlib.decompress`` of each
-  on 1 and on N threads, the output dropped (no unshuffle, no checksum, no copy, no result array);
+- the floor: every chunk fetched raw first (timed apart), then only inflated, by zlib and by
+  libdeflate (what ``read_cells`` uses), on 1 and on N threads, the output dropped (no unshuffle, no checksum, no copy, no result array);
 - ``result array``: a fresh array of the result's size, one write per page: what every reader
   pays beyond decoding to hand back 2.95 GB (on a VM, memory the host has not yet backed is slow
   to touch the first time; the floor has no result, so this is not in it);
@@ -38,6 +38,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from deflate import zlib_decompress
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_URL = "sim://standing?seed=3&speed=0&duration={seconds}"
@@ -110,12 +111,19 @@ def fetch_raw(dataset) -> tuple[list[bytes], int]:
     return raws, (4 if dataset.fletcher32 else 0)
 
 
-def inflate_all(raws: list[bytes], strip: int, chunk_bytes: int, threads: int) -> None:
-    """zlib.decompress of every chunk on ``threads`` threads; the output is dropped."""
+INFLATERS = {  # the zlib streams inflated by zlib, and by libdeflate as read_cells inflates them
+    "zlib": lambda data, size: zlib.decompress(data, bufsize=size),
+    "libdeflate": lambda data, size: zlib_decompress(data, size),
+}
+
+
+def inflate_all(raws: list[bytes], strip: int, chunk_bytes: int, threads: int, inflater: str = "zlib") -> None:
+    """Every chunk inflated (``inflater``) on ``threads`` threads; the output is dropped."""
+    inflate = INFLATERS[inflater]
 
     def work(part):
         for raw in part:
-            zlib.decompress(memoryview(raw)[:len(raw) - strip], bufsize=chunk_bytes)
+            inflate(memoryview(raw)[:len(raw) - strip], chunk_bytes)
 
     if threads == 1:
         work(raws)
@@ -180,10 +188,11 @@ def measure_reads(path: Path, repeats: int, threads: list[int]) -> tuple[dict, d
             fetch, fetch_cpu, (raws, strip) = measure(fetch_raw, dataset)
             record("floor: fetch raw chunks", fetch, fetch_cpu)
             for n in sorted({1, *threads}):
-                inflate, inflate_cpu, _ = measure(inflate_all, raws, strip, chunk_bytes, n)
                 label = f"{n} thread{'s' if n > 1 else ''}"
-                record(f"floor: zlib {label}", inflate, inflate_cpu)
-                record(f"floor: fetch + zlib {label}", fetch + inflate, fetch_cpu + inflate_cpu)
+                for inflater in INFLATERS:
+                    inflate, inflate_cpu, _ = measure(inflate_all, raws, strip, chunk_bytes, n, inflater)
+                    record(f"floor: {inflater} {label}", inflate, inflate_cpu)
+                    record(f"floor: fetch + {inflater} {label}", fetch + inflate, fetch_cpu + inflate_cpu)
             raws = None
             record("result array: fresh, first touch", *measure(first_touch, dataset)[:2])
             record("read_session before (h5py)", *measure(read_session_with, h5py_read)[:2])
