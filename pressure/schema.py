@@ -6,6 +6,7 @@ import numbers
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -449,7 +450,7 @@ def _attribute(item, key: str, value) -> None:
     directly: a results file has some 400 attributes, and h5py's way (which first looks for one
     of that name to replace) took 87 us each, a quarter of a short session's writing; this takes
     30 us. Numbers and text; anything else h5py's way."""
-    from h5py import h5a, h5s, h5t, string_dtype
+    from h5py import h5a, string_dtype
 
     if isinstance(value, str):
         data = np.array(value, dtype=string_dtype())  # variable-length UTF-8, as h5py stores a str
@@ -458,8 +459,18 @@ def _attribute(item, key: str, value) -> None:
     else:
         item.attrs[key] = value
         return
-    created = h5a.create(item.id, key.encode(), h5t.py_create(data.dtype, logical=True), h5s.create_simple(data.shape))
-    created.write(data, mtype=h5t.py_create(data.dtype))
+    stored, in_memory, space = _attribute_types(data.dtype.str, repr(data.dtype.metadata), data.shape, data.dtype)
+    h5a.create(item.id, key.encode(), stored, space).write(data, mtype=in_memory)
+
+
+@lru_cache(maxsize=64)
+def _attribute_types(_dtype: str, _metadata: str, shape: tuple[int, ...], dtype: np.dtype):
+    """HDF5's types (as stored, as in memory) and dataspace for attributes of one kind, made once
+    (making them was half of each attribute's cost); keyed by the dtype's text and metadata, as
+    NumPy finds a variable-length string dtype equal to any object dtype."""
+    from h5py import h5s, h5t
+
+    return h5t.py_create(dtype, logical=True), h5t.py_create(dtype), h5s.create_simple(shape)
 
 
 def _default_chunks(shape: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
