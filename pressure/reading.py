@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.session_frames import frame_blocks
+from drivers.session_frames import BLOCK_BYTES, frame_blocks
 from pressure.contacts.series import CellSlots, contact_metrics
 from pressure.contacts.tracking import ContactTracker
 from pressure.kernels.cell_runs import Runs
@@ -112,7 +112,7 @@ class LocalReader:
              track: bool) -> Scan:
         tracker = ContactTracker(tuple(self.frames.shape[1:]), threshold, rate_hz) if track else None
         checks, summary = scan_frames(self.frames, convert, tracker)
-        give_back_memory()
+        self._give_back_memory()
         return Scan(checks, summary, tracker.runs() if tracker is not None else None)
 
     def contact_series(self, prepare: Prepare, cell_slots: list[CellSlots], windows: list[tuple[int, int]],
@@ -122,4 +122,8 @@ class LocalReader:
     def measure(self, measures: SessionMeasures, prepare: Prepare,
                 write: Callable[[int, dict[str, np.ndarray]], None]) -> None:
         measures.read(self.frames, prepare, write)
-        give_back_memory()
+        self._give_back_memory()
+
+    def _give_back_memory(self) -> None:
+        if self.frames.nbytes > BLOCK_BYTES:  # a short session's pass frees little (0.7 ms a call)
+            give_back_memory()

@@ -59,7 +59,11 @@ def nearest_mm(a: np.ndarray, b: np.ndarray, beyond: float = np.inf) -> float:
     if len(a) * len(b) > 4_000_000:  # thin the larger set; distances of a few mm do not matter here
         step = max(1, len(a) * len(b) // 4_000_000)
         a, b = (a[::step], b) if len(a) > len(b) else (a, b[::step])
-    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min())
+    across = a[:, None, 0] - b[None, :, 0]  # x and y apart, not a (pairs, 2) array summed along
+    along = a[:, None, 1] - b[None, :, 1]    # its short last axis (3x slower: most of the joining)
+    squared = np.multiply(across, across, out=across)
+    squared += along * along
+    return float(np.sqrt(squared.min()))
 
 
 def join_pieces(raw: list[RawContact], grid: Grid, rate_hz: float) -> list[list[RawContact]]:
