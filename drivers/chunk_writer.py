@@ -83,11 +83,14 @@ class ChunkWriter:
             return self.encode(part)
 
         if len(boxes) < PARALLEL_FROM or self.threads == 1:
-            encoded = map(encode, boxes)
-        else:
-            encoded = shared_pool(self.threads).map(encode, boxes)
-        for box, data in zip(boxes, encoded):
-            self.dataset.id.write_direct_chunk(box, data, 0)
+            for box in boxes:
+                self.dataset.id.write_direct_chunk(box, encode(box), 0)
+        else:  # a few chunks a thread in flight at a time, not a whole variable's
+            pool, window = shared_pool(self.threads), 4 * self.threads
+            for at in range(0, len(boxes), window):
+                some = boxes[at:at + window]
+                for box, data in zip(some, pool.map(encode, some)):
+                    self.dataset.id.write_direct_chunk(box, data, 0)
         whole = len(rows) // per * per
         self._open = rows[whole:].copy()
 

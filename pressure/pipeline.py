@@ -160,7 +160,7 @@ def imported_ahead(*modules: str):
         for name in modules:
             try:
                 importlib.import_module(name)
-            except ImportError:  # said where the results import it, not here
+            except Exception:  # said where the results import it, not here
                 return
 
     loader = threading.Thread(target=load, name="import-ahead", daemon=True)

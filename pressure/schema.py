@@ -455,12 +455,21 @@ def _attribute(item, key: str, value) -> None:
     if isinstance(value, str):
         data = np.array(value, dtype=string_dtype())  # variable-length UTF-8, as h5py stores a str
     elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        data = value
+        data = value if value.flags.c_contiguous else value.copy(order="C")  # 0-d stays 0-d
     else:
         item.attrs[key] = value
         return
+    name = key.encode()
+    if h5a.exists(item.id, name):  # replaced, as h5py replaces it (make_scale's NAME, say)
+        h5a.delete(item.id, name)
     stored, in_memory, space = _attribute_types(data.dtype.str, repr(data.dtype.metadata), data.shape, data.dtype)
-    h5a.create(item.id, key.encode(), stored, space).write(data, mtype=in_memory)
+    created = h5a.create(item.id, name, stored, space)
+    try:
+        created.write(data, mtype=in_memory)
+    except BaseException:
+        created.close()
+        h5a.delete(item.id, name)  # no attribute left half made
+        raise
 
 
 @lru_cache(maxsize=64)

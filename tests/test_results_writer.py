@@ -338,3 +338,23 @@ def bench(repeats: int = 20) -> None:
 
 if __name__ == "__main__":
     bench()
+
+
+@pytest.mark.parametrize("value", [
+    np.arange(10)[::2],  # not contiguous: copied, as h5py copies it
+    np.array(3, np.int32),  # 0-d stays a scalar
+    np.array([1.5, np.nan], ">f8"),
+    "ünïcode ✓",
+    ["a", "bc"],  # h5py's way
+])
+def test_an_attribute_is_the_one_h5py_makes_and_replaces_one_of_its_name(tmp_path, value):
+    from pressure.schema import _attribute
+
+    with h5py.File(tmp_path / "a.h5", "w") as file:
+        ours, theirs = file.create_dataset("ours", data=[1.0]), file.create_dataset("theirs", data=[1.0])
+        ours.attrs["a"] = "made before: replaced"
+        _attribute(ours, "a", value)
+        theirs.attrs["a"] = value
+        made, reference = ours.attrs.get_id("a"), theirs.attrs.get_id("a")
+        assert (made.dtype, made.shape) == (reference.dtype, reference.shape)
+        assert repr(ours.attrs["a"]) == repr(theirs.attrs["a"])

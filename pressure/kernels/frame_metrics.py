@@ -140,7 +140,8 @@ else:
         return types.none(array, frame, row, col), codegen
 
 
-# nogil: a streamed session's next block decodes on the other threads while this runs
+# nogil: a streamed session's next block decodes on the other threads while this runs (one
+# thread calls it at a time: Numba's thread pool is not for calls from two threads at once)
 @njit(cache=True, parallel=True, nogil=True, fastmath=FASTMATH)
 def _frame_sums(frames, boxes, members, thresholds, n_labels, frame_sum, column_sum, column_cumulative):
     """Sums of loaded cells per frame and label; slot ``n_labels`` is all labels together.
