@@ -482,8 +482,10 @@ def _attribute_types(_dtype: str, _metadata: str, shape: tuple[int, ...], dtype:
     return h5t.py_create(dtype, logical=True), h5t.py_create(dtype), h5s.create_simple(shape)
 
 
+@lru_cache(maxsize=256)
 def _default_chunks(shape: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
-    """h5netcdf's chunks for a variable with an unlimited (empty) dimension."""
+    """h5netcdf's chunks for a variable with an unlimited (empty) dimension (the same few shapes
+    in every file: worked out once)."""
     from h5netcdf.core import _get_default_chunksizes  # its heuristic, so that the file is the same
 
-    return _get_default_chunksizes(shape, dtype)
+    return tuple(_get_default_chunksizes(shape, dtype))
