@@ -8,7 +8,8 @@ fletcher32: HDF5's checksum appended little-endian), in the order of the dataset
 deflated by ISA-L (``isal``: 4-5x zlib at its level 1-3, the same zlib format, within a few per
 cent of zlib's size), on a pool of threads when there are many, and stored as it is
 (``write_direct_chunk``). Every HDF5 reader reads these chunks as it reads any other: the
-filters recorded in the file are the ones applied. A dataset with any other filter (lzf, Blosc,
+filters recorded in the file are the ones applied (the deflate level recorded is the dataset's;
+ISA-L deflates at the nearest of its own, at most 3, which readers never need). A dataset with any other filter (lzf, Blosc,
 scale-offset, ...) is left to HDF5 (``for_dataset`` returns None).
 
 Rows are written along the first axis a block at a time; the chunk the last block left partly
@@ -33,7 +34,7 @@ from drivers.chunk_reader import (
 from drivers.thread_pool import cores, shared_pool
 
 FILTERS = (FILTER_SHUFFLE, FILTER_DEFLATE, FILTER_FLETCHER32)  # in the order HDF5 applies them
-PARALLEL_FROM = 4  # chunks in one store: fewer are filtered on the calling thread (a pool's start costs more)
+PARALLEL_FROM = 4  # chunks in one store: fewer are filtered on the calling thread (handing them over costs more)
 
 
 class ChunkWriter:
