@@ -12,6 +12,7 @@ import ctypes
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -23,25 +24,39 @@ from drivers.hdf5_safety import first_line
 
 BLOCK_BYTES = 32 << 20  # frames read at once: many chunks to decode in parallel, few in memory
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
-_heap_bounded = False
 
 
+@cache
+def _glibc():
+    """The C library when it is glibc, whose allocator these functions tune; None elsewhere (musl
+    maps large allocations and returns freed memory by itself)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+@cache
 def bound_the_heap() -> None:
-    """Each block its own mapping, given back whole when freed (glibc; elsewhere nothing to do).
+    """Each block its own mapping, given back whole when freed (once per process).
 
     glibc serves a freed large allocation's size from its heaps next time (its threshold for
     mapping rises up to 32 MiB), and a block of 32 MiB is just under that: a day's 2,000 blocks,
     allocated on the read-ahead thread and freed on another, grew the heaps by 500 MB over a 24 h
     session's first pass (RSS 433 -> 936 MiB; flat at 420 MiB with the threshold fixed). A fixed
     threshold below a block's size keeps every block out of the heaps."""
-    global _heap_bounded
-    if _heap_bounded or not sys.platform.startswith("linux"):
-        return
-    _heap_bounded = True
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, BLOCK_BYTES // 2)
-    except (OSError, AttributeError):  # not glibc (musl maps large allocations by itself)
-        pass
+    if (libc := _glibc()) is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, BLOCK_BYTES // 2)
+
+
+def give_back_memory() -> None:
+    """Return the memory a pass over a session freed to the system: glibc keeps freed heap pages,
+    which a day-long session's passes leave by the hundred MB."""
+    if (libc := _glibc()) is not None:
+        libc.malloc_trim(0)
 
 
 class SessionFrames:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.session_frames import BLOCK_BYTES, frame_blocks
+from drivers.session_frames import BLOCK_BYTES, frame_blocks, give_back_memory
 from pressure.contacts.series import CellSlots, contact_metrics
 from pressure.contacts.tracking import ContactTracker
 from pressure.kernels.cell_runs import Runs
@@ -86,19 +86,6 @@ def scan_frames(frames, convert: Callable[[np.ndarray], np.ndarray], tracker: Co
         if tracker is not None:
             tracker.feed(block)
     return checks, summary
-
-
-def give_back_memory() -> None:
-    """Return the memory freed by a pass to the system (glibc keeps freed heap pages, which a
-    day-long session's passes leave by the hundred MB); elsewhere nothing to do."""
-    import ctypes
-    import sys
-
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (musl): it returns memory by itself
-            pass
 
 
 class LocalReader:
