@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+
 import drivers
 from drivers import DriverError, EndOfStream
 from pressure import __version__
-
-import numpy as np
 
 if TYPE_CHECKING:
     from pressure.analysis import Options
@@ -156,6 +156,7 @@ def imported_ahead(*modules: str):
     if not modules:
         yield
         return
+
     def load() -> None:
         for name in modules:
             try:
