@@ -142,12 +142,12 @@ def floors(path: Path) -> dict[str, float]:
     and with libdeflate (benchmarks/read_session.py measures these and more)."""
     import h5py
 
-    from benchmarks.read_session import INFLATERS, fetch_raw, inflate_all
+    from benchmarks.read_session import INFLATERS, chunk_bytes_of, fetch_raw, inflate_all
 
     with h5py.File(path, "r") as f:
         dataset = f["pressure"]
         raws, strip = fetch_raw(dataset)
-        chunk_bytes = dataset.chunks[0] * dataset.dtype.itemsize * int(dataset.size // dataset.shape[0])
+        chunk_bytes = chunk_bytes_of(dataset)
     out = {}
     for inflater in INFLATERS:
         started = time.perf_counter()

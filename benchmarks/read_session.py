@@ -103,6 +103,11 @@ def describe(dataset, path: Path) -> str:
             f"{stored / 1e9:.2f} GB stored, {stored / raw:.0%} of {raw / 1e9:.2f} GB raw")
 
 
+def chunk_bytes_of(dataset) -> int:
+    """The bytes one chunk of frames decodes to."""
+    return dataset.chunks[0] * dataset.dtype.itemsize * int(dataset.size // dataset.shape[0])
+
+
 def fetch_raw(dataset) -> tuple[list[bytes], int]:
     """Every chunk's stored bytes, as ``read_cells`` fetches them, and the fletcher32 length to strip."""
     per = dataset.chunks[0]
@@ -175,7 +180,7 @@ def measure_reads(path: Path, repeats: int, threads: list[int]) -> tuple[dict, d
     with h5py.File(path, "r") as f:
         dataset = f["pressure"]
         print(describe(dataset, path))
-        chunk_bytes = dataset.chunks[0] * dataset.dtype.itemsize * int(dataset.size // dataset.shape[0])
+        chunk_bytes = chunk_bytes_of(dataset)
         # Memory never touched before is slow to touch the first time on a VM (the host backs it
         # then): touch twice a result's worth first, so that the first method does not pay it alone.
         warm, _, _ = measure(np.ones, 2 * dataset.size, dataset.dtype)
