@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -45,11 +46,15 @@ class DriverURL:
         return values
 
 
-def parse_url(text: str) -> DriverURL:
+def parse_url(text: str | os.PathLike) -> DriverURL:
     """Split a driver URL; a plain path means ``file://``.
 
-    Query values are percent-decoded but a ``+`` stays a plus: ``direction=+x`` means +x.
+    Query values are percent-decoded but a ``+`` stays a plus: ``direction=+x`` means +x. A
+    ``pathlib.Path`` is a file whatever its name holds (a ``?`` in it starts no options).
     """
+    if isinstance(text, os.PathLike):
+        path = os.fspath(text)
+        return DriverURL("file", path, {}, path)
     if "://" not in text:
         path, _, query = text.partition("?")
         return DriverURL("file", path, _query(query, text), text)

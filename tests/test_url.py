@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import drivers
@@ -10,6 +11,14 @@ from drivers.url import positive
 def test_plain_path_is_a_file_url():
     url = parse_url("data/walk.npy?pitch=5&rate=100")
     assert (url.scheme, url.path, url.options) == ("file", "data/walk.npy", {"pitch": "5", "rate": "100"})
+
+
+def test_a_pathlib_path_is_a_file_whatever_its_name(tmp_path):
+    url = parse_url(tmp_path / "odd?name.npy")
+    assert (url.scheme, url.path, url.options) == ("file", str(tmp_path / "odd?name.npy"), {})
+    path = tmp_path / "walk.npy"
+    np.save(path, np.zeros((3, 4, 4), np.float32))
+    assert drivers.load(path, fallbacks={"pitch": "5", "rate": "100"}).cells.shape == (3, 4, 4)
 
 
 def test_plus_in_a_value_stays_a_plus():
