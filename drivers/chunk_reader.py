@@ -218,20 +218,30 @@ def _copy_out(plan: _Plan, decoded: np.ndarray, planes: bool, out_items: np.ndar
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | None = None) -> np.ndarray:
+def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | None = None,
+               out: np.ndarray | None = None) -> np.ndarray:
     """``dataset[start:stop]`` (a session's frames, along the first axis) with the chunks'
     filters undone on ``threads`` threads (default: every core it may use; 1 decodes on the calling thread).
     The same array as h5py's, dtype included; damage raises ``DamagedChunk`` (an OSError, as
     h5py's errors; see the module's note on checksums). Datasets whose storage it does not
-    decode itself are read by h5py."""
+    decode itself are read by h5py. ``out``: an array of the result's shape and dtype to read
+    into (memory used again instead of fresh pages, which cost a fault each on first touch)."""
     n = dataset.shape[0] if dataset.shape else 0
     start, stop, _ = slice(start, stop).indices(n)
     stop = max(stop, start)
+    shape = (stop - start,) + tuple(dataset.shape[1:])
+    if out is not None and (out.shape != shape or out.dtype != dataset.dtype or not out.flags.c_contiguous):
+        raise ValueError(f"out must be a C-contiguous {dataset.dtype} array of shape {shape}, "
+                         f"not {out.dtype} {out.shape}")
     plan = _plan(dataset)
     if plan is None or stop == start:
-        return dataset[start:stop]
+        if out is None:
+            return dataset[start:stop]
+        out[...] = dataset[start:stop]
+        return out
     threads = max(1, int(threads if threads is not None else cores()))
-    out = np.empty((stop - start,) + tuple(dataset.shape[1:]), dtype=dataset.dtype)
+    if out is None:
+        out = np.empty(shape, dtype=dataset.dtype)
     out_items = out.reshape(-1).view(np.uint8).reshape(-1, plan.itemsize)
     per = plan.chunk_frames
     items = plan.frame_items

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -23,7 +23,9 @@ from drivers.files.metadata import check_pressures
 from drivers.hdf5_safety import first_line
 
 BLOCK_BYTES = 32 << 20  # frames read at once: many chunks to decode in parallel, few in memory
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+TRIM_THRESHOLD_BYTES = 4 << 20  # free memory a heap keeps at its top: a window of decoded chunks
+KEPT_BLOCKS = 3  # a pass's block arrays used again: the caller's, the one read ahead, the caller's last
 
 
 @cache
@@ -41,15 +43,20 @@ def _glibc():
 
 @cache
 def bound_the_heap() -> None:
-    """Each block its own mapping, given back whole when freed (once per process).
+    """Each block its own mapping, given back whole when freed; small buffers' pages kept (once
+    per process).
 
     glibc serves a freed large allocation's size from its heaps next time (its threshold for
     mapping rises up to 32 MiB), and a block of 32 MiB is just under that: a day's 2,000 blocks,
     allocated on the read-ahead thread and freed on another, grew the heaps by 500 MB over a 24 h
     session's first pass (RSS 433 -> 936 MiB; flat at 420 MiB with the threshold fixed). A fixed
-    threshold below a block's size keeps every block out of the heaps."""
+    threshold below a block's size keeps every block out of the heaps. Fixing it also fixes the
+    threshold for trimming a heap's free top at 128 KiB, so each decoded chunk (200 KiB for 25
+    frames of 64x64) was given back and faulted in again: 35,000 faults a pass over an hour of
+    64x64, 1,500 with a threshold of 4 MiB."""
     if (libc := _glibc()) is not None:
         libc.mallopt(M_MMAP_THRESHOLD, BLOCK_BYTES // 2)
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
 
 
 def give_back_memory() -> None:
@@ -57,6 +64,36 @@ def give_back_memory() -> None:
     which a day-long session's passes leave by the hundred MB."""
     if (libc := _glibc()) is not None:
         libc.malloc_trim(0)
+
+
+class BlockMemory:
+    """Arrays for a pass's blocks, each used again once nothing refers to it.
+
+    A fresh block is fresh pages, each faulted in (and zeroed by the kernel) on first touch: a pass
+    over an hour of 64x64 spent 1.0 s of system time on them, and 0.35-0.65 s more of its wall
+    time, against an array read into again (/tmp/reuse.py, this machine). An array is handed out
+    again only when its reference count is what it is with no view of it left (a view refers to
+    the array that owns its memory), so a block a caller keeps stays as it was."""
+
+    def __init__(self, kept: int = KEPT_BLOCKS):
+        self._arrays: list[np.ndarray] = []
+        self._kept = kept
+        self._idle = self._references([np.empty(0)], 0)  # the count of an array only this list holds
+
+    @staticmethod
+    def _references(arrays: list[np.ndarray], index: int) -> int:
+        return sys.getrefcount(arrays[index])
+
+    def take(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised C-contiguous array of ``shape`` and ``dtype``."""
+        for index in range(len(self._arrays)):  # no loop variable holding an array
+            if (self._arrays[index].shape == shape and self._arrays[index].dtype == dtype
+                    and self._references(self._arrays, index) == self._idle):
+                return self._arrays[index]
+        array = np.empty(shape, dtype)
+        if len(self._arrays) < self._kept:
+            self._arrays.append(array)
+        return array
 
 
 class SessionFrames:
@@ -99,9 +136,9 @@ class SessionFrames:
         frames = self._read(0, len(self))
         return frames if dtype is None else frames.astype(dtype)
 
-    def _read(self, start: int, stop: int) -> np.ndarray:
+    def _read(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
         try:
-            frames = chunk_reader.read_cells(self._dataset, start, stop)
+            frames = chunk_reader.read_cells(self._dataset, start, stop, out=out)
         except MemoryError:
             raise DriverError(f"{self.path}: frames {start}-{stop} do not fit in memory") from None
         except (OSError, KeyError, ValueError, RuntimeError, TypeError) as error:
@@ -121,13 +158,19 @@ class SessionFrames:
             for first in firsts:
                 yield first, self._read(first, min(first + size, stop))
             return
+        memory = BlockMemory()
+
+        def read(first: int) -> Future:
+            last = min(first + size, stop)
+            return reader.submit(self._read, first, last, memory.take((last - first, *self.shape[1:]), self.dtype))
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
-            ahead = reader.submit(self._read, firsts[0], min(firsts[0] + size, stop))
+            ahead = read(firsts[0])
             for first in firsts:
                 frames = ahead.result()
-                following = first + size
-                if following < stop:
-                    ahead = reader.submit(self._read, following, min(following + size, stop))
+                del ahead  # its result would keep the block from being used again
+                if first + size < stop:
+                    ahead = read(first + size)
                 yield first, frames
 
     def close(self) -> None:

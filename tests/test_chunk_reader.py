@@ -142,8 +142,22 @@ def test_any_shape_pipeline_and_slice(frames, frame_shape, chunk, dtype, pipelin
         dataset = f.create_dataset("pressure", data=data, chunks=(chunk, *frame_shape),
                                    maxshape=(None, *frame_shape), **options)
         assert (chunk_reader._plan(dataset) is None) == pipeline.startswith("lzf")
-        same(read_cells(dataset, start, stop, threads=threads), dataset[slice(start, stop)])
+        expected = dataset[slice(start, stop)]
+        same(read_cells(dataset, start, stop, threads=threads), expected)
         same(read_cells(dataset, threads=threads), data)
+        into = np.full_like(expected, 1)  # whatever was there is overwritten
+        assert read_cells(dataset, start, stop, threads=threads, out=into) is into
+        same(into, expected)
+
+
+def test_out_must_match_what_is_read():
+    with in_memory_file() as f:
+        dataset = f.create_dataset("pressure", data=np.zeros((6, 2, 2), np.uint16), chunks=(2, 2, 2),
+                                   compression="gzip")
+        for wrong in (np.empty((5, 2, 2), np.uint16), np.empty((6, 2, 2), np.int16),
+                      np.empty((6, 2, 4), np.uint16)[:, :, ::2]):
+            with pytest.raises(ValueError, match="out must be"):
+                read_cells(dataset, out=wrong)
 
 
 def test_what_it_does_not_decode_is_read_by_h5py():

@@ -4,6 +4,8 @@ scratch file. Checked on the fixtures and on real recordings."""
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -56,6 +58,40 @@ def test_blocks_anywhere_give_the_whole_recordings_results(name, monkeypatch):
     blocks_of(monkeypatch, 7, recording)  # prime-sized blocks: contacts and steps cut at odd places
     blocked, _ = analyse(recording)
     assert_same_results(whole, blocked)
+
+
+def test_blocks_kept_by_the_caller_are_never_read_into_again(tmp_path):
+    path = tmp_path / "capture.h5"
+    from pressure.pipeline import capture
+
+    capture("sim://walking?seed=3&speed=0&duration=1.5", path)
+    recording = drivers.load(path, stream_above_bytes=0)
+    assert isinstance(recording.cells, session_frames.SessionFrames)
+    whole = np.asarray(recording.cells)
+    kept = [block[2:] for _, block in recording.cells.blocks(size=11)]  # views keep their blocks
+    assert len(kept) > 2 * session_frames.KEPT_BLOCKS
+    np.testing.assert_array_equal(np.concatenate([whole[f:f + 11][2:] for f in range(0, len(whole), 11)]),
+                                  np.concatenate(kept))
+    earlier, again = [], 0  # blocks dropped at once: the same arrays come back
+    for _, block in recording.cells.blocks(size=11):
+        again += any(ref() is block for ref in earlier)
+        earlier.append(weakref.ref(block))
+    assert again >= len(earlier) - session_frames.KEPT_BLOCKS - 1  # the last, shorter block is new
+
+
+def test_block_memory_hands_out_an_array_again_only_when_nothing_refers_to_it():
+    memory = session_frames.BlockMemory(kept=2)
+    a = memory.take((4, 3), np.uint16)
+    b = memory.take((4, 3), np.uint16)
+    assert a is not b
+    view, a_id = a[1:], id(a)
+    del a
+    c = memory.take((4, 3), np.uint16)  # ``a`` is still seen through its view
+    assert id(c) != a_id and c is not b
+    del view
+    assert id(memory.take((4, 3), np.uint16)) == a_id
+    assert memory.take((5, 3), np.uint16).shape == (5, 3)  # another shape: a new array
+    assert memory.take((4, 3), np.int32).dtype == np.int32
 
 
 def test_real_single_footsteps_in_blocks(monkeypatch):
