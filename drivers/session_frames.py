@@ -106,6 +106,7 @@ class SessionFrames:
         self.path, self._file, self._dataset, self._what = Path(path), file, dataset, what
         self.shape = tuple(dataset.shape)
         self.dtype = dataset.dtype
+        self._index: chunk_reader.ChunkIndex | None = None  # read with the first blocks
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -138,7 +139,7 @@ class SessionFrames:
 
     def _read(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
         try:
-            frames = chunk_reader.read_cells(self._dataset, start, stop, out=out)
+            frames = chunk_reader.read_cells(self._dataset, start, stop, out=out, index=self._index)
         except MemoryError:
             raise DriverError(f"{self.path}: frames {start}-{stop} do not fit in memory") from None
         except (OSError, KeyError, ValueError, RuntimeError, TypeError) as error:
@@ -153,6 +154,11 @@ class SessionFrames:
         stop = len(self) if stop is None else min(stop, len(self))
         size = size or self.block_frames()
         bound_the_heap()
+        if self._index is None and stop - start > size:
+            try:
+                self._index = chunk_reader.ChunkIndex.of(self._dataset)
+            except MemoryError:
+                raise DriverError(f"{self.path}: the index of its chunks does not fit in memory") from None
         firsts = range(start, stop, size)
         if len(firsts) <= 1:
             for first in firsts:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import tempfile
 import zlib
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -158,6 +161,70 @@ def test_out_must_match_what_is_read():
                       np.empty((6, 2, 4), np.uint16)[:, :, ::2]):
             with pytest.raises(ValueError, match="out must be"):
                 read_cells(dataset, out=wrong)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frames=st.integers(1, 120), frame_shape=st.sampled_from([(3,), (4, 5), (6, 6)]), chunk=st.integers(1, 30),
+    dtype=st.sampled_from(["u2", "<f4", ">u2", "i1"]), pipeline=st.sampled_from(sorted(set(PIPELINES) - {"lzf+shuffle"})),
+    order=st.sampled_from(["in time", "scattered"]), task_chunks=st.integers(1, 5), threads=st.integers(1, 3),
+    start=st.integers(-130, 130), stop=st.one_of(st.none(), st.integers(-130, 130)), seed=st.integers(0, 2**16),
+)
+def test_chunks_read_straight_from_the_file(frames, frame_shape, chunk, dtype, pipeline, order, task_chunks,
+                                            threads, start, stop, seed):
+    """The ChunkIndex path: runs of chunks stored one after another read with one pread, chunks
+    stored apart (written out of time order) one by one; the same bytes as h5py's."""
+    rng = np.random.default_rng(seed)
+    shape = (frames, *frame_shape)
+    data = (rng.integers(0, 120, shape) * rng.integers(0, 2, shape)).astype(dtype)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.h5"
+        with h5py.File(path, "w") as f:
+            dataset = f.create_dataset("pressure", shape=shape, dtype=dtype, chunks=(chunk, *frame_shape),
+                                       maxshape=(None, *frame_shape), **PIPELINES[pipeline])
+            firsts = list(range(0, frames, chunk))
+            if order == "scattered":
+                rng.shuffle(firsts)
+            for first in firsts:
+                dataset[first:first + chunk] = data[first:first + chunk]
+        with h5py.File(path, "r") as f:
+            dataset = f["pressure"]
+            index = chunk_reader.ChunkIndex.of(dataset)
+            assert index is not None
+            item_bytes = int(np.prod(frame_shape)) * np.dtype(dtype).itemsize * chunk
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(chunk_reader, "TASK_BYTES", task_chunks * item_bytes)
+                same(read_cells(dataset, start, stop, threads=threads, index=index), data[slice(start, stop)])
+                same(read_cells(dataset, threads=threads), data)  # the index made here
+
+
+def test_no_chunk_index_where_the_file_is_not_read_as_hdf5_reads_it(tmp_path):
+    data = np.arange(60, dtype=np.uint16).reshape(6, 2, 5)
+    plain, with_userblock = tmp_path / "plain.h5", tmp_path / "userblock.h5"
+    for path, options in ((plain, {}), (with_userblock, {"userblock_size": 512})):
+        with h5py.File(path, "w", **options) as f:
+            f.create_dataset("p", data=data, chunks=(2, 2, 5), compression="gzip")
+    with h5py.File(plain, "r") as f:
+        assert chunk_reader.ChunkIndex.of(f["p"]) is not None
+    with h5py.File(plain, "r+") as f:  # open for writing: chunks may not be on disk yet
+        assert chunk_reader.ChunkIndex.of(f["p"]) is None
+    with h5py.File(with_userblock, "r") as f:
+        assert chunk_reader.ChunkIndex.of(f["p"]) is None
+        same(read_cells(f["p"]), data)
+    with in_memory_file() as f:
+        assert chunk_reader.ChunkIndex.of(f.create_dataset("p", data=data, chunks=(2, 2, 5))) is None
+
+
+def test_a_file_cut_short_is_a_damaged_chunk(tmp_path):
+    path = tmp_path / "cut.h5"
+    session(path, frames=200, rows=8, cols=8)
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        index = chunk_reader.ChunkIndex.of(dataset)
+        last = int(index.offset.argmax())
+        os.truncate(path, int(index.offset[last] + index.size[last]) - 10)  # cut while it is open
+        with pytest.raises(DamagedChunk, match="10 bytes short"):
+            read_cells(dataset, index=index)
 
 
 def test_what_it_does_not_decode_is_read_by_h5py():
@@ -347,6 +414,9 @@ def test_chunks_in_flight_are_bounded(monkeypatch):
     copied = []
     original = chunk_reader._copy_out
     monkeypatch.setattr(chunk_reader, "_copy_out", lambda *a: (original(*a), copied.append(1)))
+    chunk_bytes = 5 * 4 * 4 * 2
+    monkeypatch.setattr(chunk_reader, "TASK_BYTES", 3 * chunk_bytes)  # runs of 3 chunks
+    monkeypatch.setattr(chunk_reader, "IN_FLIGHT_BYTES", 12 * chunk_bytes)
     with in_memory_file() as f:
         dataset = CountingDataset(f.create_dataset("p", data=data, chunks=(5, 4, 4), compression="gzip",
                                                    shuffle=True, fletcher32=True))
@@ -354,7 +424,7 @@ def test_chunks_in_flight_are_bounded(monkeypatch):
         dataset.on_fetch = lambda: in_flight.append(dataset.fetched - len(copied))
         same(read_cells(dataset, threads=2), data)
     assert dataset.fetched == 600 and len(copied) == 600
-    assert max(in_flight) <= 16  # 8 chunks per thread at most
+    assert max(in_flight) <= 12  # IN_FLIGHT_BYTES
 
 
 def test_threads_default_to_every_core(monkeypatch):
@@ -367,6 +437,7 @@ def test_threads_default_to_every_core(monkeypatch):
 
     monkeypatch.setattr(chunk_reader, "shared_pool", pool)
     monkeypatch.setattr(chunk_reader, "cores", lambda: 3)
+    monkeypatch.setattr(chunk_reader, "TASK_BYTES", 1)  # a chunk a task: the pool is used
     data = np.arange(40 * 9, dtype=np.int16).reshape(40, 3, 3)
     with in_memory_file() as f:
         dataset = f.create_dataset("p", data=data, chunks=(4, 3, 3), compression="gzip", shuffle=True)
@@ -405,3 +476,18 @@ def test_many_slices_of_one_file(tmp_path):
         everything = dataset[...]
         for start, stop in itertools.combinations(range(0, 102, 7), 2):
             same(read_cells(dataset, start, stop, threads=2), everything[start:stop])
+
+
+@settings(max_examples=60, deadline=None)
+@given(itemsize=st.sampled_from([2, 4]), items=st.integers(0, 300), seed=st.integers(0, 2**16),
+       step=st.integers(1, 3))
+def test_byte_planes_join_as_numpy_transposes_them(itemsize, items, seed, step):
+    """The one-pass kernel against NumPy's transpose of the planes, viewed as little-endian
+    words; planes taken with a stride, as a chunk's part is."""
+    from drivers.byte_planes import JOINS
+
+    planes = np.random.default_rng(seed).integers(0, 256, (itemsize, items * step), dtype=np.uint8)[:, ::step]
+    join, word = JOINS[itemsize]
+    words = np.full(items, 7, word)
+    join(planes, words)
+    np.testing.assert_array_equal(words, np.ascontiguousarray(planes.T).view(word).reshape(-1))
