@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from benchmarks.reference import frame_metrics_numpy
+from pressure.kernels.cell_totals import cell_totals
 from pressure.kernels.components import label_components
 from pressure.kernels.frame_metrics import FRAMES_PER_TASK, LANES, PREFETCH_AHEAD, frame_metrics, plan_boxes
 from pressure.kernels.peak_image import cell_summary
@@ -275,6 +276,39 @@ def test_cell_summary_integer_frames():
     for got, want in zip(summary, naive.cell_summary(frames)):
         np.testing.assert_array_equal(got, want)
     assert summary[0][2, 3] == summary[1][2, 3] == 77
+
+
+TOTAL_DTYPES = ["uint8", "int8", "uint16", "int16", "int32", "uint32", "float32", "float64", "bool"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(dtype=st.sampled_from(TOTAL_DTYPES),
+       shape=st.tuples(st.integers(0, 40), st.integers(1, 9), st.integers(1, 9)), data=st.data())
+def test_cell_totals_are_numpys_sums_bit_for_bit(dtype, shape, data):
+    frames = data.draw(arrays(np.dtype(dtype), shape))  # extremes, NaN and infinities included
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = frames.sum(axis=0, dtype=np.float64)
+    np.testing.assert_array_equal(cell_totals(frames), want)
+    np.testing.assert_array_equal(cell_totals(frames[:, ::-1, 1:]), frames[:, ::-1, 1:].sum(axis=0, dtype=np.float64))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])
+def test_cell_totals_of_narrow_integers_never_overflow(dtype):
+    """More frames of the type's extremes than a 32-bit accumulator holds in one strip."""
+    info = np.iinfo(dtype)
+    frames = np.empty((70_000 if info.bits == 16 else 9_000_000, 1, 2), dtype)
+    frames[:, 0, 0], frames[:, 0, 1] = info.max, info.min
+    np.testing.assert_array_equal(cell_totals(frames), frames.sum(axis=0, dtype=np.float64))
+
+
+@pytest.mark.parametrize("name", ["tekscan_fscan/FrasP01L.asf", "novel_pedar/pedar_example.asc"])
+def test_cell_totals_on_real_recordings(name):
+    """F-Scan: float kPa with NaN outside the insole; pedar: its sensors' values as read."""
+    import drivers
+
+    cells = np.asarray(drivers.load(str(shared_file(name))).cells)
+    np.testing.assert_array_equal(cell_totals(cells), cells.sum(axis=0, dtype=np.float64))
+    np.testing.assert_array_equal(cell_totals(cells.astype(np.float32)), cells.astype(np.float32).sum(axis=0, dtype=np.float64))
 
 
 @settings(max_examples=80, deadline=None)

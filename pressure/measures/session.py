@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pressure.contacts.series import CellSlots, block_metrics, combine, joined, summed
+from pressure.kernels.cell_totals import cell_totals
 from pressure.kernels.frame_metrics import FrameMetrics
 from pressure.measures.regions import RegionMeasures
 
@@ -129,7 +130,7 @@ class SessionMeasures:
                     tally.force.append(force)
             write(first, self._frame_results(contacts, wholes, local_windows, on_foot, region_force, n))
             for a, b in runs_of(self.standing[first:first + n]):  # slices, not a copy of the chosen frames
-                total = block[a:b].sum(axis=0, dtype=np.float64)
+                total = cell_totals(block[a:b])
                 self.standing_sum = total if self.standing_sum is None else self.standing_sum + total
                 self.standing_frames += b - a
 
