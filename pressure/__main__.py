@@ -1,3 +1,3 @@
-from pressure.cli import app
+from pressure.cli import main
 
-app(prog_name="pressure")
+main()

@@ -598,9 +598,30 @@ def demo(
         run_demo(output_dir, out, progress=lambda: progress(out))
 
 
-def main() -> None:  # pragma: no cover - console script entry for `python -m pressure`
-    app()
+def main() -> None:  # pragma: no cover - the console script `pressure` and `python -m pressure`
+    """Run the command and leave without tearing the interpreter down: freeing every module
+    (NumPy, SciPy, Numba, xarray, h5py) took 0.35-0.65 s after each command here, a third of a
+    short session's `pressure process`. The atexit handlers still run and stdout and stderr are
+    flushed; every file a command writes is closed before the command returns."""
+    import atexit
+
+    try:
+        app(prog_name="pressure")
+        status = 0
+    except SystemExit as done:
+        status = done.code
+    if not isinstance(status, int):  # sys.exit("message"), as Python itself shows it
+        if status is not None:
+            print(status, file=sys.stderr)
+        status = 0 if status is None else 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`pressure ... | head`): nothing more to say
+            status = status or 1
+    os._exit(status)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
+from pressure import __version__
 from pressure.cli import app
 from tests.conftest import FIXTURES, ROOT, shared_file
 
@@ -151,6 +153,27 @@ def test_help_is_instant_and_imports_nothing_heavy():
             "print('HEAVY', heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_console_entry_exits_with_the_commands_status_and_everything_written(tmp_path):
+    """``main`` leaves without the interpreter's teardown (os._exit): what the command printed
+    and wrote is all there, its atexit handlers ran, and the exit status is the command's."""
+    out = tmp_path / "standing.results.h5"
+    done = subprocess.run([sys.executable, "-m", "pressure", "process", str(FIXTURES / "standing.h5"), "-o", str(out),
+                           "--json"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["results"] == str(out)
+    with xr.open_dataset(out, engine="h5netcdf") as results:
+        assert results.sizes["time"] == 500
+    missing = subprocess.run([sys.executable, "-m", "pressure", "process", str(tmp_path / "none.h5")],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
+    unknown = subprocess.run([sys.executable, "-m", "pressure", "nosuch"], capture_output=True, text=True, cwd=ROOT)
+    assert unknown.returncode == 2
+    code = ("import atexit, sys; sys.argv = ['pressure', '--version']; import pressure.cli; "
+            "atexit.register(lambda: print('ATEXIT', flush=True)); pressure.cli.main()")
+    version = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert version.returncode == 0 and version.stdout.splitlines() == [f"pressure {__version__}", "ATEXIT"]
 
 
 def test_drivers_never_import_pressure():
