@@ -2,8 +2,8 @@
 
 ``pressure process`` of a session longer than memory reads it this way: each block's chunks are
 decoded on every core (``chunk_reader.read_cells``) while the caller works on the block before
-(one block is read ahead on a thread of its own), so memory holds two blocks, whatever the
-session's length.
+(one block is read ahead on a thread of its own), so memory holds three blocks (the caller's, its
+last, the one being read), whatever the session's length, read into the same arrays in turn.
 """
 
 from __future__ import annotations
