@@ -344,17 +344,10 @@ def _start_worker() -> None:
     import atexit
     import sys
 
+    from pressure.quick_exit import leave
+
     if "coverage" not in sys.modules:
-        atexit.register(_leave)  # registered last, so run first
-
-
-def _leave() -> None:
-    import os
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+        atexit.register(leave)  # registered last, so run first
 
 
 def _warm_worker() -> int:

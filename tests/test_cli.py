@@ -293,3 +293,16 @@ def test_a_first_run_says_it_compiles(tmp_path):
     with progress(Console(file=pipe)) as stage:
         stage("analysing 10 frames (compiling kernels, first run only)")
     assert pipe.getvalue() == ""
+
+def test_leaving_quickly_waits_for_hdf5_files_open_for_writing(tmp_path):
+    """A file still open for writing when a command ends is left to the interpreter's teardown,
+    in which HDF5 flushes it: it opens afterwards with everything written."""
+    path = tmp_path / "open.h5"
+    code = (f"import h5py, numpy as np; from pressure.quick_exit import leave; f = h5py.File({str(path)!r}, 'w'); "
+            "f['x'] = np.arange(1000); f.attrs['done'] = 1; print('bye'); leave(3)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 3 and done.stdout == "bye\n", done.stderr
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        assert f.attrs["done"] == 1 and f["x"][-1] == 999
