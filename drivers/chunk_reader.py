@@ -3,11 +3,11 @@
 HDF5 undoes a chunk's filters (deflate, shuffle, fletcher32) on the thread that reads, one chunk
 after another, so ``dataset[...]`` of a gzip session decodes on one core. Here a pool of threads
 undoes the filters, a run of chunks at a time: libdeflate releases the GIL while it inflates, and
-NumPy while it copies, so the chunks decode in parallel. Each run's stored bytes are read
-straight from the file on its thread when the chunks' places are known (``ChunkIndex``: one
-``os.pread`` for chunks stored one after another), or else fetched by the calling thread
-(``read_direct_chunk``: h5py serialises every HDF5 call behind one lock). At most a few runs per
-thread are fetched and not yet decoded at any moment.
+``byte_planes`` while it joins a shuffled chunk's bytes, so the chunks decode in parallel. Each
+run's stored bytes are read straight from the file on its thread when the chunks' places are
+known (``ChunkIndex``: one ``os.pread`` for chunks stored one after another), or else fetched by
+the calling thread (``read_direct_chunk``: h5py serialises every HDF5 call behind one lock). At
+most a few runs per thread are fetched and not yet decoded at any moment.
 
 What is undone here, in the pipeline's reverse order as HDF5 does (``H5Z_pipeline``): fletcher32
 (the checksum's 4 bytes), deflate (libdeflate, through ``deflate``) and shuffle (the byte planes put back
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 import zlib
 from collections import deque
 from concurrent.futures import wait
@@ -48,7 +49,7 @@ FILTER_SHUFFLE = 2
 FILTER_FLETCHER32 = 3
 KNOWN_FILTERS = {FILTER_DEFLATE: "deflate", FILTER_SHUFFLE: "shuffle", FILTER_FLETCHER32: "fletcher32"}
 IN_FLIGHT_BYTES = 32 << 20  # chunks fetched and not yet copied out: about this much (two tasks a thread at least)
-TASK_BYTES = 2 << 20  # chunks a decoding thread takes at once: 8 of 25 64x64 frames (a future each cost 20 us)
+TASK_BYTES = 2 << 20  # chunks a decoding thread takes at once: 10 of 25 64x64 uint16 frames (a future each cost 20 us)
 LITTLE_ENDIAN = sys.byteorder == "little"
 
 
@@ -202,12 +203,12 @@ def _copy_out(plan: _Plan, decoded: np.ndarray, planes: bool, out_items: np.ndar
               source: slice, target: slice) -> None:
     """Copy items ``source`` of a decoded chunk to items ``target`` of the result (``out_items``:
     the result as an (items, itemsize) uint8 array), putting shuffled byte planes together."""
-    from drivers import byte_planes  # Numba: imported by the first chunk decoded, not by ``import drivers``
-
     k = plan.itemsize
     if not planes:
         out_items[target] = decoded.reshape(-1, k)[source]
         return
+    from drivers import byte_planes  # Numba: imported by the first shuffled chunk, not by ``import drivers``
+
     parts = decoded[:, source]
     if LITTLE_ENDIAN and k in byte_planes.JOINS:  # whole words at a time: byte j of an item weighs 256**j
         join, word = byte_planes.JOINS[k]
@@ -229,7 +230,6 @@ class ChunkIndex:
     for what the file's own descriptor reads as HDF5 does (``of``)."""
 
     def __init__(self, dataset, fd: int):
-        self.fd = fd
         per = dataset.chunks[0]
         n_chunks = -(-dataset.shape[0] // per)
         self.offset = np.full(n_chunks, -1, np.int64)
@@ -238,34 +238,46 @@ class ChunkIndex:
 
         def note(info) -> None:
             chunk = info.chunk_offset[0] // per
-            self.offset[chunk], self.size[chunk], self.mask[chunk] = info.byte_offset, info.size, info.filter_mask
+            if chunk < n_chunks:  # a chunk beyond the extent this handle knows is never read
+                self.offset[chunk], self.size[chunk], self.mask[chunk] = info.byte_offset, info.size, info.filter_mask
 
         dataset.id.chunk_iter(note)
+        # A descriptor of its own: a read ahead still running when the file is closed reads
+        # this file, never whatever the number was given to next.
+        self.fd = os.dup(fd)
+        weakref.finalize(self, os.close, self.fd)
 
     @classmethod
     def of(cls, dataset) -> "ChunkIndex | None":
         """The index of ``dataset``'s chunks, or None when its file is not one plain file that
         only reads (another HDF5 driver, a user block before the HDF5 addresses, open for
-        writing) or h5py cannot list the chunks: then HDF5 fetches them."""
+        writing, or read while a capture still writes it: SWMR) or h5py cannot list the chunks:
+        then HDF5 fetches them."""
         try:
             file = dataset.file
             if (_plan(dataset) is None or file.driver != "sec2" or file.mode != "r" or file.userblock_size != 0
-                    or not hasattr(dataset.id, "chunk_iter")):
+                    or file.swmr_mode or not hasattr(dataset.id, "chunk_iter")):
                 return None
             fd = file.id.get_vfd_handle()
-            index = cls(dataset, fd if isinstance(fd, int) else -1)
-        except (AttributeError, TypeError, ValueError, OSError, RuntimeError):
+            if not isinstance(fd, int) or fd < 0:
+                return None
+            index = cls(dataset, fd)
+        except (AttributeError, TypeError, ValueError, IndexError, OSError, RuntimeError):
             return None
-        return index if index.fd >= 0 and (index.offset >= 0).all() else None
+        return index if (index.offset >= 0).all() else None
 
-    def fetch(self, plan: "_Plan", chunks: range) -> list[tuple[int, bytes]]:
+    def fetch(self, plan: "_Plan", chunks: range) -> list[tuple[int, memoryview]]:
         """``(filter mask, stored bytes)`` of each chunk, as ``read_direct_chunk`` gives them."""
         offset, size = self.offset[chunks.start:chunks.stop], self.size[chunks.start:chunks.stop]
+        if len(chunks) != len(offset):
+            raise ValueError(f"chunks {chunks.start}-{chunks.stop - 1} are not all in the index")
+        stored = None
         if len(chunks) > 1 and (offset[1:] == offset[:-1] + size[:-1]).all():
-            span = self._read(plan, chunks.start, int(offset[0]), int(offset[-1] + size[-1] - offset[0]))
+            span = memoryview(os.pread(self.fd, int(offset[-1] + size[-1] - offset[0]), int(offset[0])))
             at = offset - offset[0]
-            stored = [span[a:a + n] for a, n in zip(at.tolist(), size.tolist())]
-        else:
+            if len(span) == at[-1] + size[-1]:
+                stored = [span[a:a + n] for a, n in zip(at.tolist(), size.tolist())]
+        if stored is None:  # apart, or the run cut short: one at a time, naming the chunk cut
             stored = [self._read(plan, c, int(o), int(n)) for c, o, n in zip(chunks, offset.tolist(), size.tolist())]
         return list(zip(self.mask[chunks.start:chunks.stop].tolist(), stored))
 
@@ -310,7 +322,8 @@ def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | 
     items = plan.frame_items
 
     def work(chunks: range, stored: list[tuple[int, bytes]] | None) -> None:
-        for chunk, (mask, raw) in zip(chunks, stored if stored is not None else index.fetch(plan, chunks)):
+        for chunk, (mask, raw) in zip(chunks, stored if stored is not None else index.fetch(plan, chunks),
+                                      strict=True):
             first = chunk * per
             decoded, planes = _decode(plan, first, mask, raw)
             lo, hi = max(first, start), min(first + per, stop)

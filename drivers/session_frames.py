@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import sysconfig
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
@@ -71,14 +72,17 @@ class BlockMemory:
 
     A fresh block is fresh pages, each faulted in (and zeroed by the kernel) on first touch: a pass
     over an hour of 64x64 spent 1.0 s of system time on them, and 0.35-0.65 s more of its wall
-    time, against an array read into again (/tmp/reuse.py, this machine). An array is handed out
-    again only when its reference count is what it is with no view of it left (a view refers to
-    the array that owns its memory), so a block a caller keeps stays as it was."""
+    time, against an array read into again (decoding alone, block after block, this machine). An
+    array is handed out again only when its reference count is what it is with no view of it left
+    (a view refers to the array that owns its memory), so a block a caller keeps stays as it was.
+    Where reference counts say nothing of the kind (no ``sys.getrefcount``, or a build without
+    the GIL, whose counts are split between threads) every block is a new array."""
 
     def __init__(self, kept: int = KEPT_BLOCKS):
         self._arrays: list[np.ndarray] = []
-        self._kept = kept
-        self._idle = self._references([np.empty(0)], 0)  # the count of an array only this list holds
+        counted = hasattr(sys, "getrefcount") and not sysconfig.get_config_var("Py_GIL_DISABLED")
+        self._kept = kept if counted else 0
+        self._idle = self._references([np.empty(0)], 0) if counted else -1  # an array only this list holds
 
     @staticmethod
     def _references(arrays: list[np.ndarray], index: int) -> int:
@@ -180,6 +184,7 @@ class SessionFrames:
                 yield first, frames
 
     def close(self) -> None:
+        self._index = None
         self._file.close()
 
 

@@ -53,7 +53,7 @@ def parse_url(text: str | os.PathLike) -> DriverURL:
     ``pathlib.Path`` is a file whatever its name holds (a ``?`` in it starts no options).
     """
     if isinstance(text, os.PathLike):
-        path = os.fspath(text)
+        path = os.fsdecode(text)
         return DriverURL("file", path, {}, path)
     if "://" not in text:
         path, _, query = text.partition("?")

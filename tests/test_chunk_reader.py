@@ -215,16 +215,58 @@ def test_no_chunk_index_where_the_file_is_not_read_as_hdf5_reads_it(tmp_path):
         assert chunk_reader.ChunkIndex.of(f.create_dataset("p", data=data, chunks=(2, 2, 5))) is None
 
 
-def test_a_file_cut_short_is_a_damaged_chunk(tmp_path):
+def test_a_file_cut_short_is_a_damaged_chunk_naming_the_chunk_cut(tmp_path, monkeypatch):
     path = tmp_path / "cut.h5"
     session(path, frames=200, rows=8, cols=8)
+    monkeypatch.setattr(chunk_reader, "TASK_BYTES", 1 << 30)  # every chunk in one run: one pread
     with h5py.File(path, "r") as f:
         dataset = f["pressure"]
         index = chunk_reader.ChunkIndex.of(dataset)
         last = int(index.offset.argmax())
         os.truncate(path, int(index.offset[last] + index.size[last]) - 10)  # cut while it is open
-        with pytest.raises(DamagedChunk, match="10 bytes short"):
+        first = last * dataset.chunks[0]
+        with pytest.raises(DamagedChunk, match=f"frames {first}-.*10 bytes short"):
             read_cells(dataset, index=index)
+
+
+def test_no_chunk_index_while_a_capture_still_writes_the_file(tmp_path):
+    """Read with SWMR beside a writer, the last chunk may still move: HDF5 fetches the chunks."""
+    path = tmp_path / "live.h5"
+    with h5py.File(path, "w", libver="latest") as writer:
+        dataset = writer.create_dataset("p", data=np.ones((10, 2, 2), np.uint16), chunks=(5, 2, 2),
+                                        maxshape=(None, 2, 2), compression="gzip")
+        writer.swmr_mode = True
+        with h5py.File(path, "r", swmr=True) as reader:
+            assert chunk_reader.ChunkIndex.of(reader["p"]) is None
+            dataset.resize((15, 2, 2))
+            dataset[10:] = 2
+            dataset.flush()
+            reader["p"].refresh()
+            same(read_cells(reader["p"]), np.concatenate([np.ones((10, 2, 2), np.uint16),
+                                                          np.full((5, 2, 2), 2, np.uint16)]))
+
+
+def test_the_index_reads_its_own_descriptor(tmp_path):
+    """Closing the file closes HDF5's descriptor, whose number the next open file may take; the
+    index keeps reading the session through a descriptor of its own until it is dropped."""
+    path = tmp_path / "s.h5"
+    cells = session(path, frames=100, rows=4, cols=4)
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        index = chunk_reader.ChunkIndex.of(dataset)
+        plan = chunk_reader._plan(dataset)
+        assert index.fd != f.id.get_vfd_handle()
+    with open(tmp_path / "other", "wb") as other:  # may take the number HDF5's descriptor had
+        other.write(b"x" * 10_000)
+        stored = index.fetch(plan, range(0, 2))
+    with h5py.File(path, "r") as f:
+        assert [bytes(raw) for _, raw in stored] == [bytes(f["pressure"].id.read_direct_chunk((c * plan.chunk_frames, 0, 0))[1])
+                                                     for c in range(2)]
+    fd = index.fd
+    del index
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed with the index
+    assert cells.shape == (100, 4, 4)
 
 
 def test_what_it_does_not_decode_is_read_by_h5py():

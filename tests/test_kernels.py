@@ -278,7 +278,8 @@ def test_cell_summary_integer_frames():
     assert summary[0][2, 3] == summary[1][2, 3] == 77
 
 
-TOTAL_DTYPES = ["uint8", "int8", "uint16", "int16", "int32", "uint32", "float32", "float64", "bool"]
+TOTAL_DTYPES = ["uint8", "int8", "uint16", "int16", "int32", "uint32", "float32", "float64", "bool", ">u2", ">f4",
+                "float16"]
 
 
 @settings(max_examples=120, deadline=None)
