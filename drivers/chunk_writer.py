@@ -29,6 +29,7 @@ from drivers.chunk_reader import (
     FILTER_DEFLATE,
     FILTER_FLETCHER32,
     FILTER_SHUFFLE,
+    LITTLE_ENDIAN,
     fletcher32,
 )
 from drivers.thread_pool import cores, shared_pool
@@ -106,12 +107,24 @@ class ChunkWriter:
         data = chunk.view(np.uint8).reshape(-1)
         for code in self.pipeline:
             if code == FILTER_SHUFFLE and self.dtype.itemsize > 1:
-                data = np.ascontiguousarray(data.reshape(-1, self.dtype.itemsize).T).reshape(-1)
+                data = _shuffled(data, self.dtype.itemsize)
             elif code == FILTER_DEFLATE:
                 data = deflate(data, self.level)
             elif code == FILTER_FLETCHER32:
                 data = bytes(data) + fletcher32(data).to_bytes(4, "little")
         return bytes(data)
+
+
+def _shuffled(data: np.ndarray, itemsize: int) -> np.ndarray:
+    """HDF5's shuffle of a chunk's bytes (uint8, whole items): byte j of every item in plane j."""
+    from drivers import byte_planes  # Numba: imported by the first chunk shuffled, not by ``import drivers``
+
+    if LITTLE_ENDIAN and itemsize in byte_planes.SPLITS:
+        split, word = byte_planes.SPLITS[itemsize]
+        planes = np.empty((itemsize, len(data) // itemsize), np.uint8)
+        split(data.view(word), planes)
+        return planes.reshape(-1)
+    return np.ascontiguousarray(data.reshape(-1, itemsize).T).reshape(-1)
 
 
 def deflate(data, level: int) -> bytes:

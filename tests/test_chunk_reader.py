@@ -533,3 +533,16 @@ def test_byte_planes_join_as_numpy_transposes_them(itemsize, items, seed, step):
     words = np.full(items, 7, word)
     join(planes, words)
     np.testing.assert_array_equal(words, np.ascontiguousarray(planes.T).view(word).reshape(-1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(itemsize=st.sampled_from([2, 4, 8]), items=st.integers(0, 300), seed=st.integers(0, 2**16))
+def test_byte_planes_split_as_numpy_transposes_them(itemsize, items, seed):
+    """The shuffle the chunk writer applies against NumPy's transposed copy of the bytes."""
+    from drivers.byte_planes import SPLITS
+
+    data = np.random.default_rng(seed).integers(0, 256, items * itemsize, dtype=np.uint8)
+    split, word = SPLITS[itemsize]
+    planes = np.full((itemsize, items), 7, np.uint8)
+    split(data.view(word), planes)
+    np.testing.assert_array_equal(planes, np.ascontiguousarray(data.reshape(-1, itemsize).T))
