@@ -49,6 +49,7 @@ def capture(
     written (only those: a stop takes well under a second); the file is finalised in every case,
     and is consistent on disk at every flush (at least once a second), so even SIGKILL leaves a
     file that opens (see drivers/session_file.py)."""
+    from drivers.chunk_writer import load_kernels
     from drivers.session_file import SessionWriter, write_error
 
     stop = {"reason": ""}
@@ -56,6 +57,7 @@ def capture(
     def request_stop(signum, _frame):
         stop["reason"] = stop["reason"] or "interrupt"
 
+    load_kernels()  # before the port is read: see there
     source = drivers.open_url(url)
     try:
         writer = SessionWriter(output, source.info, {"source_url": url, "software_version": __version__},
