@@ -49,8 +49,6 @@ class ChunkWriter:
         self.dtype = dataset.dtype  # the file's type, byte order included: chunks hold its bytes
         self.threads = max(1, threads if threads is not None else cores())
         self._open = np.empty((0, *dataset.shape[1:]), dataset.dtype)  # rows of the partly filled chunk
-        if FILTER_SHUFFLE in pipeline and self.dtype.itemsize > 1:
-            load_kernels((self.dtype.itemsize,))
 
     @classmethod
     def for_dataset(cls, dataset, threads: int | None = None) -> ChunkWriter | None:
@@ -121,7 +119,8 @@ def load_kernels(itemsizes: tuple[int, ...] = (2, 4, 8)) -> None:
     """Import Numba and load the shuffle kernels (compile them, on a first run) now, before frames
     flow: loaded when a capture's first chunk was full, they stalled its writing process for a
     second, the reader's ring (32 MiB: 4,000 frames of 64x64 uint16) filled and frames were
-    dropped (227 and 43 of 30,000 at 9,400-9,500 frames/s)."""
+    dropped (227 and 43 of 30,000 at 9,400-9,500 frames/s). Capture calls it before it opens the
+    port; elsewhere the first chunk shuffled loads them."""
     for itemsize in itemsizes:
         _shuffled(np.zeros(itemsize, np.uint8), itemsize)
 
