@@ -37,6 +37,43 @@ def test_cell_runs_match_the_plain_twin_however_the_frames_are_chunked(frames, b
     assert whole == chunked == want
 
 
+@st.composite
+def steady_frames(draw):
+    """Float frames whose cells hold each value for a while (loaded for whole chunks, or never
+    above the threshold in one: the kernel settles such cells without stepping through them),
+    NaN among the values, and the cuts into chunks."""
+    n_frames, rows, cols = draw(st.integers(1, 60)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    frames = np.empty((n_frames, rows * cols), np.float32)
+    for cell in range(rows * cols):
+        at = 0
+        while at < n_frames:
+            length = draw(st.integers(1, 25))
+            frames[at:at + length, cell] = draw(st.sampled_from([0.0, 2.0, 4.0, 7.0, 9.0, np.nan]))
+            at += length
+    cuts = sorted(draw(st.lists(st.integers(0, n_frames), max_size=4)))
+    return frames.reshape(n_frames, rows, cols), cuts
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=steady_frames(), bridge=st.integers(0, 4), hold=st.one_of(st.none(), st.integers(0, 8)),
+       dead=st.integers(-1, 8))
+def test_cell_runs_of_steady_cells_match_the_plain_twin(case, bridge, hold, dead):
+    frames, cuts = case
+    rows, cols = frames.shape[1:]
+    live = np.ones(rows * cols, bool)
+    if 0 <= dead < live.size:
+        live[dead] = False
+    tracker = CellRuns((rows, cols), 6, 3, bridge, live=live.reshape(rows, cols), hold_frames=hold)
+    for a, b in zip([0, *cuts], [*cuts, len(frames)]):
+        tracker.feed(frames[a:b])
+    runs = tracker.finish()
+    got = list(zip(runs.cell.tolist(), runs.start.tolist(), runs.end.tolist(), runs.peak.tolist(),
+                   runs.count.tolist()))
+    unread = frames.copy().reshape(len(frames), -1)
+    unread[:, ~live] = 0  # a dead cell never starts a run: as if it read nothing
+    assert got == naive.cell_runs(unread.reshape(frames.shape), 6, 3, bridge, hold)
+
+
 def test_a_creeping_sensor_does_not_hold_the_spot():
     """A cell that reads just under the threshold for long after the foot left ends its run."""
     series = np.array([0, 9, 9, 9, 4, 4, 4, 4, 4, 4, 4, 4, 9, 9, 0], np.uint16)
