@@ -244,6 +244,24 @@ print("distributed" in sys.modules)
     assert (tmp_path / "r.h5").is_file()
 
 
+def test_the_results_imports_are_done_ahead_while_a_long_session_is_analysed():
+    """What the results' first xarray Variable imports (dask.array, where dask is installed) is
+    imported on the import-ahead thread, not after the passes; and never ``distributed``."""
+    code = """
+import sys
+from pressure.pipeline import RESULTS_MODULES, imported_ahead
+with imported_ahead(*RESULTS_MODULES):
+    pass
+import xarray
+before = set(sys.modules)
+xarray.Variable(("x",), [1.0, 2.0])
+print(sorted(set(sys.modules) - before), "distributed" in sys.modules)
+"""
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[] False", shown.stdout
+
+
 def test_a_file_is_replaced_whole_and_readable_by_all(tmp_path):
     path = tmp_path / "sub" / "r.h5"
     write_results(standing(), path)
