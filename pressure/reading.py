@@ -17,7 +17,7 @@ from pressure.contacts.series import CellSlots, contact_metrics
 from pressure.contacts.tracking import ContactTracker
 from pressure.kernels.cell_runs import Runs
 from pressure.kernels.frame_metrics import FrameMetrics
-from pressure.kernels.peak_image import CellSummary
+from pressure.kernels.peak_image import CellExtremes, CellSummary
 from pressure.measures.session import SessionMeasures
 
 Prepare = Callable[[int, np.ndarray], np.ndarray]
@@ -81,10 +81,13 @@ def scan_frames(frames, convert: Callable[[np.ndarray], np.ndarray], tracker: Co
     for _, block in frame_blocks(frames, start, stop):
         block = convert(block)
         checks.feed(block)
+        if len(block) == 0:
+            continue
+        extremes = CellExtremes.of(block)  # read once for the summary and the tracker
         summary = summary or CellSummary(tuple(frames.shape[1:]), block.dtype)
-        summary.feed(block)
+        summary.feed(block, extremes)
         if tracker is not None:
-            tracker.feed(block)
+            tracker.feed(block, extremes)
     return checks, summary
 
 

@@ -12,7 +12,7 @@ from benchmarks.reference import frame_metrics_numpy
 from pressure.kernels.cell_totals import cell_totals
 from pressure.kernels.components import label_components
 from pressure.kernels.frame_metrics import FRAMES_PER_TASK, LANES, PREFETCH_AHEAD, frame_metrics, plan_boxes
-from pressure.kernels.peak_image import cell_summary
+from pressure.kernels.peak_image import CellExtremes, cell_summary
 from tests import naive
 from tests.conftest import FIXTURES, shared_file
 
@@ -291,6 +291,35 @@ def test_cell_totals_are_numpys_sums_bit_for_bit(dtype, shape, data):
         want = frames.sum(axis=0, dtype=np.float64)
     np.testing.assert_array_equal(cell_totals(frames), want)
     np.testing.assert_array_equal(cell_totals(frames[:, ::-1, 1:]), frames[:, ::-1, 1:].sum(axis=0, dtype=np.float64))
+
+
+@settings(max_examples=120, deadline=None)
+@given(dtype=st.sampled_from(TOTAL_DTYPES + ["int64", "uint64"]),
+       shape=st.tuples(st.integers(1, 40), st.integers(1, 9), st.integers(1, 9)), data=st.data())
+def test_cell_extremes_are_numpys_fmax_and_fmin(dtype, shape, data):
+    frames = data.draw(arrays(np.dtype(dtype), shape))  # extremes, NaN and infinities included
+    for view in (frames, frames[:, ::-1, 1:]):
+        if view.size == 0:
+            continue
+        got = CellExtremes.of(view)
+        np.testing.assert_array_equal(got.highest, np.fmax.reduce(view, axis=0))
+        np.testing.assert_array_equal(got.lowest, np.fmin.reduce(view, axis=0))
+        np.testing.assert_array_equal(got.some_nan, np.isnan(view).any(axis=0) if view.dtype.kind == "f"
+                                      else np.zeros(view.shape[1:], bool))
+        assert got.highest.dtype == got.lowest.dtype == np.fmax.reduce(view, axis=0).dtype
+
+
+@pytest.mark.parametrize("name", ["tekscan_fscan/FrasP01L.asf", "novel_pedar/pedar_example.asc"])
+def test_cell_extremes_on_real_recordings(name):
+    """F-Scan: float kPa with NaN outside the insole; pedar: its sensors' values as read."""
+    import drivers
+
+    cells = np.asarray(drivers.load(str(shared_file(name))).cells)
+    for frames in (cells, cells.astype(np.float32)):
+        got = CellExtremes.of(frames)
+        np.testing.assert_array_equal(got.highest, np.fmax.reduce(frames, axis=0))
+        np.testing.assert_array_equal(got.lowest, np.fmin.reduce(frames, axis=0))
+        np.testing.assert_array_equal(got.some_nan, np.isnan(frames).any(axis=0))
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])

@@ -19,6 +19,7 @@ import numpy as np
 
 from pressure.contacts.tracking import ContactTracker
 from pressure.kernels.cell_runs import Runs
+from pressure.kernels.peak_image import CellExtremes
 
 
 @dataclass
@@ -55,7 +56,7 @@ class SegmentTracker(ContactTracker):
             self._control_in = self._runs.control()
             self._carried = self._runs.carry_on()
 
-    def feed(self, frames: np.ndarray) -> None:
+    def feed(self, frames: np.ndarray, extremes: CellExtremes | None = None) -> None:
         runs = self._runs
         before = min(len(frames), self.start - runs.n_frames) if runs.n_frames < self.start else 0
         if before > 0:
@@ -63,7 +64,7 @@ class SegmentTracker(ContactTracker):
             if runs.n_frames == self.start:
                 self._begin()
         if before < len(frames):
-            runs.feed(frames[before:])
+            runs.feed(frames[before:], extremes if before == 0 else None)  # extremes of the frames fed whole only
 
     def segment(self) -> SegmentRuns:
         if self._runs.n_frames != self.stop:

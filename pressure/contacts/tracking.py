@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pressure.kernels.cell_runs import CellRuns, Runs, link_runs
+from pressure.kernels.peak_image import CellExtremes
 
 LOW_FRACTION = 0.5  # a loaded cell stays loaded until it falls below half the noise threshold
 BRIDGE_S = 0.03  # dropouts up to 30 ms do not end a cell's run
@@ -93,8 +94,9 @@ class ContactTracker:
         self._runs = CellRuns(shape, threshold, LOW_FRACTION * threshold, self.bridge_frames, live,
                               hold_frames=max(1, int(round(HOLD_S * rate_hz))))
 
-    def feed(self, frames: np.ndarray) -> None:
-        self._runs.feed(frames)
+    def feed(self, frames: np.ndarray, extremes: CellExtremes | None = None) -> None:
+        """Reads the next frames; ``extremes``: theirs, if already found."""
+        self._runs.feed(frames, extremes)
 
     def runs(self) -> Runs:
         """Every run read, those still open closed where they last carried load (ends the reading)."""

@@ -18,40 +18,31 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from pressure.kernels.peak_image import CellExtremes
+
 
 # nogil: a streamed session's next block decodes on the other threads while this runs
 @njit(cache=True, nogil=True)
-def _cell_runs(frames, high, low, live, bridge, hold, frame0, open_start, last_above, last_high, open_peak,
-               open_count, run_cell, run_start, run_end, run_peak, run_count):
+def _cell_runs(frames, ever_high, always_high, highest, high, low, live, bridge, hold, frame0, open_start,
+               last_above, last_high, open_peak, open_count, run_cell, run_start, run_end, run_peak, run_count):
     """Appends the runs closed in this chunk; returns their count, or -1 when the output is full
     (the caller retries with room for more, from a copy of the state).
 
     Most cells cannot change state within a chunk: a cell with no run open and never above
     ``high`` stays as it is, and one whose run is open and above ``high`` in every frame only
-    counts. A first pass over the chunk, one that vectorises (whole rows compared at once), finds
-    those and settles them at once; the state machine steps frame by frame only through the
-    others (a foot's rim, a foot landing or leaving), in the same order as for every cell, so
-    the runs close in the same order. Per cell and frame: 0.34-0.38 ns against 1.11-1.29 ns for
-    stepping through every cell (60,000 frames of the benchmark's standing 64x64 hour), 0.31-0.34
-    against 1.01 at 256x256, 0.52 against 1.19 on fixtures/walking.h5: the same runs, one timed
-    run of each, interleaved."""
+    counts. The chunk's extremes tell those (``ever_high``, ``always_high`` and ``highest`` per
+    cell, from ``CellExtremes``: one vectorised pass, shared with the cell summary), and they are
+    settled at once; the state machine steps frame by frame only through the others (a foot's
+    rim, a foot landing or leaving), in the same order as for every cell, so the runs close in
+    the same order. Per cell and frame, the extremes' pass included: 0.34-0.38 ns against
+    1.11-1.29 ns for stepping through every cell (60,000 frames of the benchmark's standing 64x64
+    hour), 0.31-0.34 against 1.01 at 256x256, 0.52 against 1.19 on fixtures/walking.h5: the same
+    runs, one timed run of each, interleaved."""
     n_frames = frames.shape[0]
     if n_frames == 0:
         return 0
     flat = frames.reshape(n_frames, -1)
     n_cells = flat.shape[1]
-    ever_high = np.zeros(n_cells, np.bool_)
-    always_high = np.ones(n_cells, np.bool_)
-    top = flat[0].copy()
-    for t in range(n_frames):
-        row = flat[t]
-        for cell in range(n_cells):
-            value = row[cell]
-            above = value > high  # NaN is not: neither starts a run nor keeps one steady
-            ever_high[cell] |= above
-            always_high[cell] &= above
-            top[cell] = max(top[cell], value)  # read only where always above high: no NaN there
-
     last = frame0 + n_frames - 1
     stepped = np.empty(n_cells, np.int64)
     n_stepped = 0
@@ -63,7 +54,7 @@ def _cell_runs(frames, high, low, live, bridge, hold, frame0, open_start, last_a
                 last_high[cell] = last
                 last_above[cell] = last
                 open_count[cell] += n_frames
-                open_peak[cell] = max(open_peak[cell], float(top[cell]))
+                open_peak[cell] = max(open_peak[cell], float(highest[cell]))
                 continue
         elif not ever_high[cell]:  # nothing opens a run
             continue
@@ -163,16 +154,25 @@ class CellRuns:
         self._closed: list[Runs] = []
         self.n_frames = first_frame  # the index of the next frame fed
 
-    def feed(self, frames: np.ndarray) -> None:
-        """Reads the next frames (time, rows, cols) of the session."""
+    def feed(self, frames: np.ndarray, extremes: CellExtremes | None = None) -> None:
+        """Reads the next frames (time, rows, cols) of the session; ``extremes``: theirs, if
+        already found."""
         if frames.ndim != 3 or frames.shape[1:] != self.shape:
             raise ValueError(f"frames must be (time, {self.shape[0]}, {self.shape[1]}), got {frames.shape}")
+        if len(frames) == 0:
+            return
         frames = np.ascontiguousarray(frames)
+        if extremes is None:
+            extremes = CellExtremes.of(frames)
+        highest = extremes.highest.ravel()
+        ever_high = highest > self.high  # NaN only where every value is: never above
+        always_high = (extremes.lowest.ravel() > self.high) & ~extremes.some_nan.ravel()
         capacity = 2 * self.live.size + 1024
         while True:
             state = {name: array.copy() for name, array in self._state.items()}
             out = Runs(*(np.empty(capacity, np.float64 if name == "peak" else np.int64) for name in Runs.FIELDS))
-            n = _cell_runs(frames, self.high, self.low, self.live, self.bridge, self.hold, self.n_frames,
+            n = _cell_runs(frames, ever_high, always_high, highest, self.high, self.low, self.live, self.bridge,
+                           self.hold, self.n_frames,
                            state["open_start"], state["last_above"], state["last_high"], state["open_peak"],
                            state["open_count"], out.cell, out.start, out.end, out.peak, out.count)
             if n >= 0:
