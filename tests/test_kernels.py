@@ -359,3 +359,21 @@ def test_label_components_on_a_real_footprint_image():
     want_labels, want_n = naive.label_components(mask)
     assert n == want_n >= 2
     np.testing.assert_array_equal(labels, want_labels)
+
+
+def test_every_cached_kernel_is_known_to_the_first_run_notice():
+    """``compiled_before`` looks at the modules in KERNEL_MODULES: a module whose kernels are
+    compiled on a first run and is not listed would compile with no word to the user."""
+    import importlib
+    import pkgutil
+
+    import pressure.kernels
+    from pressure.kernels import KERNEL_MODULES
+
+    with_kernels = set()
+    for info in pkgutil.iter_modules(pressure.kernels.__path__):
+        module = importlib.import_module(f"pressure.kernels.{info.name}")
+        if any(getattr(value, "_cache", None) is not None and getattr(value, "py_func", None) is not None
+               for value in vars(module).values()):
+            with_kernels.add(info.name)
+    assert with_kernels == set(KERNEL_MODULES)

@@ -29,7 +29,7 @@ def threads_for(work: int):
         numba.set_num_threads(previous)
 
 
-KERNEL_MODULES = ("cell_runs", "cell_totals", "components", "frame_metrics")
+KERNEL_MODULES = ("cell_runs", "cell_totals", "components", "frame_metrics", "peak_image")
 
 
 def compiled_before() -> bool:
