@@ -33,14 +33,18 @@ class FrameChecks:
         self.all_nan: np.ndarray | None = None
         self.lowest = 0.0
 
-    def feed(self, frames: np.ndarray) -> None:
+    def feed(self, frames: np.ndarray, extremes: CellExtremes | None = None) -> None:
+        """Reads the next frames; ``extremes``: theirs, if already found."""
         self.frames += len(frames)
-        if frames.dtype.kind == "f":
-            nan = np.isnan(frames)
-            self.merge_nan(nan.any(axis=0), nan.all(axis=0))
-            self.lowest = min(self.lowest, float(np.nanmin(np.fmin.reduce(frames, axis=0), initial=0.0)))
-        elif frames.dtype.kind == "i":
-            self.lowest = min(self.lowest, float(frames.min(initial=0)))
+        if len(frames) == 0 or frames.dtype.kind not in "fi":
+            return
+        if extremes is None:
+            extremes = CellExtremes.of(frames)
+        if frames.dtype.kind == "f":  # highest is NaN only where every value is
+            self.merge_nan(extremes.some_nan, np.isnan(extremes.highest))
+            self.lowest = min(self.lowest, float(np.nanmin(extremes.lowest, initial=0.0)))
+        else:
+            self.lowest = min(self.lowest, float(extremes.lowest.min(initial=0)))
 
     def merge_nan(self, some: np.ndarray, every: np.ndarray) -> None:
         self.some_nan = some if self.some_nan is None else self.some_nan | some
@@ -80,10 +84,10 @@ def scan_frames(frames, convert: Callable[[np.ndarray], np.ndarray], tracker: Co
     checks, summary = FrameChecks(), None
     for _, block in frame_blocks(frames, start, stop):
         block = convert(block)
-        checks.feed(block)
         if len(block) == 0:
             continue
-        extremes = CellExtremes.of(block)  # read once for the summary and the tracker
+        extremes = CellExtremes.of(block)  # one reading of the block for the checks, the summary and the tracker
+        checks.feed(block, extremes)
         summary = summary or CellSummary(tuple(frames.shape[1:]), block.dtype)
         summary.feed(block, extremes)
         if tracker is not None:

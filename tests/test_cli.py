@@ -294,6 +294,23 @@ def test_a_first_run_says_it_compiles(tmp_path):
         stage("analysing 10 frames (compiling kernels, first run only)")
     assert pipe.getvalue() == ""
 
+def test_a_module_is_compiled_once_the_kernel_for_its_frames_is(tmp_path):
+    """peak_image holds one kernel for integer frames and one for float frames: a user who only
+    ever reads integer frames is not told of compiling on every run."""
+    code = """
+import numpy as np
+import pressure.kernels as kernels
+from pressure.kernels.peak_image import CellExtremes
+kernels.KERNEL_MODULES = ("peak_image",)
+print(kernels.compiled_before())
+CellExtremes.of(np.zeros((2, 2, 2), np.uint16))
+print(kernels.compiled_before())
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert shown.stdout.split() == ["False", "True"], shown.stderr
+
+
 def test_leaving_quickly_waits_for_hdf5_files_open_for_writing(tmp_path):
     """A file still open for writing when a command ends is left to the interpreter's teardown,
     in which HDF5 flushes it: it opens afterwards with everything written."""

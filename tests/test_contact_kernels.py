@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pressure.kernels.cell_runs import CellRuns, link_runs
+from pressure.kernels.peak_image import CellExtremes
 from tests import naive
 
 
@@ -72,6 +75,49 @@ def test_cell_runs_of_steady_cells_match_the_plain_twin(case, bridge, hold, dead
     unread = frames.copy().reshape(len(frames), -1)
     unread[:, ~live] = 0  # a dead cell never starts a run: as if it read nothing
     assert got == naive.cell_runs(unread.reshape(frames.shape), 6, 3, bridge, hold)
+
+
+def stepped_through_every_cell(frames: np.ndarray, tracker: CellRuns) -> None:
+    """Feeds ``frames`` with extremes that settle no cell: every cell is stepped frame by frame,
+    as the kernel did before it looked at a chunk's extremes."""
+    n_cells = frames.shape[1] * frames.shape[2]
+    tracker.feed(frames, CellExtremes(np.full(n_cells, np.inf), np.full(n_cells, -np.inf), np.ones(n_cells, bool)))
+
+
+HELD_VALUES = {  # per dtype: values a cell holds for a while, some of them on either side of the thresholds
+    "uint16": [0, 3, 4, 6, 7, 9, 65535],
+    "int64": [-2**62, -4, 0, 3, 6, 7, 2**62],
+    "uint64": [0, 3, 6, 7, 2**64 - 1],
+    "float32": [0.0, 2.0, 5.99999999, 6.0, 7.0, -np.inf, np.inf, np.nan, 3e38],
+    "float64": [0.0, 2.0, 5.99999999, 6.0, 7.0, -np.inf, np.inf, np.nan, 1e300],
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(dtype=st.sampled_from(sorted(HELD_VALUES)), high=st.sampled_from([6.0, 5.99999999, -3.5, 0.0, 1e300, 3.4e38]),
+       bridge=st.integers(0, 3), hold=st.one_of(st.none(), st.integers(0, 6)), data=st.data())
+def test_settling_cells_from_the_extremes_changes_no_run(dtype, high, bridge, hold, data):
+    """Whatever the type, the thresholds (not representable in float32, negative, beyond a type's
+    range) and the cuts: the runs of cells settled from their chunk's extremes are those of
+    stepping through every cell."""
+    n_frames, rows, cols = data.draw(st.integers(1, 50)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    frames = np.empty((n_frames, rows * cols), dtype)
+    for cell in range(rows * cols):
+        at = 0
+        while at < n_frames:
+            length = data.draw(st.integers(1, 20))
+            frames[at:at + length, cell] = data.draw(st.sampled_from(HELD_VALUES[dtype]))
+            at += length
+    frames = frames.reshape(n_frames, rows, cols)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n_frames), max_size=4)))
+    live = data.draw(arrays(np.bool_, (rows, cols)))
+    low = high / 2 if high > 0 else high * 2
+    got, want = (CellRuns((rows, cols), high, low, bridge, live=live, hold_frames=hold) for _ in range(2))
+    for a, b in zip([0, *cuts], [*cuts, n_frames]):
+        got.feed(frames[a:b])
+        stepped_through_every_cell(frames[a:b], want)
+    for one, other in zip(astuple(got.finish()), astuple(want.finish())):
+        np.testing.assert_array_equal(one, other)
 
 
 def test_a_creeping_sensor_does_not_hold_the_spot():

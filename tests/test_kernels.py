@@ -309,6 +309,28 @@ def test_cell_extremes_are_numpys_fmax_and_fmin(dtype, shape, data):
         assert got.highest.dtype == got.lowest.dtype == np.fmax.reduce(view, axis=0).dtype
 
 
+@settings(max_examples=80, deadline=None)
+@given(dtype=st.sampled_from(["float32", "float64", "int16", "int64", "uint16", "float16", ">f4"]),
+       shape=st.tuples(st.integers(1, 20), st.integers(1, 4), st.integers(1, 4)), cut=st.integers(0, 20), data=st.data())
+def test_the_checks_of_the_values_read_from_the_extremes(dtype, shape, cut, data):
+    """NaN somewhere or everywhere in a cell, and the lowest value, as NumPy reads them off the frames."""
+    from pressure.reading import FrameChecks
+
+    frames = data.draw(arrays(np.dtype(dtype), shape))
+    checks = FrameChecks()
+    for part in (frames[:cut], frames[cut:]):
+        checks.feed(part)
+    assert checks.frames == len(frames)
+    if frames.dtype.kind == "f":
+        nan = np.isnan(frames)
+        np.testing.assert_array_equal(checks.some_nan, nan.any(axis=0))
+        np.testing.assert_array_equal(checks.all_nan, nan.all(axis=0))
+        assert checks.lowest == min(0.0, float(np.nanmin(frames, initial=0.0)))
+    else:
+        assert checks.some_nan is None
+        assert checks.lowest == min(0.0, float(frames.min())) if frames.dtype.kind == "i" else checks.lowest == 0.0
+
+
 @pytest.mark.parametrize("name", ["tekscan_fscan/FrasP01L.asf", "novel_pedar/pedar_example.asc"])
 def test_cell_extremes_on_real_recordings(name):
     """F-Scan: float kPa with NaN outside the insole; pedar: its sensors' values as read."""
@@ -368,12 +390,11 @@ def test_every_cached_kernel_is_known_to_the_first_run_notice():
     import pkgutil
 
     import pressure.kernels
-    from pressure.kernels import KERNEL_MODULES
+    from pressure.kernels import KERNEL_MODULES, cache_index
 
     with_kernels = set()
     for info in pkgutil.iter_modules(pressure.kernels.__path__):
         module = importlib.import_module(f"pressure.kernels.{info.name}")
-        if any(getattr(value, "_cache", None) is not None and getattr(value, "py_func", None) is not None
-               for value in vars(module).values()):
+        if any(cache_index(value) is not None for value in vars(module).values()):
             with_kernels.add(info.name)
     assert with_kernels == set(KERNEL_MODULES)

@@ -35,19 +35,24 @@ KERNEL_MODULES = ("cell_runs", "cell_totals", "components", "frame_metrics", "pe
 def compiled_before() -> bool:
     """Whether Numba's on-disk cache holds the kernels (False on a first run, when compiling them
     takes seconds and the user should be told why nothing happens). It looks at the cache index
-    file of each kernel; when that cannot be told, it answers True (say nothing rather than
-    something wrong)."""
+    file of each kernel; a module counts as compiled when any of its kernels is, as some hold a
+    kernel per kind of frames (integer or float) of which a user may only ever need one. When
+    that cannot be told, it answers True (say nothing rather than something wrong)."""
     import importlib
     from pathlib import Path
 
     try:
         for name in KERNEL_MODULES:
             module = importlib.import_module(f"pressure.kernels.{name}")
-            for kernel in vars(module).values():
-                cache = getattr(kernel, "_cache", None)
-                index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
-                if index is not None and not Path(index).exists():
-                    return False
+            indexes = [index for index in map(cache_index, vars(module).values()) if index is not None]
+            if indexes and not any(Path(index).exists() for index in indexes):
+                return False
     except Exception:  # noqa: BLE001 - a private corner of Numba: never let it stop a run
         return True
     return True
+
+
+def cache_index(kernel) -> str | None:
+    """The path of a cached Numba kernel's cache index file, None for anything else."""
+    cache = getattr(kernel, "_cache", None)
+    return getattr(getattr(cache, "_cache_file", None), "_index_path", None)

@@ -23,21 +23,22 @@ from pressure.kernels.peak_image import CellExtremes
 
 # nogil: a streamed session's next block decodes on the other threads while this runs
 @njit(cache=True, nogil=True)
-def _cell_runs(frames, ever_high, always_high, highest, high, low, live, bridge, hold, frame0, open_start,
+def _cell_runs(frames, highest, lowest, some_nan, high, low, live, bridge, hold, frame0, open_start,
                last_above, last_high, open_peak, open_count, run_cell, run_start, run_end, run_peak, run_count):
     """Appends the runs closed in this chunk; returns their count, or -1 when the output is full
     (the caller retries with room for more, from a copy of the state).
 
     Most cells cannot change state within a chunk: a cell with no run open and never above
     ``high`` stays as it is, and one whose run is open and above ``high`` in every frame only
-    counts. The chunk's extremes tell those (``ever_high``, ``always_high`` and ``highest`` per
-    cell, from ``CellExtremes``: one vectorised pass, shared with the cell summary), and they are
-    settled at once; the state machine steps frame by frame only through the others (a foot's
-    rim, a foot landing or leaving), in the same order as for every cell, so the runs close in
-    the same order. Per cell and frame, the extremes' pass included: 0.34-0.38 ns against
-    1.11-1.29 ns for stepping through every cell (60,000 frames of the benchmark's standing 64x64
-    hour), 0.31-0.34 against 1.01 at 256x256, 0.52 against 1.19 on fixtures/walking.h5: the same
-    runs, one timed run of each, interleaved."""
+    counts. The chunk's extremes tell those (``highest``, ``lowest`` and ``some_nan`` per cell,
+    from ``CellExtremes``: one vectorised pass, shared with the cell summary), compared with
+    ``high`` here as each value is when stepping (NumPy would compare float32 extremes with
+    ``high`` rounded to float32), and they are settled at once. The state machine steps frame by
+    frame only through the other cells (a foot's rim, a foot landing or leaving), in the same
+    order as for every cell, so the runs close in the same order. Per cell and frame, the
+    extremes' pass included: 0.34-0.38 ns against 1.11-1.29 ns for stepping through every cell
+    (60,000 frames of the benchmark's standing 64x64 hour), 0.31-0.34 against 1.01 at 256x256,
+    0.52 against 1.19 on fixtures/walking.h5: the same runs, one timed run of each, interleaved."""
     n_frames = frames.shape[0]
     if n_frames == 0:
         return 0
@@ -50,13 +51,13 @@ def _cell_runs(frames, ever_high, always_high, highest, high, low, live, bridge,
         if not live[cell]:
             continue
         if open_start[cell] >= 0:
-            if always_high[cell]:  # loaded throughout: every frame extends the run
+            if lowest[cell] > high and not some_nan[cell]:  # loaded throughout: every frame extends the run
                 last_high[cell] = last
                 last_above[cell] = last
                 open_count[cell] += n_frames
                 open_peak[cell] = max(open_peak[cell], float(highest[cell]))
                 continue
-        elif not ever_high[cell]:  # nothing opens a run
+        elif not highest[cell] > high:  # nothing opens a run (NaN only where every value is)
             continue
         stepped[n_stepped] = cell
         n_stepped += 1
@@ -164,14 +165,12 @@ class CellRuns:
         frames = np.ascontiguousarray(frames)
         if extremes is None:
             extremes = CellExtremes.of(frames)
-        highest = extremes.highest.ravel()
-        ever_high = highest > self.high  # NaN only where every value is: never above
-        always_high = (extremes.lowest.ravel() > self.high) & ~extremes.some_nan.ravel()
+        highest, lowest, some_nan = (part.ravel() for part in (extremes.highest, extremes.lowest, extremes.some_nan))
         capacity = 2 * self.live.size + 1024
         while True:
             state = {name: array.copy() for name, array in self._state.items()}
             out = Runs(*(np.empty(capacity, np.float64 if name == "peak" else np.int64) for name in Runs.FIELDS))
-            n = _cell_runs(frames, ever_high, always_high, highest, self.high, self.low, self.live, self.bridge,
+            n = _cell_runs(frames, highest, lowest, some_nan, self.high, self.low, self.live, self.bridge,
                            self.hold, self.n_frames,
                            state["open_start"], state["last_above"], state["last_high"], state["open_peak"],
                            state["open_count"], out.cell, out.start, out.end, out.peak, out.count)
