@@ -235,7 +235,7 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
     try:
         measures = SessionMeasures(cells_of_divisions, all_windows, [FEET.index(c.foot) for c in contacts],
                                    [c.kind == "step" for c in contacts], standing, geometry_args, info.rate_hz,
-                                   info.has_geometry)
+                                   info.has_geometry, undivided=[geometry is None for geometry in geometries])
         reader.measure(measures, prepare, store.write)
         measured = measures.measured()
         if info.foot_map is None:
@@ -348,7 +348,8 @@ def _print_geometry(contact: FootContact, grid: Grid) -> tuple[FootGeometry | No
 
 def _region_of_cells(contact: FootContact, geometry: FootGeometry | None, toes_mask, grid: Grid) -> np.ndarray:
     """Each cell's region index (REGIONS): the print's thirds and the toes; a faint cell outside
-    the print goes by its place along the foot. Without geometry every cell counts as the first."""
+    the print goes by its place along the foot. Without geometry every cell is in the first (the
+    division still gives the contact's own series; its regions are reported unknown)."""
     if geometry is None:
         return np.zeros(len(contact.raw.cells), np.int64)
     masks = region_masks(geometry, toes_mask)

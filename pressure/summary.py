@@ -68,20 +68,23 @@ def results_table(dataset, title: str) -> Table:
     return table
 
 
-def region_table(dataset) -> Table:
+def region_table(dataset) -> Table | str:
     """Per region and foot: the highest pressure, the mean pressure-time integral and the share
-    of the foot's load, over the selected steps (or standing)."""
-    columns = (("region_peak_pressure", "peak kPa", "{:.0f}"), ("region_pti", "PTI kPa s", "{:.1f}"),
-               ("region_relative_load", "load %", "{:.1f}"))
+    of the foot's load, over the selected steps (or standing), as the picture's table has them;
+    or a line saying why there are none (a recording without print geometry, such as insoles)."""
+    from pressure.pictures.region_table import no_regions_reason, region_columns, region_rows
+
+    rows = region_rows(dataset)
+    if not rows:
+        return f"regions: none ({no_regions_reason(dataset)})"
     table = Table(title="regions (selected steps, or standing)", title_justify="left")
-    table.add_column("")
-    for foot in FEET:
-        for _, heading, _ in columns:
-            table.add_column(f"{foot[0].upper()} {heading}", justify="right")
-    for r, region in enumerate(dataset["region"].values):
-        cells = [_fmt(float(dataset[name].values[f, r]), pattern) for f in range(len(FEET))
-                 for name, _, pattern in columns]
-        table.add_row(str(region), *cells)
+    for k, heading in enumerate(region_columns(dataset)):
+        if k == 0:
+            table.add_column("", no_wrap=True)  # region names whole, however narrow the terminal
+        else:
+            table.add_column(heading, justify="right")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

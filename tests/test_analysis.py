@@ -303,3 +303,34 @@ def test_the_exports_own_numbers_are_kept_beside_ours():
     assert np.nanmax(np.abs(ours - theirs)) < 0.03 * np.nanmax(theirs)
     emed, _ = analyse(drivers.load(str(shared_file("pressuRe_extdata/emed_test.lst"))))
     assert np.nanmax(np.abs(emed["mat_force"] - emed["reported_mat_force"])) < 0.005 * float(emed["mat_force"].max())
+
+
+@pytest.mark.parametrize("name", ["tekscan_fscan/FrasP01L.asf", "xsensor_insole/xsensor_data.csv",
+                                  "novel_pedar/pedar_example.asc"])
+def test_insoles_report_their_print_thirds_unknown_not_all_in_the_hindfoot(name):
+    """An insole's print has no geometry: every cell sits in the first third only so that the
+    division gives the contact's own series. Its thirds were reported as the hindfoot carrying
+    100 % of the load at the whole foot's peak pressure; they are unknown."""
+    from pressure.arch import REGIONS
+    from tests.conftest import shared_file
+
+    results, analysis = analyse(drivers.load(str(shared_file(name))))
+    thirds = list(REGIONS)
+    assert all(geometry is None for geometry in analysis.geometries)
+    for variable in ("region_peak_pressure", "region_relative_load", "region_pti", "step_region_peak_pressure",
+                     "step_region_force_curve"):
+        assert np.isnan(results[variable].sel(region=thirds).values).all(), variable
+    series = results["region_force_series"].sel(region=thirds).values  # 0 where the foot is off the ground
+    assert np.isnan(series).any() and not (np.isfinite(series) & (series != 0)).any()
+    assert float(results["force"].max()) > 100  # the feet's own series are there
+    walking, _ = analyse(drivers.load("fixtures/walking.h5"))
+    assert np.isfinite(walking["region_peak_pressure"].sel(region=thirds).values).all()
+
+
+def test_the_terminal_says_why_an_insole_has_no_region_table():
+    from pressure.summary import region_table
+    from tests.conftest import shared_file
+
+    results, _ = analyse(drivers.load(str(shared_file("tekscan_fscan/FrasP01L.asf"))))
+    shown = region_table(results)
+    assert isinstance(shown, str) and shown.startswith("regions: none (")

@@ -77,13 +77,17 @@ class SessionMeasures:
     them in ``windows`` and ``divisions``, of blobs that only count towards the whole mat. The
     first division holds every cell of each contact; ``keep_series`` says whose series are kept
     whole; ``standing`` marks the frames whose mean image is wanted; ``positions`` False leaves
-    COPs NaN (sensor sets whose cell positions mean nothing)."""
+    COPs NaN (sensor sets whose cell positions mean nothing). ``undivided`` marks the contacts
+    whose first division has all their cells in its first region (a print with no geometry,
+    such as an insole's): their regions of it are unknown, NaN in every result, while the
+    division still gives the contact's own series."""
 
     def __init__(self, divisions: list[tuple[int, list[CellSlots]]], windows: list[tuple[int, int]],
                  feet: list[int], keep_series: list[bool], standing: np.ndarray, geometry: dict, rate_hz: float,
-                 positions: bool):
+                 positions: bool, undivided: list[bool] | None = None):
         self.divisions, self.windows, self.feet, self.keep_series = divisions, windows, feet, keep_series
         self.standing, self.geometry, self.positions, self.rate_hz = standing, geometry, positions, rate_hz
+        self.undivided = undivided if undivided is not None else [False] * len(feet)
         self.n_regions = sum(slots for slots, _ in divisions)
         self.tallies = [ContactTally([RegionMeasures(slots, rate_hz) for slots, _ in divisions]) for _ in feet]
         self.standing_sum: np.ndarray | None = None
@@ -92,7 +96,7 @@ class SessionMeasures:
     def fresh(self) -> "SessionMeasures":
         """The same measures with nothing measured yet."""
         return SessionMeasures(self.divisions, self.windows, self.feet, self.keep_series, self.standing,
-                               self.geometry, self.rate_hz, self.positions)
+                               self.geometry, self.rate_hz, self.positions, self.undivided)
 
     def read(self, frames, prepare: Callable[[int, np.ndarray], np.ndarray],
              write: Callable[[int, dict[str, np.ndarray]], None], span: tuple[int, int] | None = None) -> None:
@@ -116,6 +120,8 @@ class SessionMeasures:
                     continue
                 on_foot[self.feet[index]].append(slot)
                 force = np.concatenate([part.force_n for part in metrics], axis=1)
+                if self.undivided[index]:
+                    force[:, :self.divisions[0][0]] = np.nan
                 region_force[lo:hi, self.feet[index]] += force
                 tally = self.tallies[index]
                 for reducer, part in zip(tally.regions, metrics):
@@ -162,8 +168,10 @@ class SessionMeasures:
 
     def measured(self) -> Measured:
         region_measures = []
-        for tally in self.tallies:
+        for tally, undivided in zip(self.tallies, self.undivided):
             results = [reducer.result() for reducer in tally.regions]
+            if undivided:
+                results[0] = {name: np.full(len(values), np.nan) for name, values in results[0].items()}
             region_measures.append({name: np.concatenate([result[name] for result in results])
                                     for name in results[0]})
         return Measured(

@@ -25,11 +25,14 @@ def region_columns(dataset) -> tuple[str, ...]:
 
 
 def region_rows(dataset) -> list[tuple[str, ...]]:
-    """(region, L peak kPa, L PTI kPa s[, L load %], R ...) as text; [] without per-region results."""
-    if "region_peak_pressure" not in dataset or not has_regions(dataset):
+    """(region, L peak kPa, L PTI kPa s[, L load %], R ...) as text, for the regions measured on
+    either foot; [] without any (a print of unknown geometry: its regions are NaN)."""
+    if not has_regions(dataset):
         return []
     rows = []
     for region in dataset["region"].values:
+        if not np.isfinite(dataset["region_peak_pressure"].sel(region=region).values).any():
+            continue
         cells = [str(region)]
         for foot in FEET:
             for name, _, pattern in _region_measures(dataset):
@@ -40,9 +43,9 @@ def region_rows(dataset) -> list[tuple[str, ...]]:
 
 
 def has_regions(dataset) -> bool:
-    """Regions need positions: a sensor set without geometry has everything in region 0."""
-    regions = dataset["region_map"].values if "region_map" in dataset else np.zeros(0)
-    return int(dataset.attrs.get("has_geometry", 1)) == 1 and len(np.unique(regions[regions >= 0])) > 1
+    """Whether any region was measured: a print's regions need its geometry (a mat's print) or a
+    template of its sensors (pedar); without either they are NaN."""
+    return "region_peak_pressure" in dataset and bool(np.isfinite(dataset["region_peak_pressure"].values).any())
 
 
 def no_regions_reason(dataset) -> str:
