@@ -10,10 +10,14 @@ file names need not say it; options on the pair URL (and the command line's fall
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
 from drivers.files import FileMat
+from drivers.files.tekscan import foot_named
 from drivers.recording import Recording
 from drivers.url import DriverURL
 
@@ -70,7 +74,27 @@ def open_pair(url: DriverURL) -> FileMat:
     import drivers
 
     left_path, right_path = split_pair(url)
+    if os.path.realpath(left_path) == os.path.realpath(right_path):
+        raise DriverError(f"{url.text}: the same file as both feet; a pair is the LEFT and the RIGHT insole's files")
+    for path, side in ((left_path, "left"), (right_path, "right")):
+        named = foot_named(path) if Path(path).suffix.lower() == ".asf" else None
+        if named not in (None, side):
+            raise DriverError(f"{path}: named as the {named} insole but given as the {side}; give LEFT first, "
+                              "then RIGHT")
     shared = {**url.fallbacks, **url.options}
     left = drivers.load(left_path, fallbacks={**shared, "foot": "left"})
     right = drivers.load(right_path, fallbacks={**shared, "foot": "right"})
+    for path, recording in ((left_path, left), (right_path, right)):
+        _one_insole(path, recording)
     return FileMat(combine_insoles(left, right, url.text))
+
+
+def _one_insole(path: str, recording: Recording) -> None:
+    """A file of a pair holds one insole: not both feet (their map would be overwritten by one
+    foot), and not a floor mat's recording (two sessions side by side are no pair of feet)."""
+    own = recording.info.foot_map
+    if own is not None and len(np.unique(own[own >= 0])) > 1:
+        raise DriverError(f"{path}: holds both feet; process it on its own, not as one of a pair")
+    if own is None and recording.info.has_geometry:
+        raise DriverError(f"{path}: a floor-mat recording, not one insole; a pair is the LEFT and the RIGHT "
+                          "insole's files")

@@ -48,3 +48,30 @@ def test_process_left_right_from_the_command_line(tmp_path):
     result = CliRunner().invoke(app, ["process", str(left), str(right), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.exists() and "symmetry index" in result.output
+
+
+@pytest.mark.parametrize("first, second, says", [
+    ("tekscan_fscan/FrasP01R.asf", "tekscan_fscan/FrasP01L.asf", "named as the right insole but given as the left"),
+    ("tekscan_fscan/FrasP01L.asf", "tekscan_fscan/FrasP01L.asf", "the same file as both feet"),
+    ("xsensor_insole/xsensor_data.csv", "tekscan_fscan/FrasP01R.asf", "holds both feet"),
+])
+def test_a_pair_that_is_no_left_and_right_insole_is_refused(first, second, says):
+    """Given the right insole first, the sides were swapped without a word (left 40.7 % of the
+    load, where it carries 59.3 %); the same file twice gave 50/50; a file holding both feet had
+    its foot map overwritten by one foot."""
+    with pytest.raises(drivers.DriverError, match=says) as caught:
+        drivers.load(pair_url(str(shared_file(first)), str(shared_file(second))))
+    assert "\n" not in str(caught.value)
+
+
+def test_two_floor_mat_sessions_are_no_pair():
+    from tests.conftest import FIXTURES
+
+    with pytest.raises(drivers.DriverError, match="standing.h5: a floor-mat recording, not one insole"):
+        drivers.load(pair_url(str(FIXTURES / "standing.h5"), str(FIXTURES / "walking.h5")))
+
+
+def test_the_left_insole_carries_its_own_share_when_given_in_order():
+    left, right = shared_file("tekscan_fscan/FrasP01L.asf"), shared_file("tekscan_fscan/FrasP01R.asf")
+    results, _ = analyse(drivers.load(pair_url(str(left), str(right))))
+    assert float(results["load_share"].sel(foot="left")) == pytest.approx(0.593, abs=0.001)

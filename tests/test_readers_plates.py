@@ -190,3 +190,11 @@ def test_pitch_across_x_along(tmp_path):
     for bad in ("5x", "x7", "5x6x7", "0x5", "-1", "axb"):
         with pytest.raises(DriverError, match="pitch"):
             drivers.load(f"{path}?pitch={bad}&rate=100")
+
+
+def test_a_single_image_without_a_pitch_says_it_has_none():
+    """The message said "the file has a cell pitch" where it has none."""
+    from tests.conftest import shared_file
+
+    with pytest.raises(drivers.DriverError, match=r"MUN104R.csv: the file has no cell pitch; give --pitch-mm"):
+        drivers.load(str(shared_file("mun104_template/MUN104R.csv")))

@@ -48,7 +48,7 @@ def plain_info(path, options, rows: int, cols: int, dtype, device: str, frames: 
     single = frames == 1 and options["rate"] is None
     missing = [name for name in ("pitch", "rate") if options[name] is None and not (name == "rate" and single)]
     if missing:
-        needed = "a cell pitch; give --pitch-mm (or ?pitch= in the URL)" if single else (
+        needed = "no cell pitch; give --pitch-mm (or ?pitch= in the URL)" if single else (
             "no cell pitch or frame rate; give --pitch-mm and --rate-hz (or ?pitch=&rate= in the URL)")
         raise DriverError(f"{path}: the file has {needed}")
     pitch = options["pitch"]

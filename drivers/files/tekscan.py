@@ -16,6 +16,8 @@ does not read as a date. The header names no subject: ``FILENAME`` is the movie'
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
 
 import numpy as np
@@ -173,10 +175,13 @@ def _header_number(path, header: dict, key: str) -> float:
 
 
 
+def foot_named(path) -> str | None:
+    """The foot an F-Scan file's name says (F-Scan names its exports ``...L.asf``, ``...R.asf``), or None."""
+    return {"L": "left", "R": "right"}.get(Path(path).stem[-1:].upper())
+
+
 def _foot_from_name(path) -> str:
-    last = path.stem[-1:].upper()
-    if last == "L":
-        return "left"
-    if last == "R":
-        return "right"
-    raise DriverError(f"{path}: an F-Scan insole file; say which foot with ?foot=left or ?foot=right")
+    foot = foot_named(path)
+    if foot is None:
+        raise DriverError(f"{path}: an F-Scan insole file; say which foot with ?foot=left or ?foot=right")
+    return foot
