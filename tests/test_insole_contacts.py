@@ -213,6 +213,37 @@ def test_quiet_standing_is_one_contact():
     assert insole_contacts(force, rate) == [ForceContact(0, t.size - 1, True, True)]
 
 
+@pytest.mark.parametrize("rate", [31.25, 100.0])
+def test_a_walk_on_an_insole_that_reads_300_n_unloaded_is_still_a_walk(rate):
+    """Channels not zeroed (STAPPone reads ~290 N unloaded): the stances are those of the same
+    walk read from zero, not one standing contact."""
+    zeroed, truth = _stance_train(rate, WALK)
+    offset, _ = _stance_train(rate, WALK, baseline=300.0)
+    assert insole_contacts(offset, rate) == insole_contacts(zeroed, rate)
+    assert len(insole_contacts(offset, rate)) == len(truth)
+
+
+def test_weight_shifts_over_a_high_level_stay_standing():
+    """Standing and shifting weight from foot to foot every few seconds: the low level is the
+    other foot's turn, not a swing; stances of seconds are no gait."""
+    rate = 100.0
+    shifts, _ = _stance_train(rate, [("swing", 2.5), ("stance", 3.0)] * 4 + [("swing", 2.5)], peak=250.0,
+                              baseline=300.0, ramp_s=0.5)
+    assert insole_contacts(shifts, rate) == [ForceContact(0, shifts.size - 1, True, True)]
+
+
+def test_stappone_walks_without_its_tare():
+    """The real STAPPone export (left insole): called standing with 0 steps until its offset
+    was taken off (``?tare=1``); the same 60 steps either way now."""
+    from pressure.analysis import analyse
+
+    path = shared_file("pressuRe_extdata/stappone_example.csv")
+    plain, _ = analyse(drivers.load(f"{path}?foot=left"))
+    tared, _ = analyse(drivers.load(f"{path}?foot=left&tare=1"))
+    assert plain.attrs["activity"] != "standing"
+    assert plain.sizes["step"] == tared.sizes["step"] == 60
+
+
 @pytest.mark.parametrize("force", [np.zeros(500), np.full(500, np.nan), np.full(500, 40.0),
                                    np.full(500, 500.0), np.zeros(0), np.full(1, 300.0)],
                          ids=["zero", "nan", "constant-40", "constant-500", "empty", "one-frame"])

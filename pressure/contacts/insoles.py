@@ -8,7 +8,9 @@ baseline + 30 % of the span (robust peak - baseline) and lasts until the force f
 baseline + 10 %; its edges then move out to where the curve leaves and returns to the baseline
 band (baseline + max(3 % of span, 4 noise SD)), so thresholds do not shorten stance times.
 Then swings under ``min_swing_s`` are bridged and contacts under ``min_contact_s`` (half for one
-cut by the recording) dropped, shortest first. A never-unloaded insole (standing) is one contact.
+cut by the recording) dropped, shortest first. A never-unloaded insole (standing) is one contact,
+unless stances and swings alternate over its low level as in gait: an insole whose channels
+are not zeroed walks on top of its offset (STAPPone reads ~290 N unloaded).
 """
 
 from __future__ import annotations
@@ -38,8 +40,17 @@ PEAK_QUANTILE = 0.90  # robust peak: this quantile of the loaded frames
 # child's stance peaks near 200 N); real swing noise is <= 4 N SD and drift <= 10 N.
 MIN_RISE_N = 50.0
 # An unloaded insole reads below this (measured: 0-19 N swing levels, single frames up to
-# 30 N); when even the lowest part of the curve is above it, the foot never left the insole.
+# 30 N); when even the lowest part of the curve is above it, the foot never left the insole,
+# unless the curve walks (below).
 MAX_SWING_N = 100.0
+# An insole whose channels are not zeroed (STAPPone reads ~290 N unloaded) walks on top of its
+# offset: its lowest level is then a swing level after all when stances and swings alternate
+# as in gait, at least this many complete stances, none longer than MAX_GAIT_STANCE_S, with
+# every swing between them shorter than MAX_GAIT_SWING_S (walking: stances 0.4-1.0 s, swings
+# 0.25-0.6 s). Shifting weight while standing loads a foot for seconds, and stays standing.
+MIN_GAIT_STANCES = 4
+MAX_GAIT_STANCE_S = 2.0
+MAX_GAIT_SWING_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,7 @@ class _Levels:
     smooth: np.ndarray  # the force with NaN filled and spikes removed (N)
     baseline: float  # swing (unloaded) level (N); 0 when the insole is never unloaded
     flat: bool  # the curve is constant: a channel that measures nothing
+    lower_mode: float = 0.0  # the curve's low level, whatever it is (the baseline when below MAX_SWING_N)
 
 
 def _check(force_n: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -94,7 +106,7 @@ def _levels(force: np.ndarray, rate_hz: float) -> _Levels | None:
     # (0-11 N), F-Scan right 9.5 N (16 N in the first swing, 7-10 N later: a slow drift),
     # F-Scan left and XSENSOR 0 N (their exports zero everything under a noise threshold).
     level = float(np.median(smooth[smooth <= lo + LOW_PART * (hi - lo)]))
-    return _Levels(smooth, level if level < MAX_SWING_N else 0.0, False)
+    return _Levels(smooth, level if level < MAX_SWING_N else 0.0, False, level)
 
 
 def insole_baseline(force_n: np.ndarray, rate_hz: float) -> float:
@@ -134,7 +146,17 @@ def insole_contacts(force_n: np.ndarray, rate_hz: float, *, min_contact_s: float
     levels = _levels(force, rate_hz)
     if levels is None or levels.flat:
         return []
-    g, base = levels.smooth, levels.baseline
+    stances = _stances(levels.smooth, levels.baseline, rate_hz, min_contact_s, min_swing_s)
+    if levels.baseline == 0.0 and levels.lower_mode >= MAX_SWING_N:  # never unloaded, or an offset
+        on_offset = _stances(levels.smooth, levels.lower_mode, rate_hz, min_contact_s, min_swing_s)
+        if _walks(on_offset, rate_hz):
+            return on_offset
+    return stances
+
+
+def _stances(g: np.ndarray, base: float, rate_hz: float, min_contact_s: float,
+             min_swing_s: float) -> list[ForceContact]:
+    """The stances of the smoothed force ``g`` over the swing level ``base``."""
     loaded = g > base + MIN_RISE_N
     if not loaded.any():
         return []
@@ -162,8 +184,17 @@ def insole_contacts(force_n: np.ndarray, rate_hz: float, *, min_contact_s: float
         last = band[which[k], 1] if k == len(runs) - 1 or which[k + 1] != which[k] else b
         spans.append([int(first), int(last)])
 
-    return [ForceContact(first, last, first == 0, last == len(force) - 1)
-            for first, last in _clean(spans, len(force), rate_hz, min_contact_s, min_swing_s)]
+    return [ForceContact(first, last, first == 0, last == len(g) - 1)
+            for first, last in _clean(spans, len(g), rate_hz, min_contact_s, min_swing_s)]
+
+
+def _walks(stances: list[ForceContact], rate_hz: float) -> bool:
+    """Whether stances and swings alternate as in gait (see MIN_GAIT_STANCES)."""
+    complete = [c for c in stances if not (c.cut_start or c.cut_end)]
+    if len(complete) < MIN_GAIT_STANCES or any(c.n_frames > MAX_GAIT_STANCE_S * rate_hz for c in complete):
+        return False
+    swings = [b.first - a.last - 1 for a, b in zip(stances, stances[1:])]
+    return all(swing <= MAX_GAIT_SWING_S * rate_hz for swing in swings)
 
 
 def _clean(spans: list[list[int]], n: int, rate_hz: float, min_contact_s: float,
