@@ -31,7 +31,7 @@ from pressure.pictures.scales import COLOURS, SIDE, pressure_scale
 from pressure.pictures.session import complete_steps, has_geometry, has_standing
 from pressure.pictures.step_grid import draw_step_grid
 from pressure.pictures.text import (activity_text, caption, draw_title, duration_s, key_numbers, session_date,
-                                    session_subject, source_name, warning_lines)
+                                    session_subject, source_name, step_starts, warning_lines)
 from pressure.schema import FEET
 from pressure.summary import summary_rows
 
@@ -330,7 +330,7 @@ def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64:
     title = f"Subject {subject}" if subject else name
     date = session_date(attrs) or "date not recorded"
     meta = [("Subject", subject or "not recorded in the source"), ("Date", date),
-            ("Activity", f"{activity_text(attrs)}, {duration_s(dataset):.1f} s"),
+            ("Activity", f"{activity_text(attrs, step_starts(dataset))}, {duration_s(dataset):.1f} s"),
             ("Device", str(attrs.get("device", "-"))), ("Source", name)]
     meta_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in meta)
     keys = "".join(f"<li>{html.escape(text)}</li>" for text in key_numbers(dataset))

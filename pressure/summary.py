@@ -93,8 +93,9 @@ def results_caption(dataset) -> str:
     si = float(dataset["symmetry_index"])
     activity = dataset.attrs.get("activity", "?")
     if activity == "mixed":
-        activity = (f"standing ({dataset.attrs['standing_from_s']:.2f}-{dataset.attrs['standing_to_s']:.2f} s), "
-                    "then walking")
+        from pressure.pictures.text import activity_text, step_starts
+
+        activity = activity_text(dataset.attrs, step_starts(dataset), spans=True)
     text = f"{activity}, {dataset.sizes['time']} frames over {duration:.2f} s; "
     if np.isfinite(si):
         source = {"standing": "mean force standing", "steps": "mean step impulse"}.get(

@@ -353,3 +353,26 @@ def test_the_report_of_a_walk_shows_its_step_curves(tmp_path):
         text = page.read_text()
         assert ("<h2>Step curves</h2>" in text) is expected
         assert text.count("data:image/png;base64,") == 1 + expected
+
+
+def test_a_mixed_activity_is_told_in_the_order_it_happened():
+    """Moticon's export walks, then stands (12.52-16.95 s): it was told "standing, then walking"."""
+    from pressure.pictures.text import activity_text
+
+    attrs = {"activity": "mixed", "standing_from_s": 12.52, "standing_to_s": 16.95}
+    assert activity_text(attrs, [1.0, 5.0, 12.0]) == "walking, then standing"
+    assert activity_text(attrs, [1.0, 5.0, 12.0], spans=True) == "walking, then standing (12.52-16.95 s)"
+    assert activity_text({**attrs, "standing_from_s": 0.0, "standing_to_s": 2.96}, [3.4, 4.0]) == \
+        "standing, then walking"
+    assert activity_text(attrs, [1.0, 17.5]) == "walking, standing, walking"
+    assert activity_text({"activity": "walking"}, [1.0]) == "walking"
+
+
+def test_the_moticon_export_walks_then_stands():
+    import drivers
+    from pressure.analysis import analyse
+    from pressure.summary import results_caption
+    from tests.conftest import shared_file
+
+    results, _ = analyse(drivers.load(str(shared_file("moticon_opengo/230927_102114.txt"))))
+    assert results_caption(results).startswith("walking, then standing (12.52-16.95 s)")

@@ -52,11 +52,26 @@ def session_subject(attrs) -> str:
     return ""
 
 
-def activity_text(attrs) -> str:
+def step_starts(dataset) -> np.ndarray:
+    """Each step's start (s), none in results without steps."""
+    return dataset["step_start"].values if "step_start" in dataset else np.zeros(0)
+
+
+def activity_text(attrs, step_start=None, spans: bool = False) -> str:
+    """The activity in words; a mixed one in the order it happened (the steps' ``step_start``,
+    s, against the standing span), with that span's times if ``spans``."""
     activity = str(attrs.get("activity", "") or "")
-    if activity == "mixed":
-        return "standing, then walking"
-    return activity or "activity unknown"
+    if activity != "mixed":
+        return activity or "activity unknown"
+    first, last = float(attrs.get("standing_from_s", np.nan)), float(attrs.get("standing_to_s", np.nan))
+    standing = f"standing ({first:.2f}-{last:.2f} s)" if spans and np.isfinite(first) else "standing"
+    starts = np.asarray(step_start if step_start is not None else [], dtype=float)
+    before, after = bool((starts < first).any()), bool((starts > last).any())
+    if before and after:
+        return f"walking, {standing}, walking"
+    if before:
+        return f"walking, then {standing}"
+    return f"{standing}, then walking"
 
 
 def duration_s(dataset) -> float:
@@ -112,7 +127,7 @@ def title_lines(dataset) -> list[str]:
     if who:
         head.append(source_name(attrs))
     head.append(session_date(attrs) or "date not recorded")
-    head.append(f"{activity_text(attrs)}, {duration_s(dataset):.1f} s")
+    head.append(f"{activity_text(attrs, step_starts(dataset))}, {duration_s(dataset):.1f} s")
     return [" · ".join(head), " · ".join(key_numbers(dataset))]
 
 
