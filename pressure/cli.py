@@ -199,7 +199,9 @@ def process(
         output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
         if output.is_dir():
             fail(f"{output}: is a folder; give a results file name")
-        _refuse_overwriting(source, [output, picture, report_path(output) if report else None], overwrite)
+        outputs = [output, picture, report_path(output) if report else None]
+        _refuse_overwriting(source, outputs, overwrite)
+        _refuse_unwritable(outputs)
         hint = _recover_hint(source)
         out = console()
         with progress(out, shown=not (quiet or json_summary)) as stage:
@@ -258,6 +260,23 @@ def _refuse_overwriting(source: str, outputs: list, overwrite: bool) -> None:
                 fail(f"{output}: is the input {path}; give another output file")
         if output.exists() and not overwrite:
             fail(f"{output}: exists; give --overwrite to replace it")
+
+
+def _refuse_unwritable(outputs: list) -> None:
+    """Each output's folder takes a file, tried before any work: a picture that cannot be
+    written must not fail the command after its results file was written. A missing folder is
+    made later; its nearest existing ancestor is tried (nothing is left behind either way)."""
+    import tempfile
+
+    for output in filter(None, outputs):
+        folder = Path(output).absolute().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".pressure-write-test-"):
+                pass
+        except OSError as error:
+            fail(f"{output}: cannot be written in {folder} ({error.strerror or error})")
 
 
 def _recover_hint(source: str) -> str | None:

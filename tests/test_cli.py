@@ -323,3 +323,15 @@ def test_leaving_quickly_waits_for_hdf5_files_open_for_writing(tmp_path):
 
     with h5py.File(path, "r") as f:
         assert f.attrs["done"] == 1 and f["x"][-1] == 999
+
+
+def test_a_picture_that_cannot_be_written_fails_before_any_results_are(tmp_path):
+    """The picture failed after the results file was written: exit 1 and an output left behind."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the picture's folder should be")
+    results = tmp_path / "r.h5"
+    shown = runner.invoke(app, ["process", str(FIXTURES / "standing.h5"), "-o", str(results),
+                                "--picture", str(blocker / "x.png")])
+    assert shown.exit_code == 1
+    assert "x.png: cannot be written" in shown.output and len(shown.output.strip().splitlines()) == 1
+    assert not results.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
