@@ -131,6 +131,9 @@ PitchOption = Annotated[Optional[str], typer.Option(
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
 RateOption = Annotated[Optional[float], typer.Option(
     "--rate-hz", metavar="HZ", callback=_positive, help="Frame rate for inputs without metadata (> 0).")]
+ScaleOption = Annotated[Optional[float], typer.Option(
+    "--scale-kpa", metavar="KPA", callback=_positive,
+    help="kPa per device unit, for exports in raw units that do not say (Tekscan UNITS raw).")]
 Threshold = Annotated[float, typer.Option("--threshold-kpa", min=0.0, help="Cells at or below this pressure are unloaded.")]
 FacingOption = Annotated[Facing, typer.Option(
     "--facing", help="Direction a standing person faces, used only when the prints' shape does not show it.")]
@@ -153,9 +156,7 @@ def process(
     calibration: Annotated[Optional[Path], typer.Option(
         "--calibration", exists=True, dir_okay=False,
         help="CSV table of (device value, kPa) points, used instead of the linear scale.")] = None,
-    scale_kpa: Annotated[Optional[float], typer.Option(
-        "--scale-kpa", metavar="KPA", callback=_positive,
-        help="kPa per device unit, for exports in raw units that do not say (Tekscan UNITS raw).")] = None,
+    scale_kpa: ScaleOption = None,
     regions: Annotated[Optional[Path], typer.Option(
         "--regions", exists=True, dir_okay=False, metavar="FILE",
         help="Your own regions: polygons in the print's frame, TOML or GeoJSON (see README), measured beside the built-in ones.")] = None,
@@ -510,6 +511,9 @@ def simulate(
 @app.command(cls=Command)
 def info(
     path: Annotated[str, typer.Argument(metavar="PATH", help="A session, results file or any input that process reads.")],
+    pitch_mm: PitchOption = None,
+    rate_hz: RateOption = None,
+    scale_kpa: ScaleOption = None,
     json_summary: JsonOption = False,
 ) -> None:
     """Summarise a session or results file: shape, rate, duration, pitch, device, counters."""
@@ -517,7 +521,7 @@ def info(
         from pressure.pipeline import describe
         from pressure.summary import results_caption, results_summary, results_table, session_lines, session_summary
 
-        found = describe(path)
+        found = describe(path, {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa})
         out = console()
         if json_summary:
             summary = (results_summary(found["dataset"], output=path) if found["kind"] == "results"
@@ -564,9 +568,7 @@ def map_(
         "Permutations for the family-wise 5 % thresholds."))] = 1000,
     pitch_mm: PitchOption = None,
     rate_hz: RateOption = None,
-    scale_kpa: Annotated[Optional[float], typer.Option(
-        "--scale-kpa", metavar="KPA", callback=_positive,
-        help="kPa per device unit, for exports in raw units that do not say.")] = None,
+    scale_kpa: ScaleOption = None,
     overwrite: OverwriteOption = False,
     quiet: QuietOption = False,
 ) -> None:

@@ -238,8 +238,9 @@ def process(
     return dataset
 
 
-def describe(path: str) -> dict[str, object]:
-    """What ``pressure info`` shows: for results files their summary, for any source its frames."""
+def describe(path: str, fallbacks: dict[str, object] | None = None) -> dict[str, object]:
+    """What ``pressure info`` shows: for results files their summary, for any source its frames
+    (``fallbacks``: what the command line says of a source that does not, as for ``process``)."""
     candidate = Path(path)
     if candidate.suffix.lower() in (".h5", ".hdf5", ".nc") and candidate.is_file() and _is_results(candidate):
         import xarray as xr
@@ -247,7 +248,7 @@ def describe(path: str) -> dict[str, object]:
         with xr.open_dataset(candidate, engine="h5netcdf") as dataset:
             dataset.load()
         return {"kind": "results", "dataset": dataset}
-    with drivers.open_url(path, stream_above_bytes=0) as source:  # a session's frames are not read
+    with drivers.open_url(path, fallbacks, stream_above_bytes=0) as source:  # a session's frames are not read
         recording = source.load()
     return {"kind": "session", "recording": recording}
 

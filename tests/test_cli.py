@@ -335,3 +335,14 @@ def test_a_picture_that_cannot_be_written_fails_before_any_results_are(tmp_path)
     assert shown.exit_code == 1
     assert "x.png: cannot be written" in shown.output and len(shown.output.strip().splitlines()) == 1
     assert not results.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
+
+
+def test_info_takes_what_its_errors_ask_for():
+    """info told the user to give --pitch-mm or --scale-kpa, options it did not have."""
+    image = str(shared_file("mun104_template/MUN104R.csv"))
+    asked = runner.invoke(app, ["info", image])
+    assert asked.exit_code == 1 and "give --pitch-mm" in asked.output
+    given = runner.invoke(app, ["info", image, "--pitch-mm", "5"])
+    assert given.exit_code == 0 and "5 x 5 mm" in given.output
+    raw = runner.invoke(app, ["info", str(shared_file("pressuRe_extdata/iscan_test.csv")), "--scale-kpa", "1"])
+    assert raw.exit_code == 0 and "309 of 28 x 28 cells" in raw.output
