@@ -312,7 +312,9 @@ def _process_study(folder: Path, output: Optional[Path], settings: dict, fallbac
     output_folder = output or folder.with_name(folder.name + "-results")
     sessions = find_sessions(folder, output_folder.resolve())
     if not sessions:
-        fail(f"{folder}: no session files found (known: .h5, .npy, .csv, .asf, .asc, .lst)")
+        from drivers.files import FORMATS
+
+        fail(f"{folder}: no session files found (known: {', '.join(sorted(FORMATS))})")
     tasks = [Task(source, str(output_for(named, folder, output_folder)), settings, fallbacks, report, force)
              for source, named in pair_insoles(sessions)]
     for task in tasks:  # a results path never leads to a session, and replaces only results of ours

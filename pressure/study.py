@@ -54,8 +54,9 @@ STUDY_MARK = ".pressure-results"  # in every study output folder: never read bac
 
 
 def find_sessions(folder: Path, output_folder: Path | None = None) -> list[Path]:
-    """Every file under ``folder`` that a driver reads, leaving out results files, journals and
-    every study output folder (marked by ``STUDY_MARK``), wherever it is."""
+    """Every file under ``folder`` that a driver reads, leaving out results files, journals,
+    every study output folder (marked by ``STUDY_MARK``), wherever it is, and notes (a README.txt
+    or a table of subjects: text files whose content is no export's)."""
     from drivers.files import recognised
 
     found = []
@@ -76,7 +77,7 @@ def find_sessions(folder: Path, output_folder: Path | None = None) -> list[Path]
             continue
         if in_results_folder(path):
             continue
-        if path.name.endswith(RESULTS_SUFFIX) or not recognised(path):
+        if path.name.endswith(RESULTS_SUFFIX) or not recognised(path, by_content=True):
             continue
         found.append(path)
     return found

@@ -229,3 +229,19 @@ def test_open_study_names_each_session(parallel):
     assert all(isinstance(name, str) and name for name in combined["session"].values)
     assert combined["results"].values[0].endswith(".results.h5")
     assert combined["load_share"].dims == ("session", "foot")
+
+
+def test_notes_beside_the_recordings_are_no_sessions(tmp_path):
+    """A study folder's README.txt, licence and table of subjects were taken for recordings and
+    counted as failed sessions (the Moticon folder's study exited 1 for its README.txt)."""
+    import shutil
+
+    from pressure.study import find_sessions
+    from tests.conftest import FIXTURES, shared_file
+
+    shutil.copy(FIXTURES / "standing.h5", tmp_path / "standing.h5")
+    shutil.copy(shared_file("moticon_opengo/230927_102114.txt"), tmp_path / "walk.txt")
+    (tmp_path / "README.txt").write_text("Recorded on 2026-11-26; subject 3 wore shoes.\n")
+    (tmp_path / "subjects.csv").write_text("subject,age,shoe size\n1,34,42\n")
+    np.savetxt(tmp_path / "frame.csv", np.arange(12.0).reshape(3, 4), delimiter=",")  # plain frames: numbers only
+    assert [path.name for path in find_sessions(tmp_path)] == ["frame.csv", "standing.h5", "walk.txt"]

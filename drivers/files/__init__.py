@@ -89,9 +89,24 @@ def _is_xsensor(path: Path) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(b"File:") or b"SENSELS" in head
 
 
-def recognised(path: Path) -> bool:
-    """Whether ``path`` has the extension of a format a driver reads."""
-    return path.suffix.lower() in FORMATS
+NOTE_SUFFIXES = (".csv", ".txt")  # extensions that notes, READMEs and tables share with exports
+
+
+def recognised(path: Path, by_content: bool = False) -> bool:
+    """Whether ``path`` has the extension of a format a driver reads; ``by_content``: and, for
+    a text extension that notes share with exports, whether its first bytes are an export's (a
+    study folder's README.txt or table of subjects is no recording)."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        return False
+    if not by_content or suffix not in NOTE_SUFFIXES:
+        return True
+    try:
+        module = format_module(path)
+    except DriverError:  # a .csv whose first line is no export's header and not numbers
+        return False
+    looks_like = getattr(module, "looks_like", None)
+    return looks_like is None or bool(looks_like(_head(path)))
 
 
 def open_file(url: DriverURL) -> FileMat:
