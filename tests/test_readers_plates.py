@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import drivers
 from drivers.base import DriverError
+from pressure.analysis import Options
 from pressure.cli import app
 from tests.conftest import shared_file
 from tests.test_reader_metadata import PLIANCE as PLIANCE_EXPORT
@@ -92,10 +93,23 @@ def test_pliance_force_and_cop_agree_with_the_vendor():
     loaded = force > 0
     rows, cols = np.mgrid[0:info.rows, 0:info.cols]
     total = kpa.sum(axis=(1, 2))[loaded]
-    cop_x = ((kpa * cols).sum(axis=(1, 2))[loaded] / total + 0.5) * info.pitch_x_mm
-    cop_y = ((kpa * rows).sum(axis=(1, 2))[loaded] / total + 0.5) * info.pitch_y_mm
+    cop_x = (kpa * cols).sum(axis=(1, 2))[loaded] / total * info.pitch_x_mm  # cell (0, 0)'s centre at 0
+    cop_y = (kpa * rows).sum(axis=(1, 2))[loaded] / total * info.pitch_y_mm
     assert np.max(np.abs(cop_x - recording.extras["reported_cop_x_mm"][loaded])) < 0.01
     assert np.max(np.abs(cop_y - recording.extras["reported_cop_y_mm"][loaded])) < 0.01
+
+
+def test_the_results_carry_the_pliance_cop_beside_their_own_in_one_frame():
+    """The vendor's COP was kept from its corner, half a cell (2.64 and 5.14 mm) off the results'
+    own, both in mm."""
+    from pressure.analysis import analyse
+
+    results, _ = analyse(drivers.load(str(shared_file(PLIANCE))), Options(threshold_kpa=0.0))
+    both = np.isfinite(results["mat_cop_x"].values) & np.isfinite(results["reported_cop_x"].values)
+    assert both.sum() > 100
+    for axis in ("x", "y"):  # the results count the contacts' cells: a few loaded cells apart move it a little
+        apart = np.abs(results[f"mat_cop_{axis}"].values - results[f"reported_cop_{axis}"].values)[both]
+        assert np.median(apart) < 0.01 and apart.max() < 0.1, axis
 
 
 PLIANCE_NO_GEOMETRY = PLIANCE_EXPORT.format(date="17.06.23 15.21")  # the metadata tests' sample export

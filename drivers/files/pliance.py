@@ -27,7 +27,9 @@ opposite the sensor centres' origin; measured within 0.005 mm on the sample); ce
 sensor are NaN. Otherwise the sensors are one row without geometry (force only; give
 ``?sensor_area_cm2=``). The force
 table is kept per frame as ``extras["reported_force_n"]`` and its COP as
-``reported_cop_x_mm``/``reported_cop_y_mm`` (the vendor's coordinates, mm, NaN where unloaded).
+``reported_cop_x_mm``/``reported_cop_y_mm`` (mm, NaN where unloaded), moved by half a cell into the
+grid's coordinates, where cell (0, 0)'s centre is 0 (DESIGN.md, section 2), so that it compares
+with the COP of the results as it is; without a grid it is the vendor's, from its corner.
 
 The ``file name`` line's ``date/time`` (``17.06.23 15.21``: day.month.year hour.minute, as novel
 writes it) becomes ``attrs["recorded_at"]`` (``2023-06-17T15:21``, naive: the file names no time
@@ -147,6 +149,10 @@ def read(path, options, url) -> Recording:
         # the vendor's COP (x[cm], y[cm]) runs from the opposite corner to the sensor centres: turned by
         # 180 degrees (a rotation, so a left foot stays a left foot), the grid's COP is the vendor's
         cells[:, rows_n - 1 - row_of, cols - 1 - col_of] = pressures
+        if extras is not None:  # the vendor's COP in the grid's coordinates: cell (0, 0)'s centre at 0
+            for axis, pitch in (("x", pitch_x), ("y", pitch_y)):
+                if f"reported_cop_{axis}_mm" in extras:
+                    extras[f"reported_cop_{axis}_mm"] = extras[f"reported_cop_{axis}_mm"] - pitch / 2
         area_mm2 = float(np.median(area_cm2)) * 100
         info = MatInfo(rows=rows_n, cols=cols, pitch_x_mm=pitch_x, pitch_y_mm=pitch_y, rate_hz=rate,
                        device="Novel pliance", dtype=np.float32, cell_area_mm2=area_mm2,
