@@ -139,6 +139,22 @@ def test_user_regions_from_the_command_line(tmp_path):
     assert bad.exit_code == 1 and bad.stderr.startswith(f"error: {masks}") and bad.stderr.count("\n") == 1
 
 
+def test_a_user_region_s_relative_load_is_its_share_of_the_whole_contact(tmp_path):
+    """The README's one-region example (MTH1) carried 100 % of the load: its share of itself."""
+    import drivers
+    from pressure.analysis import Options, analyse
+    from pressure.regions.user_masks import load_masks
+
+    masks = tmp_path / "mth1.toml"
+    masks.write_text('units = "mm"\n[[region]]\nname = "MTH1"\npolygon = [[150, 0], [200, 0], [200, 45], [150, 45]]\n')
+    results, _ = analyse(drivers.load(str(FIXTURES / "walking.h5")), Options(user_masks=load_masks(masks)))
+    steps = results["step_region_relative_load"]
+    thirds_fti = results["step_region_fti"].sel(region=["hindfoot", "midfoot", "forefoot", "toes"]).sum("region")
+    share = 100 * results["step_region_fti"].sel(region="MTH1") / thirds_fti
+    np.testing.assert_allclose(steps.sel(region="MTH1"), share, rtol=1e-9)
+    assert (steps.sel(region="MTH1") < 60).all() and (steps.sel(region="MTH1") > 5).all()
+
+
 def test_a_pedar_insole_gets_anatomical_regions_from_its_template():
     import drivers
     from pressure.analysis import analyse
