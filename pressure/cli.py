@@ -362,7 +362,8 @@ def report(
         _refuse_overwriting(path, [output], overwrite)
         from pressure.report import write_report
 
-        write_report(_results_of(path, {"pitch": pitch_mm, "rate": rate_hz}), output)
+        dataset, recording = _results_and_recording(path, {"pitch": pitch_mm, "rate": rate_hz})
+        write_report(dataset, output, recording=recording)  # a recording read here is not read again
         typer.echo(f"wrote {output}")
 
 
@@ -381,23 +382,26 @@ def export(
 
         prefix = output or Path(Path(path.split("?")[0]).name.removesuffix(".h5").removesuffix(".results"))
         _refuse_overwriting(path, export_paths(prefix), overwrite)
-        for written in export_csv(_results_of(path, {"pitch": pitch_mm, "rate": rate_hz}), prefix):
+        for written in export_csv(_results_and_recording(path, {"pitch": pitch_mm, "rate": rate_hz})[0], prefix):
             typer.echo(f"wrote {written}")
 
 
-def _results_of(path: str, fallbacks: dict):
-    """The results dataset of ``path``: read when it is a results file, computed otherwise."""
+def _results_and_recording(path: str, fallbacks: dict):
+    """The results dataset of ``path``, read when it is a results file (and no recording), else
+    computed from the recording read with ``fallbacks`` (and that recording: a picture or an
+    animation of it must not read it again without them)."""
     from pressure.pipeline import describe
 
     if Path(path).is_file() and Path(path).suffix.lower() in (".h5", ".hdf5", ".nc"):
         found = describe(path)
         if found["kind"] == "results":
-            return found["dataset"]
+            return found["dataset"], None
     import drivers
     from pressure.analysis import analyse
 
-    dataset, _ = analyse(drivers.load(path, fallbacks=fallbacks))
-    return dataset
+    recording = drivers.load(path, fallbacks=fallbacks)
+    dataset, _ = analyse(recording)
+    return dataset, recording
 
 
 class Compression(str, Enum):

@@ -346,3 +346,16 @@ def test_info_takes_what_its_errors_ask_for():
     assert given.exit_code == 0 and "5 x 5 mm" in given.output
     raw = runner.invoke(app, ["info", str(shared_file("pressuRe_extdata/iscan_test.csv")), "--scale-kpa", "1"])
     assert raw.exit_code == 0 and "309 of 28 x 28 cells" in raw.output
+
+
+def test_an_animation_of_frames_without_metadata_takes_the_pitch_and_rate_given(tmp_path):
+    """report frames.npy --pitch-mm 5 --rate-hz 100 -o x.gif failed: the animation read the
+    frames again without the pitch and rate given."""
+    import drivers
+
+    frames = tmp_path / "frames.npy"
+    np.save(frames, drivers.load(str(FIXTURES / "walking.h5")).kpa()[:40])
+    shown = runner.invoke(app, ["report", str(frames), "--pitch-mm", "5", "--rate-hz", "100",
+                                "-o", str(tmp_path / "x.gif")])
+    assert shown.exit_code == 0, shown.output
+    assert (tmp_path / "x.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
