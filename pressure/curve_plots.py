@@ -31,7 +31,7 @@ def curves_figure(dataset):
             ax.fill_between(stance, mean - np.nan_to_num(sd), mean + np.nan_to_num(sd), color=colour, alpha=0.2)
         ax.set_xlabel("stance (%)")
         ax.set_ylabel(label)
-        ax.legend(fontsize="small")
+        _legend(ax, fontsize="small")
     ax = axes.flat[3]
     anatomical = dataset["region_set"].values == "anatomical"
     names = dataset["region"].values[anatomical]
@@ -43,6 +43,13 @@ def curves_figure(dataset):
                 ax.plot(stance, mean, style, color=colours(k % 10), label=str(name) if foot == "left" else None)
     ax.set_xlabel("stance (%)")
     ax.set_ylabel("region force (N); left -, right --")
-    ax.legend(fontsize="x-small", ncol=2)
+    _legend(ax, fontsize="x-small", ncol=2)
     figure.suptitle("step curves: mean of the selected steps, band +-1 SD", fontsize="medium")
     return figure
+
+
+def _legend(ax, **style) -> None:
+    """A legend of the panel's curves; none where no curve was drawn (an insole has no COP
+    along its foot): matplotlib warns of an empty legend."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**style)

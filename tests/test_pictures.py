@@ -376,3 +376,21 @@ def test_the_moticon_export_walks_then_stands():
 
     results, _ = analyse(drivers.load(str(shared_file("moticon_opengo/230927_102114.txt"))))
     assert results_caption(results).startswith("walking, then standing (12.52-16.95 s)")
+
+
+def test_an_insole_report_draws_no_empty_legends(tmp_path):
+    """Pedar has no COP along its foot: its step-curve panels held no curve, and matplotlib
+    warned "No artists with labels found to put in legend" on every report."""
+    import warnings
+
+    import drivers
+    from pressure.analysis import analyse
+    from pressure.report import write_report
+    from tests.conftest import shared_file
+
+    recording = drivers.load(str(shared_file("novel_pedar/pedar_example.asc")))
+    results, _ = analyse(recording)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_report(results, tmp_path / "pedar.html", recording=recording)
+    assert (tmp_path / "pedar.html").stat().st_size > 10_000
