@@ -185,6 +185,8 @@ def process(
         fallbacks = {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa,
                      "calibration": settings["calibration"]}  # a raw export is read when either is given
         if Path(source).is_dir():
+            if right is not None:
+                fail(f"{right}: a study folder is processed alone; its left and right insole files are paired by name")
             _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report, overwrite,
                            quiet, json_summary)
             return
@@ -359,8 +361,11 @@ def report(
 ) -> None:
     """A picture, a self-contained HTML page or an animation of a session: feet, COP, forces, steps or sway."""
     with user_errors():
+        from pressure.report import ANIMATIONS, PICTURES, write_report
+
+        if output.suffix.lower() not in PICTURES + ANIMATIONS:  # said before the session is processed
+            fail(f"{output}: a report is .html or .png (a picture), or .gif or .mp4 (an animation)")
         _refuse_overwriting(path, [output], overwrite)
-        from pressure.report import write_report
 
         dataset, recording = _results_and_recording(path, {"pitch": pitch_mm, "rate": rate_hz})
         write_report(dataset, output, recording=recording)  # a recording read here is not read again
@@ -416,7 +421,7 @@ class Compression(str, Enum):
 def capture(
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Driver URL: serial:///dev/ttyUSB0?..., sim://standing, a stored file.")],
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="Session file to write (.h5).")],
-    duration: Annotated[Optional[float], typer.Option("--duration", min=0.0, help="Stop after this many seconds.")] = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", callback=_positive, help="Stop after this many seconds (> 0).")] = None,
     frames: Annotated[Optional[int], typer.Option("--frames", min=1, help="Stop after this many frames.")] = None,
     overwrite: OverwriteOption = False,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Show the mat live in the terminal.")] = True,

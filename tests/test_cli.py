@@ -359,3 +359,17 @@ def test_an_animation_of_frames_without_metadata_takes_the_pitch_and_rate_given(
                                 "-o", str(tmp_path / "x.gif")])
     assert shown.exit_code == 0, shown.output
     assert (tmp_path / "x.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+
+
+@pytest.mark.parametrize("arguments, says", [
+    (["report", str(FIXTURES / "walking.h5"), "-o", "walk.pdf"], "walk.pdf: a report is .html or .png"),
+    (["process", str(FIXTURES), "right.asf", "-o", "out"], "right.asf: a study folder is processed alone"),
+    (["capture", "sim://standing", "-o", "zero.h5", "--duration", "0"], "0 is not a positive number"),
+])
+def test_what_cannot_work_is_refused_before_any_work(arguments, says, tmp_path, monkeypatch):
+    """report -o x.pdf processed the session before refusing the extension; process DIR RIGHT
+    dropped RIGHT silently; capture --duration 0 wrote a session of 0 frames."""
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(app, arguments)
+    assert shown.exit_code in (1, 2) and says in shown.output
+    assert list(tmp_path.iterdir()) == []
