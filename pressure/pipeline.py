@@ -216,6 +216,7 @@ def process(
         with imported_ahead(*(RESULTS_MODULES if streamed else ())):
             dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent)
     try:
+        dataset.attrs["source_url"] = absolute_source(source)  # read again later from anywhere (report, picture)
         dataset.attrs.update(extra_attrs or {})
         stage(f"writing {output}")
         write_results(dataset, output)
@@ -236,6 +237,20 @@ def process(
         stage(f"writing {report}")
         write_report(dataset, report, recording=recording)
     return dataset
+
+
+def absolute_source(source: str) -> str:
+    """``source`` with the paths of local files made absolute (options and other URLs as they
+    are): the results name their recording so that it is found again from any folder."""
+    if source.startswith("pair://"):
+        from drivers.pair import pair_url
+
+        left, _, right = source.removeprefix("pair://").partition("|")
+        return pair_url(absolute_source(left), absolute_source(right)) if right else source
+    if "://" in source:
+        return source
+    path, mark, options = source.partition("?")
+    return str(Path(path).resolve()) + mark + options if path and Path(path).exists() else source
 
 
 def describe(path: str, fallbacks: dict[str, object] | None = None) -> dict[str, object]:

@@ -373,3 +373,19 @@ def test_what_cannot_work_is_refused_before_any_work(arguments, says, tmp_path, 
     shown = runner.invoke(app, arguments)
     assert shown.exit_code in (1, 2) and says in shown.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_recording_named_relatively_is_found_again_from_another_folder(tmp_path, monkeypatch):
+    """Results kept the source as typed (walking.h5): a report made from another folder could
+    not read the recording again for its animation."""
+    import shutil
+
+    (tmp_path / "a").mkdir()
+    shutil.copy(FIXTURES / "walking.h5", tmp_path / "a" / "walking.h5")
+    monkeypatch.chdir(tmp_path / "a")
+    assert runner.invoke(app, ["process", "walking.h5?speed=0", "-o", "../r.h5", "-q"]).exit_code == 0
+    with xr.open_dataset(tmp_path / "r.h5", engine="h5netcdf") as results:
+        assert results.attrs["source_url"] == f"{tmp_path / 'a' / 'walking.h5'}?speed=0"
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(app, ["report", "r.h5", "-o", "x.gif"])
+    assert shown.exit_code == 0, shown.output
