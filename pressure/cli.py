@@ -434,6 +434,7 @@ def capture(
     """Record frames from a mat into a session file (Ctrl-C stops and keeps everything)."""
     with user_errors():
         _refuse_overwriting(source, [output], overwrite)
+        _refuse_unwritable([output])
         output.parent.mkdir(parents=True, exist_ok=True)  # as process does
         from pressure.pipeline import capture as run
 

@@ -365,14 +365,16 @@ def test_an_animation_of_frames_without_metadata_takes_the_pitch_and_rate_given(
     (["report", str(FIXTURES / "walking.h5"), "-o", "walk.pdf"], "walk.pdf: a report is .html or .png"),
     (["process", str(FIXTURES), "right.asf", "-o", "out"], "right.asf: a study folder is processed alone"),
     (["capture", "sim://standing", "-o", "zero.h5", "--duration", "0"], "0 is not a positive number"),
+    (["capture", "sim://standing", "-o", "notes.txt/s.h5", "--duration", "1"], "cannot be written in"),
 ])
 def test_what_cannot_work_is_refused_before_any_work(arguments, says, tmp_path, monkeypatch):
     """report -o x.pdf processed the session before refusing the extension; process DIR RIGHT
     dropped RIGHT silently; capture --duration 0 wrote a session of 0 frames."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
     shown = runner.invoke(app, arguments)
     assert shown.exit_code in (1, 2) and says in shown.output
-    assert list(tmp_path.iterdir()) == []
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_a_recording_named_relatively_is_found_again_from_another_folder(tmp_path, monkeypatch):
