@@ -361,10 +361,9 @@ def report(
 ) -> None:
     """A picture, a self-contained HTML page or an animation of a session: feet, COP, forces, steps or sway."""
     with user_errors():
-        from pressure.report import ANIMATIONS, PICTURES, write_report
+        from pressure.report import check_report_path, write_report
 
-        if output.suffix.lower() not in PICTURES + ANIMATIONS:  # said before the session is processed
-            fail(f"{output}: a report is .html or .png (a picture), or .gif or .mp4 (an animation)")
+        check_report_path(output)  # said before the session is processed
         _refuse_overwriting(path, [output], overwrite)
 
         dataset, recording = _results_and_recording(path, {"pitch": pitch_mm, "rate": rate_hz})

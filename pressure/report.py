@@ -200,21 +200,26 @@ def _report_prints(dataset, recording) -> tuple[list | None, str]:
     return None, ""
 
 
+def check_report_path(path: Path) -> Path:
+    """``path``, when its extension names a report (ValueError, one line, otherwise)."""
+    if path.suffix.lower() not in PICTURES + ANIMATIONS:
+        raise ValueError(f"{path}: a report is .html or .png (a picture), or .gif or .mp4 (an animation)")
+    return path
+
+
 def write_report(dataset, path: Path, *, style: str = "clinical", recording=None) -> None:
     """PNG or HTML by the file's extension (the HTML holds its picture inline); ``.gif``/``.mp4``
     write an animation (:func:`pressure.animation.save_animation`, from ``recording`` or the
     results' source). ``style``: ``clinical`` (stepped vendor-like scale from 0) or ``magma``."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
+    path = check_report_path(Path(path))
     suffix = path.suffix.lower()
     if suffix in ANIMATIONS:
         from pressure.animation import save_animation
 
         save_animation(dataset, recording, path, style=style)
         return
-    if suffix not in PICTURES:
-        raise ValueError(f"{path}: a report is .html or .png (a picture), or .gif or .mp4 (an animation)")
     pressure_scale(style)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".png":

@@ -16,9 +16,8 @@ does not read as a date. The header names no subject: ``FILENAME`` is the movie'
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import math
+from pathlib import Path
 
 import numpy as np
 

@@ -70,9 +70,13 @@ class ForceContact:
 @dataclass(frozen=True)
 class _Levels:
     smooth: np.ndarray  # the force with NaN filled and spikes removed (N)
-    baseline: float  # swing (unloaded) level (N); 0 when the insole is never unloaded
+    lower_mode: float  # the curve's low level (N), whatever it is
     flat: bool  # the curve is constant: a channel that measures nothing
-    lower_mode: float = 0.0  # the curve's low level, whatever it is (the baseline when below MAX_SWING_N)
+
+    @property
+    def baseline(self) -> float:
+        """The swing (unloaded) level (N); 0 when the insole is never unloaded (or walks on an offset)."""
+        return self.lower_mode if self.lower_mode < MAX_SWING_N else 0.0
 
 
 def _check(force_n: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -96,8 +100,7 @@ def _levels(force: np.ndarray, rate_hz: float) -> _Levels | None:
     smooth = ndimage.median_filter(filled, size=2 * half + 1, mode="nearest") if half else filled
     lo, hi = np.quantile(smooth, [0.01, 0.99])
     if hi - lo <= 1e-9 * max(1.0, abs(hi)):
-        level = float(lo)
-        return _Levels(smooth, level if level < MAX_SWING_N else 0.0, True)
+        return _Levels(smooth, float(lo), True)
     # Baseline = median of the lowest tenth of the range (the lower mode). A plain low quantile
     # is biased low by the noise (pedar left: 5 % quantile 11 N, swing median 15-19 N) and a
     # middle quantile lands in a stance when most of the recording is loaded; the lower mode is
@@ -106,7 +109,7 @@ def _levels(force: np.ndarray, rate_hz: float) -> _Levels | None:
     # (0-11 N), F-Scan right 9.5 N (16 N in the first swing, 7-10 N later: a slow drift),
     # F-Scan left and XSENSOR 0 N (their exports zero everything under a noise threshold).
     level = float(np.median(smooth[smooth <= lo + LOW_PART * (hi - lo)]))
-    return _Levels(smooth, level if level < MAX_SWING_N else 0.0, False, level)
+    return _Levels(smooth, level, False)
 
 
 def insole_baseline(force_n: np.ndarray, rate_hz: float) -> float:
@@ -147,7 +150,7 @@ def insole_contacts(force_n: np.ndarray, rate_hz: float, *, min_contact_s: float
     if levels is None or levels.flat:
         return []
     stances = _stances(levels.smooth, levels.baseline, rate_hz, min_contact_s, min_swing_s)
-    if levels.baseline == 0.0 and levels.lower_mode >= MAX_SWING_N:  # never unloaded, or an offset
+    if levels.lower_mode >= MAX_SWING_N:  # never unloaded, or an offset
         on_offset = _stances(levels.smooth, levels.lower_mode, rate_hz, min_contact_s, min_swing_s)
         if _walks(on_offset, rate_hz):
             return on_offset

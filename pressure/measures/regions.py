@@ -66,11 +66,17 @@ class RegionMeasures:
         self.loaded_frames += later.loaded_frames
         self.frames += later.frames
 
-    def result(self) -> dict[str, np.ndarray]:
-        """Each measure per region; NaN for a region never loaded."""
+    def total_fti(self) -> float:
+        """The force-time integral (N s) of all these regions together."""
+        return float(self.force_sum.sum() * self.dt)
+
+    def result(self, whole_fti: float | None = None) -> dict[str, np.ndarray]:
+        """Each measure per region; NaN for a region never loaded. ``whole_fti``: the whole
+        contact's force-time integral (N s), which the relative load is a share of, where these
+        regions leave some of its cells out (by default their own sum)."""
         ever = self.loaded_frames > 0
         fti = self.force_sum * self.dt
-        total = fti.sum()
+        total = self.total_fti() if whole_fti is None else whole_fti
         with np.errstate(invalid="ignore", divide="ignore"):
             relative = 100.0 * fti / total if total > 0 else np.full(len(fti), np.nan)
             mean_pressure = self.pressure_sum / self.loaded_frames

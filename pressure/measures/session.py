@@ -169,14 +169,11 @@ class SessionMeasures:
     def measured(self) -> Measured:
         region_measures = []
         for tally, undivided in zip(self.tallies, self.undivided):
-            results = [reducer.result() for reducer in tally.regions]
             # A region's relative load is its share of the whole contact's force-time integral:
             # the first division holds every cell of it, the others may leave cells out (a user's
             # one region took 100 % of the load, its share of itself).
-            whole = float(np.nansum(results[0]["fti"]))
-            for result in results:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    result["relative_load"] = 100.0 * result["fti"] / whole if whole > 0 else result["fti"] * np.nan
+            whole = tally.regions[0].total_fti()
+            results = [reducer.result(whole) for reducer in tally.regions]
             if undivided:
                 results[0] = {name: np.full(len(values), np.nan) for name, values in results[0].items()}
             region_measures.append({name: np.concatenate([result[name] for result in results])
