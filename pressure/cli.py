@@ -529,10 +529,11 @@ def info(
 ) -> None:
     """Summarise a session or results file: shape, rate, duration, pitch, device, counters."""
     with user_errors():
-        from pressure.pipeline import describe
+        from pressure.pipeline import describe, unused_settings
         from pressure.summary import results_caption, results_summary, results_table, session_lines, session_summary
 
-        found = describe(path, {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa})
+        fallbacks = {"pitch": pitch_mm, "rate": rate_hz, "scale_kpa": scale_kpa}
+        found = describe(path, fallbacks)
         out = console()
         if json_summary:
             summary = (results_summary(found["dataset"], output=path) if found["kind"] == "results"
@@ -553,6 +554,9 @@ def info(
             hint = _recover_hint(path)
             if hint:
                 out.print(f"recover     {hint}", highlight=False)
+        if found["kind"] == "session":
+            for line in unused_settings(path, found["recording"].info, fallbacks):
+                typer.echo(f"note: {line}", err=True)
 
 
 @app.command(name="map", cls=Command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import signal
 import threading
 import time
@@ -217,6 +218,10 @@ def process(
             dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent)
     try:
         dataset.attrs["source_url"] = absolute_source(source)  # read again later from anywhere (report, picture)
+        unused = unused_settings(source, recording.info, fallbacks)
+        if unused:  # said with the warnings: the results were computed without them
+            dataset.attrs["warnings"] = "\n".join(unused + [line for line in
+                                                            str(dataset.attrs.get("warnings", "")).splitlines() if line])
         dataset.attrs.update(extra_attrs or {})
         stage(f"writing {output}")
         write_results(dataset, output)
@@ -251,6 +256,27 @@ def absolute_source(source: str) -> str:
         return source
     path, mark, options = source.partition("?")
     return str(Path(path).resolve()) + mark + options if path and Path(path).exists() else source
+
+
+def unused_settings(source: str, info: drivers.MatInfo, fallbacks: dict[str, object] | None) -> list[str]:
+    """A line for each setting given on the command line that ``source`` did not take because it
+    states its own (the recording is right about itself; the user is told, not refused)."""
+    from drivers.files.metadata import pitch_mm
+
+    given = {name: value for name, value in (fallbacks or {}).items() if value is not None}
+    name = source.split("?")[0]
+    lines = []
+    if "pitch" in given:
+        across, along = pitch_mm(str(given["pitch"]))
+        if not (math.isclose(across, info.pitch_x_mm) and math.isclose(along, info.pitch_y_mm)):
+            lines.append(f"{name} states its cell pitch ({info.pitch_x_mm:g} x {info.pitch_y_mm:g} mm): "
+                         f"--pitch-mm {given['pitch']} is not used")
+    if "rate" in given and not math.isclose(float(given["rate"]), info.rate_hz):
+        lines.append(f"{name} states its frame rate ({info.rate_hz:g} Hz): --rate-hz {given['rate']:g} is not used")
+    if "scale_kpa" in given and not math.isclose(float(given["scale_kpa"]), info.scale_kpa):
+        lines.append(f"{name} states its units ({info.scale_kpa:g} kPa per unit): "
+                     f"--scale-kpa {given['scale_kpa']:g} is not used")
+    return lines
 
 
 def describe(path: str, fallbacks: dict[str, object] | None = None) -> dict[str, object]:

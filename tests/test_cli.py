@@ -88,6 +88,25 @@ def test_process_npy_with_pitch_and_rate(tmp_path):
     assert not (tmp_path / "r2.h5").exists()
 
 
+def test_settings_a_file_states_itself_are_named_as_not_used(tmp_path):
+    emed = shared_file("pressuRe_extdata/emed_test.lst")  # states 5 mm cells at 100 Hz
+    info = run("info", emed, "--pitch-mm", 7, "--rate-hz", 100)
+    assert info.exit_code == 0, info.output
+    assert info.stderr.splitlines() == [f"note: {emed} states its cell pitch (5 x 5 mm): --pitch-mm 7 is not used"]
+    out = tmp_path / "emed.h5"
+    result = run("process", emed, "-o", out, "--pitch-mm", 7, "--rate-hz", 50, "-q")
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out, engine="h5netcdf") as results:
+        assert (results.attrs["pitch_x_mm"], results.attrs["rate_hz"]) == (5.0, 100.0)
+        warnings = results.attrs["warnings"].splitlines()
+    assert warnings[:2] == [f"{emed} states its cell pitch (5 x 5 mm): --pitch-mm 7 is not used",
+                            f"{emed} states its frame rate (100 Hz): --rate-hz 50 is not used"]
+    # A setting the file lacks is used, and nothing is said of it.
+    frames = tmp_path / "frames.npy"
+    np.save(frames, np.zeros((3, 8, 8), np.float32))
+    assert run("info", frames, "--pitch-mm", 7, "--rate-hz", 50).stderr == ""
+
+
 def test_capture_then_info(tmp_path):
     out = tmp_path / "s.h5"
     result = run("capture", "sim://walking?speed=0", "-o", out, "--frames", 40)
