@@ -46,6 +46,17 @@ class DriverURL:
         return values
 
 
+PAIR_SCHEME = "pair://"
+
+
+def pair_files(text: str) -> list[str]:
+    """The LEFT and RIGHT files of a ``pair://LEFT|RIGHT?options`` URL (as written, options left
+    off); an empty list for any other source."""
+    if not str(text).startswith(PAIR_SCHEME):
+        return []
+    return str(text)[len(PAIR_SCHEME):].partition("?")[0].split("|")
+
+
 def parse_url(text: str | os.PathLike) -> DriverURL:
     """Split a driver URL; a plain path means ``file://``.
 

@@ -16,6 +16,7 @@ import numpy as np
 
 import drivers
 from drivers import DriverError, EndOfStream
+from drivers.url import pair_files
 from pressure import __version__
 
 if TYPE_CHECKING:
@@ -247,11 +248,11 @@ def process(
 def absolute_source(source: str) -> str:
     """``source`` with the paths of local files made absolute (options and other URLs as they
     are): the results name their recording so that it is found again from any folder."""
-    if source.startswith("pair://"):
+    if pair := pair_files(source):
         from drivers.pair import pair_url
 
-        left, _, right = source.removeprefix("pair://").partition("|")
-        return pair_url(absolute_source(left), absolute_source(right)) if right else source
+        options = source.partition("?")[1:]
+        return pair_url(*map(absolute_source, pair)) + "".join(options) if len(pair) == 2 else source
     if "://" in source:
         return source
     path, mark, options = source.partition("?")

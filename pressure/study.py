@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+from drivers.url import pair_files
 from pressure import __version__
 
 RESULTS_SUFFIX = ".results.h5"
@@ -117,9 +118,7 @@ def pair_insoles(paths: list[Path]) -> list[tuple[str, Path]]:
 
 def source_files(source: str) -> list[Path]:
     """The files a source reads (both files of a ``pair://``)."""
-    if source.startswith("pair://"):
-        return [Path(part) for part in source[len("pair://"):].split("|")]
-    return [Path(source)]
+    return [Path(part) for part in pair_files(source)] or [Path(source)]
 
 
 def report_path(results: Path) -> Path:

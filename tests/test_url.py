@@ -59,3 +59,24 @@ def test_unknown_scheme_names_the_known_ones():
 def test_unknown_simulation_is_refused():
     with pytest.raises(DriverError, match="sim://standing, sim://walking"):
         drivers.open_url("sim://running")
+
+
+def test_pair_files_are_the_two_paths_without_the_options():
+    from drivers.pair import pair_url
+    from drivers.url import pair_files
+
+    assert pair_files(pair_url("a/L.asf", "/b/R.asf") + "?scale_kpa=2") == ["a/L.asf", "/b/R.asf"]
+    assert pair_files("walk.asf?scale_kpa=2") == [] and pair_files("sim://standing") == []
+
+
+def test_a_pair_is_named_by_absolute_paths_with_its_options_kept(tmp_path, monkeypatch):
+    from drivers.pair import pair_url
+    from pressure.pipeline import absolute_source
+
+    (tmp_path / "L.asf").write_text("")
+    (tmp_path / "R.asf").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert absolute_source(pair_url("L.asf", "R.asf") + "?scale_kpa=2") == (
+        pair_url(str(tmp_path / "L.asf"), str(tmp_path / "R.asf")) + "?scale_kpa=2")
+    assert absolute_source("L.asf?scale_kpa=2") == f"{tmp_path / 'L.asf'}?scale_kpa=2"
+    assert absolute_source("sim://standing?seed=1") == "sim://standing?seed=1"

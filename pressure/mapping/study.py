@@ -50,6 +50,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from drivers.url import pair_files
+
 REGISTERED_FILE = "registered.h5"
 MAPS_FILE = "maps.h5"
 PICTURE_FILE = "maps.png"
@@ -202,9 +204,8 @@ def expand_sources(sources: Iterable[str], output_folder: Path | None = None,
             for source, named in pair_insoles(paths):
                 name = named.relative_to(folder).as_posix()
                 aliases = list(_file_names(name))
-                if source.startswith("pair://"):
-                    for part in source[len("pair://"):].split("|"):
-                        aliases += [Path(part).relative_to(folder).as_posix(), *_file_names(part)]
+                for part in pair_files(source):
+                    aliases += [Path(part).relative_to(folder).as_posix(), *_file_names(part)]
                 if source not in taken:
                     taken.add(source)
                     found.append(Session(source, name, tuple(dict.fromkeys(aliases))))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drivers.url import pair_files
 from pressure.pictures.scales import SIDE
 from pressure.pictures.session import complete_steps, has_geometry, has_standing, number
 from pressure.schema import FEET
@@ -19,8 +20,8 @@ DATE_KEYS = ("started_at", "recorded_at", "date", "recorded_at_text")  # the tex
 
 def source_name(attrs) -> str:
     url = str(attrs.get("source_url", "") or "")
-    if url.startswith("pair://"):
-        return " + ".join(Path(part.split("?")[0]).name for part in url[len("pair://"):].split("|"))
+    if pair := pair_files(url):
+        return " + ".join(Path(part).name for part in pair)
     if "://" in url and not url.startswith("file://"):
         return url.split("&")[0] if url.startswith("sim://") else url
     return Path(url.removeprefix("file://").split("?")[0]).name or "session"
