@@ -53,7 +53,7 @@ class MatInfo:
     foot_map: np.ndarray | None = None
     has_geometry: bool = True
     extra: dict = field(default_factory=dict)
-    assumed: tuple[str, ...] = ()  # settings ("pitch", "scale", "rate") the source did not tell: defaults
+    assumed: tuple[str, ...] = ()  # settings the source did not tell, by its URL option ("pitch", "scale", "rate", "scale_kpa"): defaults
 
     def __post_init__(self) -> None:
         self.dtype = np.dtype(self.dtype)

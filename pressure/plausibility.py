@@ -43,11 +43,13 @@ def feet_at_once(contacts) -> int:
 
 
 def assumed_settings(info) -> str:
-    """The pitch and scale the source did not tell, as a clause ("" when it told both)."""
-    assumed = [name for name in ("pitch", "scale") if name in info.assumed]
+    """The pitch and scale the source did not tell, as a clause ("" when it told both);
+    ``info.assumed`` names them by the source's URL options (a file's scale is ``scale_kpa``)."""
+    values = {"pitch": f"pitch {info.pitch_x_mm:g} mm", "scale": f"scale {info.scale_kpa:g} kPa per unit",
+              "scale_kpa": f"scale {info.scale_kpa:g} kPa per unit"}
+    assumed = [name for name in values if name in info.assumed]
     if not assumed:
         return ""
-    values = {"pitch": f"pitch {info.pitch_x_mm:g} mm", "scale": f"scale {info.scale_kpa:g} kPa per unit"}
     return (f"{' and '.join(values[name] for name in assumed)} assumed (the source does not say; give "
             f"{' and '.join(f'{name}=' for name in assumed)} in the URL)")
 

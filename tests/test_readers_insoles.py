@@ -124,7 +124,7 @@ def test_iscan_reads_with_a_scale_and_matches_the_raw_sum():
     assert info.cell_area_mm2 == pytest.approx(1.6129)  # 0.016129 cm2
     assert info.scale_kpa == 2.0 and info.foot_map is None
     assert np.isnan(recording.cells[0, 0, 0])  # B: outside the sensor
-    assert recording.kpa()[0, 2, 2] == pytest.approx(10.0)  # raw 5 x 2 kPa
+    assert recording.kpa()[0, 28 - 1 - 2, 2] == pytest.approx(10.0)  # the third row listed, raw 5 x 2 kPa
     # The export's own per-frame "Raw Sum" is the sum of the sensels read here, exactly (309 frames).
     np.testing.assert_array_equal(np.nansum(recording.cells, axis=(1, 2)), recording.extras["reported_raw_sum"])
 
@@ -174,6 +174,12 @@ def test_stappone_process_gives_force_and_steps(tmp_path):
         feet = list(results.step_foot.values)
         assert feet.count("left") >= 50 and "right" not in feet  # measured: 60, 59 complete
         assert 0.5 < float(results.step_stance_time.median()) < 0.8  # measured: 0.66 s
+        # Device units of unknown size are shown as kPa, and the results say so (they did not).
+        assert "scale 1 kPa per unit assumed" in results.attrs["warnings"]
+        assert "scale_kpa=" in results.attrs["warnings"]
+    (tmp_path / "told").mkdir()
+    with process(tmp_path / "told", f"{shared_file(STAPPONE)}?foot=left&tare=1&scale_kpa=1") as told:
+        assert "assumed" not in told.attrs["warnings"]
 
 
 # -- telling .csv files apart by content ---------------------------------------------------------
@@ -214,3 +220,43 @@ def test_moticon_vendor_force_and_cop_are_kept_in_the_results():
     assert results["reported_insole_cop_y"].dims == ("time", "foot")
     loaded = results["force"].values > 200
     assert np.nanmax(np.abs(results["reported_insole_cop_y"].values[loaded])) <= 0.5
+
+
+# -- Insole grids as seen from above (F-Scan, XSENSOR) -------------------------------------------
+
+
+def _first_stance_seen_from_its_start(force: np.ndarray) -> slice:
+    """The frames of the first stance that begins in the recording (it may run to its end)."""
+    loaded = force > 0.05 * force.max()
+    start = np.flatnonzero(~loaded[:-1] & loaded[1:])[0] + 1
+    ends = np.flatnonzero(loaded[:-1] & ~loaded[1:]) + 1
+    return slice(start, next(iter(ends[ends > start]), len(force)))
+
+
+@pytest.mark.parametrize("name, foot", [("tekscan_fscan/FrasP01L.asf", 0), ("tekscan_fscan/FrasP01R.asf", 1),
+                                        ("xsensor_insole/xsensor_data.csv", 0), ("xsensor_insole/xsensor_data.csv", 1)])
+def test_an_insole_is_its_foot_seen_from_above_toes_towards_plus_y(name, foot):
+    """Both formats list the rows of the vendor's picture top first, toes first. Read as listed,
+    every insole was its mirror image: a left insole drew a right foot, its lateral midfoot on the
+    medial side. Here the heel loads first at the low rows and the arch is on the inner side."""
+    recording = drivers.load(str(shared_file(name)))
+    mine = recording.info.foot_map == foot
+    pressure = np.where(mine, np.nan_to_num(recording.kpa()), 0.0)
+    rows = np.flatnonzero(mine.any(axis=1))
+    n = len(rows)
+    stance = pressure[_first_stance_seen_from_its_start(pressure.sum(axis=(1, 2)))]
+    row_force = stance.sum(axis=2)[:, rows]  # (frames, rows of this insole)
+    loaded_from = np.array([np.argmax(row_force[:, k] > 0.2 * row_force[:, k].max()) for k in range(n)])
+    heel, toes = loaded_from[: n // 4].mean(), loaded_from[-n // 4:].mean()
+    assert heel < toes  # the heel end, at the low rows, loads first
+    midfoot = stance.max(axis=0)[rows[n // 3]: rows[2 * n // 3]]
+    cols = np.arange(mine.shape[1])
+    lateral_shift = (midfoot.sum(axis=0) @ cols) / midfoot.sum() - cols[mine.any(axis=0)].mean()
+    # The midfoot's load lies on the lateral side: lower x for a left foot seen from above.
+    assert (lateral_shift < -1.0) if foot == 0 else (lateral_shift > 1.0)
+
+
+def test_xsensor_frame_rate_is_the_mean_period_of_its_millisecond_clock():
+    recording = drivers.load(str(shared_file("xsensor_insole/xsensor_data.csv")))
+    # 100 periods over 1.331 s (the Time lines 08:21:17.982 .. 08:21:19.313), 13 and 14 ms in turn.
+    assert recording.info.rate_hz == pytest.approx(100 / 1.331, rel=1e-4)

@@ -40,7 +40,7 @@ FORMAT_NAME = "STAPPone CSV"
 OPTIONS = {
     "foot": (choice("left", "right"), None),
     "left_sole": (int, None),
-    "scale_kpa": (positive(float), 1.0),
+    "scale_kpa": (positive(float), None),  # None: not told, device units taken as kPa (and said so)
     "sensor_area_cm2": (positive(float), 1.0),
     "tare": (choice("0", "1"), "0"),
 }
@@ -115,12 +115,13 @@ def read(path, options, url) -> Recording:
     cells = cells.astype(np.float32)
     foot_map = np.repeat(np.array([[feet[i]] for i in order], np.int8), CHANNELS, axis=1)
     area_cm2 = positive_number(path, "the sensor area (cm²)", options["sensor_area_cm2"])
-    scale = positive_number(path, "the scale (kPa per device unit)", options["scale_kpa"])
+    told = options["scale_kpa"] is not None
+    scale = positive_number(path, "the scale (kPa per device unit)", options["scale_kpa"]) if told else 1.0
     side_mm = float(np.sqrt(area_cm2 * 100))
-    units = "kPa (given scale)" if options["scale_kpa"] != 1.0 else "device units of unknown unit (not kPa)"
+    units = "kPa (given scale)" if told else "device units of unknown unit (not kPa)"
     info = MatInfo(rows=len(soles), cols=CHANNELS, pitch_x_mm=side_mm, pitch_y_mm=side_mm, rate_hz=rate,
                    device="STAPPone insoles", dtype=np.float32, scale_kpa=scale, cell_area_mm2=area_cm2 * 100,
-                   foot_map=foot_map, has_geometry=False,
+                   foot_map=foot_map, has_geometry=False, assumed=() if told else ("scale_kpa",),
                    extra={"units": units, "sensor_area_cm2": area_cm2})
     if tare is not None:
         info.extra["tare_device_units"] = tare.round(3).tolist()

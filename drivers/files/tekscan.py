@@ -118,7 +118,11 @@ def read(path, options, url) -> Recording:
     with np.errstate(over="ignore"):  # an overflow is refused just below
         frames = frames.astype(np.float32) * np.float32(to_kpa)
     check_pressures(path, frames, where)
-    if header.get("MIRROR_ROW", "0") == "1":
+    # The file lists the rows of Tekscan's picture top first, and y grows upwards here (DESIGN.md
+    # section 2), so its last row is row 0: an F-Scan insole's toes, its first rows, then lie
+    # towards +y and a left insole's hallux at the higher x, a foot seen from above (read as
+    # listed, every insole was its mirror image). MIRROR_ROW says the picture itself was flipped.
+    if header.get("MIRROR_ROW", "0") != "1":
         frames = frames[:, ::-1]
     if header.get("MIRROR_COL", "0") == "1":
         frames = frames[:, :, ::-1]
