@@ -147,6 +147,11 @@ REAL = {
                                  + [("left", "step", True), ("right", "step", False)], None),
     "F-Scan left insole": ("tekscan_fscan/FrasP01L.asf", [("left", "step", False)] + [("left", "step", True)] * 5, None),
     "F-Scan right insole": ("tekscan_fscan/FrasP01R.asf", [("right", "step", True)] * 5 + [("right", "step", False)], None),
+    # "Some walking steps" between standing: both feet carry 400 N for the first 1.6 s.
+    "Moticon insoles (OpenGo)": ("moticon_opengo/230927_102114.txt",
+                                 [("left", "standing", False), ("right", "standing", False)]
+                                 + [("left", "step", True), ("right", "step", True)] * 7
+                                 + [("left", "standing", False), ("right", "standing", False)], None),
     "XSENSOR insoles (pressuRe)": ("xsensor_insole/xsensor_data.csv",
                                    [("left", "step", False), ("right", "step", False), ("left", "step", True),
                                     ("right", "step", False)], None),
@@ -173,6 +178,7 @@ class Footstep:
     arch_index: float
     feet_share: float
     extra_blobs: int
+    cpei: float  # centre of pressure excursion index, %
 
 
 def speedpp2ds_case(path: Path, threshold_kpa: float = 5.0) -> tuple[Case, list[Footstep]]:
@@ -190,8 +196,9 @@ def speedpp2ds_case(path: Path, threshold_kpa: float = 5.0) -> tuple[Case, list[
             case.right += 1
         kpa = recording.cells.astype(float)
         loaded = np.where(kpa > threshold_kpa, kpa, 0.0).sum() * recording.info.cell_area_mm2 * 1e-3
+        cpei = float(results["step_cpei"].values[0]) if results.sizes.get("step") else float("nan")
         steps.append(Footstep(float(results["arch_index"].sel(foot="right")),
-                              float(results["force"].sum()) / loaded, int(results.attrs["extra_blobs"])))
+                              float(results["force"].sum()) / loaded, int(results.attrs["extra_blobs"]), cpei))
     arches = [step.arch_index for step in steps]
     case.notes = (f"arch index {np.nanmean(arches):.3f} +- {np.nanstd(arches):.3f} (mean +- SD of {len(steps)} steps); "
                   f"feet hold >= {min(step.feet_share for step in steps):.1%} of the loaded impulse")

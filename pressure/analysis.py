@@ -57,6 +57,7 @@ from pressure.contacts.session import (
     kind_of,
     name_feet,
     settle_cut_kinds,
+    settle_double_support,
 )
 from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, bridge_frames, contacts_of_session
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
@@ -283,6 +284,8 @@ def _settle_kinds(reader, prepare, contacts, windows, n_frames, spatial, options
         _measure_cuts(reader, prepare, contacts, windows, n_frames, sorted(set(range(len(contacts))) - set(short)),
                       spatial, geometry_args)
     settle_cut_kinds(contacts, rate_hz)
+    if spatial is None:
+        settle_double_support(contacts, rate_hz)
 
 
 def _measure_cuts(reader, prepare, contacts, windows, n_frames, chosen, spatial, geometry_args):

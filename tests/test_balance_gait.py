@@ -177,3 +177,26 @@ def test_each_standing_foot_sways_across_as_well_as_along(url, facing):
         for source in (expected[foot], {name: float(results[f"sway_{name}"].sel(part=foot)) for name in expected[foot]}):
             assert source["range_ml"] > 1.0, foot
             assert 10.0 < source["ellipse_area"] < 300.0, foot
+
+
+def test_the_foot_width_of_the_cpei_bridges_a_high_arch():
+    """A left print of a 50 mm wide heel (rows 0-9) and a 90 mm wide forefoot (rows 20-29, four
+    columns further out medially) joined by a 10 mm lateral band: where the distal third starts
+    (y 195 mm), the width between the borders is the forefoot's, not the band's 10 mm."""
+    from pressure.arch import FootGeometry
+    from pressure.gait import foot_width_at
+
+    mask = np.zeros((30, 20), bool)
+    mask[0:10, 0:5] = True  # heel, cols 0-4 (lateral side: low x for a left foot)
+    mask[10:20, 0:1] = True  # the lateral band
+    mask[20:30, 0:9] = True  # forefoot
+    rows, cols = np.nonzero(mask)
+    geometry = FootGeometry(axis=np.array([0.0, 1.0]), method="principal", heel_xy=np.array([20.0, 20.0]),
+                            rows=rows, cols=cols, s=rows * 10.0, half_cell=5.0, start=-5.0, end=295.0,
+                            width_mm=90.0)
+    lateral = np.array([-1.0, 0.0])  # a left foot's lateral side, at lower x
+    section = geometry.start + 2.0 / 3.0 * geometry.length_mm  # y 195 mm, in the band's last row
+    # The medial border runs from the heel's corner (45, 95) mm to the forefoot's (85, 195) mm; the
+    # lateral border is x = -5 mm throughout.
+    width = foot_width_at(geometry, section, lateral, 10.0, 10.0)
+    assert width == pytest.approx(85.0 + 5.0)

@@ -36,8 +36,11 @@ MIN_ROLL = 0.3  # a step's COP travels at least this share of the print's length
 ROLL_FRAMES = 0.1  # the COP's start and end are its mean over the first and last tenth of the contact
 MIN_FACING_CLARITY = 0.08
 MIN_JUDGED_S = 0.35  # a contact seen for less than half a stance shows too little of its roll
-MIN_SIDE_OFFSET_MM = 30.0
-MIN_ADVANCE_MM = 150.0  # steps that move on at least this much show the way of the walk  # feet closer than this across the walk are told apart by their shape
+MIN_SIDE_OFFSET_MM = 30.0  # feet closer than this across the walk are told apart by their shape
+MIN_ADVANCE_MM = 150.0  # steps that move on at least this much show the way of the walk
+# Both feet loaded together for longer than this is standing: a step's double support lasts
+# 0.1-0.5 s, even in a slow walk.
+MAX_DOUBLE_SUPPORT_S = 1.0
 
 
 @dataclass
@@ -113,6 +116,18 @@ def settle_cut_kinds(contacts: list[FootContact], rate_hz: float) -> None:
             nearest = min(whole, key=lambda c: min(abs(c.first - contact.last), abs(contact.first - c.last)))
             if nearest.kind == "step":
                 contact.kind = "step"
+
+
+def settle_double_support(contacts: list[FootContact], rate_hz: float) -> None:
+    """On insoles, whose contacts show no roll on the floor (their duration alone made them
+    steps): a contact during which the other foot stays loaded longer than MAX_DOUBLE_SUPPORT_S
+    is standing. A recording that starts with the person standing cuts both feet's first
+    contacts; the one that ended first, under 2.5 s, was taken for a step."""
+    for contact in contacts:
+        if contact.kind == "step" and any(
+                (min(contact.last, other.last) - max(contact.first, other.first) + 1) / rate_hz > MAX_DOUBLE_SUPPORT_S
+                for other in contacts if other.foot != contact.foot):
+            contact.kind = "standing"
 
 
 def snap(vector: np.ndarray) -> str:
