@@ -394,3 +394,21 @@ def test_an_insole_report_draws_no_empty_legends(tmp_path):
         warnings.simplefilter("error")
         write_report(results, tmp_path / "pedar.html", recording=recording)
     assert (tmp_path / "pedar.html").stat().st_size > 10_000
+
+
+def test_a_real_steps_panel_keeps_the_heel_island_the_analysis_joined():
+    """SpeedPP2DS subject 1: a high arch leaves 45 mm between heel and forefoot. The analysis
+    joins them into one foot (fragments.MAX_GAP_MM); the step panel kept only what lay within
+    40 mm of the forefoot, so it showed 264 kPa where the step's peak (the heel) was 863 kPa."""
+    from pathlib import Path
+
+    from benchmarks.accuracy import speedpp2ds_trials
+    from pressure.pictures.steps import step_peaks
+    from tests.conftest import shared_file
+
+    _, recording = next(speedpp2ds_trials(Path(shared_file("speedpp2ds/subj001.h5"))))
+    results, _ = analyse(recording)
+    (panel,) = step_peaks(results, recording)
+    assert np.nanmax(panel.peak) == pytest.approx(float(results["peak_pressure"].sel(foot="right").max()))
+    print_rows = np.flatnonzero(np.isfinite(panel.peak).any(axis=1))
+    assert len(print_rows) * 5.0 > 200  # the whole print, heel to toes, not a forefoot's 100 mm

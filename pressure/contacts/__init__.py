@@ -4,7 +4,7 @@ The modules read in the order the data flows:
 
 1. ``tracking``: cells loaded together over a stretch of time (per-cell runs with hysteresis,
    linked between neighbouring cells) become raw contacts; it reads a session chunk by chunk.
-2. ``fragments``: raw contacts that are pieces of one foot (a heel island cut off by a high arch,
+2. ``fragments``: raw contacts that are pieces of one foot (how big a foot is: ``sizes``) (a heel island cut off by a high arch,
    a row of toes) join their foot; two feet touching side by side are split; hands, knees and
    specks stay apart.
 3. ``orientation``: each foot contact's direction (heel to toe, from the order in which it

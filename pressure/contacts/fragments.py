@@ -18,13 +18,10 @@ import numpy as np
 
 from pressure.contacts.geometry import Grid, cut_by_edge, extent
 from pressure.contacts.orientation import heading, left_of
+from pressure.contacts.sizes import (MAX_FOOT_LENGTH_MM, MAX_FOOT_WIDTH_MM, MAX_GAP_MM, MIN_FOOT_LENGTH_MM,
+                                     MIN_FOOT_WIDTH_MM)
 from pressure.contacts.tracking import RawContact
 
-MAX_GAP_MM = 100.0  # a high arch can leave 75 mm between heel and forefoot (SpeedPP2DS)
-MAX_FOOT_LENGTH_MM = 330.0
-MAX_FOOT_WIDTH_MM = 140.0
-MIN_FOOT_LENGTH_MM = 100.0
-MIN_FOOT_WIDTH_MM = 40.0  # a row of toes, however long, is narrower than any foot
 MIN_ELONGATION = 1.6  # length over width of a foot's print; a knee or two feet side by side are rounder
 MIN_PIECES_ELONGATION = 1.4  # pieces joining may still be a part of a foot (a forefoot and its toes)
 MAX_OFF_AXIS_MM = 55.0  # a small piece (a lesser toe) lies at most half a wide foot aside of the axis

@@ -62,7 +62,8 @@ def step_peaks(results, recording=None, *, include_cut: bool = False,
     """Each step's peak image from the recording (read again by :func:`load_recording` when not given).
 
     A step's print: the cells of its foot (``foot_map``) over the contact's frames, kept where they
-    pass the threshold, the largest piece with what lies within 40 mm of it (toes), cropped.
+    pass the threshold, the largest piece with what lies within FOOT_REACH_MM of it (toes, a heel
+    island), cropped.
     Sensor sets without positions give each step's per-sensor peaks. At most ``max_steps``, in time
     order; cut steps only with ``include_cut``. Frames are read a contact at a time."""
     n_steps = results.sizes.get("step", 0)
@@ -122,7 +123,7 @@ def _bounds(cells: np.ndarray):
 
 
 def _print_cells(loaded: np.ndarray, px: float, py: float) -> np.ndarray:
-    """The largest piece of ``loaded`` and every piece within 40 mm of it (toes, a heel island)."""
+    """The largest piece of ``loaded`` and every piece within FOOT_REACH_MM of it (toes, a heel island)."""
     from scipy import ndimage
 
     labels, n, largest = pieces(loaded)
