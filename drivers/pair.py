@@ -29,6 +29,9 @@ def pair_url(left: str, right: str) -> str:
 
 
 def split_pair(url: DriverURL) -> tuple[str, str]:
+    if "|" in url.text and "|" not in url.path:  # the URL's options began before the bar
+        raise DriverError(f"{url.text}: a pair's options go once, after the right file, and apply to both: "
+                          "pair://LEFT|RIGHT?options")
     parts = url.path.split("|")
     if len(parts) != 2 or not all(parts):
         raise DriverError(f"{url.text}: a pair is pair://LEFT|RIGHT, two files")
@@ -60,7 +63,9 @@ def combine_insoles(left: Recording, right: Recording, name: str) -> Recording:
                    rate_hz=left.info.rate_hz, device=f"{left.info.device} (left) + {right.info.device} (right)",
                    dtype=np.float32, cell_area_mm2=left.info.cell_area_mm2, foot_map=foot_map,
                    has_geometry=left.info.has_geometry and right.info.has_geometry)
-    attrs = {"left_source": left.source_url, "right_source": right.source_url,
+    # What both files say alike (the recording's date, its subject) is the pair's too.
+    shared = {key: value for key, value in (left.attrs or {}).items() if (right.attrs or {}).get(key) == value}
+    attrs = {**shared, "left_source": left.source_url, "right_source": right.source_url,
              "frames_cut_to_pair": int(max(left.n_frames, right.n_frames) - n)}
     extras = {}
     forces = [r.extras.get("reported_force_n") if r.extras else None for r in (left, right)]

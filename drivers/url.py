@@ -20,11 +20,12 @@ class DriverURL:
     fallbacks: dict[str, str] = field(default_factory=dict)
     stream_above_bytes: int | None = None  # a stored session larger than this is read block by block
 
-    def take(self, spec: dict[str, tuple[Callable[[str], Any], Any]]) -> dict[str, Any]:
+    def take(self, spec: dict[str, tuple[Callable[[str], Any], Any]], known: tuple[str, ...] = ()) -> dict[str, Any]:
         """Options converted by ``spec`` ({name: (convert, default)}); unknown keys are refused.
 
         ``fallbacks`` (e.g. --pitch-mm from the command line) fill options this source accepts
-        and the URL leaves out.
+        and the URL leaves out, except the ``known`` ones: settings the source knows without
+        being told (a plate's sensor size), which only the URL overrides.
         """
         unknown = sorted(set(self.options) - set(spec))
         if unknown:
@@ -32,7 +33,8 @@ class DriverURL:
             raise DriverError(
                 f"unknown option {', '.join(unknown)} in {self.text}; valid options: {valid}"
             )
-        given = {**{k: v for k, v in self.fallbacks.items() if k in spec and v is not None}, **self.options}
+        given = {**{k: v for k, v in self.fallbacks.items() if k in spec and k not in known and v is not None},
+                 **self.options}
         values = {}
         for name, (convert, default) in spec.items():
             if name not in given:
@@ -54,7 +56,7 @@ def pair_files(text: str) -> list[str]:
     off); an empty list for any other source."""
     if not str(text).startswith(PAIR_SCHEME):
         return []
-    return str(text)[len(PAIR_SCHEME):].partition("?")[0].split("|")
+    return [part.partition("?")[0] for part in str(text)[len(PAIR_SCHEME):].split("|")]
 
 
 def parse_url(text: str | os.PathLike) -> DriverURL:

@@ -202,6 +202,9 @@ def process(
         output = output or Path(Path(source.split("?")[0]).stem + ".results.h5")
         if output.is_dir():
             fail(f"{output}: is a folder; give a results file name")
+        _refuse_suffix(output, HDF5_SUFFIXES, "results are an HDF5 file (.h5); for CSV tables, pressure export")
+        if picture is not None:
+            _refuse_suffix(picture, PICTURE_SUFFIXES, "a picture is .png, .svg, .pdf or .jpg")
         outputs = [output, picture, report_path(output) if report else None]
         _refuse_overwriting(source, outputs, overwrite)
         _refuse_unwritable(outputs)
@@ -263,6 +266,17 @@ def _refuse_overwriting(source: str, outputs: list, overwrite: bool) -> None:
                 fail(f"{output}: is the input {path}; give another output file")
         if output.exists() and not overwrite:
             fail(f"{output}: exists; give --overwrite to replace it")
+
+
+HDF5_SUFFIXES = (".h5", ".hdf5", ".nc")
+PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
+
+
+def _refuse_suffix(path: Path, allowed: tuple[str, ...], what: str) -> None:
+    """Before any work: an output named for another kind of file (a .csv results file was an HDF5
+    file under that name; a .txt picture failed once the results were written)."""
+    if path.suffix.lower() not in allowed:
+        fail(f"{path}: {what}")
 
 
 def _refuse_unwritable(outputs: list) -> None:
@@ -432,6 +446,7 @@ def capture(
 ) -> None:
     """Record frames from a mat into a session file (Ctrl-C stops and keeps everything)."""
     with user_errors():
+        _refuse_suffix(output, HDF5_SUFFIXES, "a session is an HDF5 file (.h5)")
         _refuse_overwriting(source, [output], overwrite)
         _refuse_unwritable([output])
         output.parent.mkdir(parents=True, exist_ok=True)  # as process does

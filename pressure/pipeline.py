@@ -270,12 +270,12 @@ def unused_settings(source: str, info: drivers.MatInfo, fallbacks: dict[str, obj
     if "pitch" in given:
         across, along = pitch_mm(str(given["pitch"]))
         if not (math.isclose(across, info.pitch_x_mm) and math.isclose(along, info.pitch_y_mm)):
-            lines.append(f"{name} states its cell pitch ({info.pitch_x_mm:g} x {info.pitch_y_mm:g} mm): "
+            lines.append(f"{name} has its own cell pitch ({info.pitch_x_mm:g} x {info.pitch_y_mm:g} mm): "
                          f"--pitch-mm {given['pitch']} is not used")
     if "rate" in given and not math.isclose(float(given["rate"]), info.rate_hz):
-        lines.append(f"{name} states its frame rate ({info.rate_hz:g} Hz): --rate-hz {given['rate']:g} is not used")
+        lines.append(f"{name} has its own frame rate ({info.rate_hz:g} Hz): --rate-hz {given['rate']:g} is not used")
     if "scale_kpa" in given and not math.isclose(float(given["scale_kpa"]), info.scale_kpa):
-        lines.append(f"{name} states its units ({info.scale_kpa:g} kPa per unit): "
+        lines.append(f"{name} has its own units ({info.scale_kpa:g} kPa per unit): "
                      f"--scale-kpa {given['scale_kpa']:g} is not used")
     return lines
 

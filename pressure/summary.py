@@ -18,6 +18,14 @@ def _fmt(value: float, pattern: str) -> str:
     return text
 
 
+def counted_steps(dataset) -> np.ndarray:
+    """The steps each foot's statistics use: complete, and as --skip-steps and --min-stance chose
+    (results written before ``step_selected`` existed: the complete ones)."""
+    if "step_selected" in dataset:
+        return dataset["step_selected"].values.astype(bool)
+    return dataset["step_complete"].values.astype(bool)
+
+
 def summary_rows(dataset) -> list[tuple[str, str, str]]:
     """Per-foot summary of a results dataset as (label, left, right) text; "-" throughout for a
     foot the session never saw (not 0 N, 0 kPa)."""
@@ -39,15 +47,22 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         rows.append(("sway path (5 Hz)", lambda f: _fmt(float(sway["sway_path_length"].sel(part=f)), "{:.0f} mm")))
         rows.append(("sway ellipse 95 %", lambda f: _fmt(float(sway["sway_ellipse_area"].sel(part=f)), "{:.1f} mm^2")))
     if dataset.sizes.get("step", 0):
-        steps = dataset.set_coords("step_foot")
+        counted = counted_steps(dataset)
 
         def per_step(name, pattern):
-            return lambda f: _fmt(float(steps[name].where(steps["step_foot"] == f).median()), pattern)
+            def median(foot):
+                values = dataset[name].values[counted & (dataset["step_foot"].values == foot)]
+                values = values[np.isfinite(values)]
+                return _fmt(float(np.median(values)) if values.size else float("nan"), pattern)
+            return median
 
         def step_count(foot):
-            mine = dataset["step_foot"] == foot
-            cut = int((mine & ~dataset["step_complete"].astype(bool)).sum()) if "step_complete" in dataset else 0
-            return f"{int(mine.sum())}" + (f" ({cut} cut)" if cut else "")
+            mine = dataset["step_foot"].values == foot
+            complete = mine & dataset["step_complete"].values.astype(bool)
+            notes = [f"{int((mine & ~complete).sum())} cut"] if (mine & ~complete).any() else []
+            if (counted & mine).sum() < complete.sum():  # --skip-steps or --min-stance left some out
+                notes.append(f"{int((counted & mine).sum())} counted")
+            return f"{int(mine.sum())}" + (f" ({', '.join(notes)})" if notes else "")
 
         rows.append(("steps", step_count))
         rows.append(("step peak force", per_step("step_peak_force", "{:.0f} N")))
@@ -169,9 +184,11 @@ def results_summary(dataset, source: str = "", output: str = "") -> dict:
             complete = mine & dataset["step_complete"].values.astype(bool)
             numbers["steps"] = int(mine.sum())
             numbers["complete_steps"] = int(complete.sum())
+            counted = mine & counted_steps(dataset)
+            numbers["counted_steps"] = int(counted.sum())
             for name, key in (("step_peak_force", "step_peak_force_n"), ("step_length", "step_length_mm"),
                               ("step_stance_time", "stance_time_s")):
-                values = dataset[name].values[complete]
+                values = dataset[name].values[counted]
                 values = values[np.isfinite(values)]
                 numbers[key] = float(np.median(values)) if values.size else None
         feet[foot] = numbers if seen else {key: None for key in numbers}

@@ -92,15 +92,15 @@ def test_settings_a_file_states_itself_are_named_as_not_used(tmp_path):
     emed = shared_file("pressuRe_extdata/emed_test.lst")  # states 5 mm cells at 100 Hz
     info = run("info", emed, "--pitch-mm", 7, "--rate-hz", 100)
     assert info.exit_code == 0, info.output
-    assert info.stderr.splitlines() == [f"note: {emed} states its cell pitch (5 x 5 mm): --pitch-mm 7 is not used"]
+    assert info.stderr.splitlines() == [f"note: {emed} has its own cell pitch (5 x 5 mm): --pitch-mm 7 is not used"]
     out = tmp_path / "emed.h5"
     result = run("process", emed, "-o", out, "--pitch-mm", 7, "--rate-hz", 50, "-q")
     assert result.exit_code == 0, result.output
     with xr.open_dataset(out, engine="h5netcdf") as results:
         assert (results.attrs["pitch_x_mm"], results.attrs["rate_hz"]) == (5.0, 100.0)
         warnings = results.attrs["warnings"].splitlines()
-    assert warnings[:2] == [f"{emed} states its cell pitch (5 x 5 mm): --pitch-mm 7 is not used",
-                            f"{emed} states its frame rate (100 Hz): --rate-hz 50 is not used"]
+    assert warnings[:2] == [f"{emed} has its own cell pitch (5 x 5 mm): --pitch-mm 7 is not used",
+                            f"{emed} has its own frame rate (100 Hz): --rate-hz 50 is not used"]
     # A setting the file lacks is used, and nothing is said of it.
     frames = tmp_path / "frames.npy"
     np.save(frames, np.zeros((3, 8, 8), np.float32))
@@ -410,3 +410,33 @@ def test_a_recording_named_relatively_is_found_again_from_another_folder(tmp_pat
     monkeypatch.chdir(tmp_path)
     shown = runner.invoke(app, ["report", "r.h5", "-o", "x.gif"])
     assert shown.exit_code == 0, shown.output
+
+
+def test_the_summary_counts_the_steps_the_options_chose(tmp_path):
+    """The terminal and --json medians are those of the steps --skip-steps and --min-stance keep
+    (they took every step of the foot: 891 N with --skip-steps 2, whose two steps give 892 N)."""
+    fscan = shared_file("tekscan_fscan/FrasP01L.asf")
+    out = tmp_path / "fscan.h5"
+    result = run("process", fscan, "-o", out, "--skip-steps", 2)
+    assert result.exit_code == 0, result.output
+    assert "6 (1 cut, 2 counted)" in result.stdout
+    summary = json.loads(run("process", fscan, "-o", out, "--skip-steps", 2, "--overwrite", "--json").stdout)
+    with xr.open_dataset(out, engine="h5netcdf") as results:
+        chosen = results["step_selected"].values & (results["step_foot"].values == "left")
+        expected = float(np.median(results["step_peak_force"].values[chosen]))
+    left = summary["feet"]["left"]
+    assert left["counted_steps"] == chosen.sum() == 2
+    assert left["step_peak_force_n"] == pytest.approx(expected)
+    assert f"{expected:.0f} N" in result.stdout
+    none = json.loads(run("process", fscan, "-o", out, "--min-stance", 5, "--overwrite", "--json").stdout)
+    assert none["feet"]["left"]["counted_steps"] == 0 and none["feet"]["left"]["step_peak_force_n"] is None
+
+
+def test_outputs_named_for_another_kind_of_file_are_refused_before_any_work(tmp_path):
+    standing = FIXTURES / "standing.h5"
+    assert_user_error(run("process", standing, "-o", tmp_path / "r.csv"), "r.csv", "pressure export")
+    assert_user_error(run("process", standing, "-o", tmp_path / "r.h5", "--picture", tmp_path / "p.txt"),
+                      "p.txt", ".png")
+    assert_user_error(run("capture", "sim://standing?speed=0", "--frames", 5, "-o", tmp_path / "s.csv"),
+                      "s.csv", ".h5")
+    assert list(tmp_path.iterdir()) == []  # the results were not written before the picture failed

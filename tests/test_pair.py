@@ -24,6 +24,8 @@ def test_two_fscan_insoles_make_one_session_with_a_load_share():
     assert results["load_share"].sum() == pytest.approx(1.0)
     assert np.isfinite(float(results["symmetry_index"]))
     assert sorted(set(results["step_foot"].values)) == ["left", "right"]
+    # The date both files give is the pair's (the pictures said "date not recorded").
+    assert recording.attrs["recorded_at"] == results.attrs["recorded_at"] == "2017-02-16T11:26:22"
 
 
 def test_a_pair_of_different_pitches_is_refused(tmp_path):
@@ -75,3 +77,13 @@ def test_the_left_insole_carries_its_own_share_when_given_in_order():
     left, right = shared_file("tekscan_fscan/FrasP01L.asf"), shared_file("tekscan_fscan/FrasP01R.asf")
     results, _ = analyse(drivers.load(pair_url(str(left), str(right))))
     assert float(results["load_share"].sel(foot="left")) == pytest.approx(0.593, abs=0.001)
+
+
+def test_options_on_the_left_file_of_a_pair_are_refused_saying_where_they_go():
+    from drivers import DriverError
+
+    left, right = shared_file("tekscan_fscan/FrasP01L.asf"), shared_file("tekscan_fscan/FrasP01R.asf")
+    with pytest.raises(DriverError, match=r"options go once, after the right file, and apply to both"):
+        drivers.load(pair_url(f"{left}?foot=left", f"{right}?foot=right"))
+    both = drivers.load(pair_url(str(left), str(right)) + "?scale_kpa=1")
+    assert both.n_frames > 0

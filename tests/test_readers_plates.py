@@ -145,6 +145,11 @@ def test_footscan_workbook_frames_pitch_and_units():
     assert recording.cells.shape[1:] == (38 + 4, 20 + 4)  # the 38 x 20 window and a margin of 2
     assert info.rate_hz == 500.0 and recording.time_s[-1] == pytest.approx(0.656)
     assert (info.pitch_x_mm, info.pitch_y_mm) == (5.08, 7.62)  # across x along: rows run along the foot
+    # --pitch-mm (a study's, for its frames without metadata) leaves the plate's known sensors be;
+    # ?pitch= on the file's own URL overrides them.
+    told = drivers.load(str(shared_file(FOOTSCAN)), fallbacks={"pitch": "5"}).info
+    assert (told.pitch_x_mm, told.pitch_y_mm) == (5.08, 7.62)
+    assert drivers.load(f"{shared_file(FOOTSCAN)}?pitch=5").info.pitch_x_mm == 5.0
     assert recording.attrs["foot"] == "right"
     kpa = recording.kpa()
     force = kpa.sum(axis=(1, 2), dtype=np.float64) * info.cell_area_mm2 / 1000

@@ -114,7 +114,7 @@ def open_file(url: DriverURL) -> FileMat:
     path = existing_file(url)
     module = format_module(path)
     try:
-        options = url.take({**COMMON_OPTIONS, **module.OPTIONS})
+        options = url.take({**COMMON_OPTIONS, **module.OPTIONS}, known=getattr(module, "KNOWN_SETTINGS", ()))
     except DriverError as error:
         raise DriverError(f"{path}: {str(error).replace(f' in {url.text}', '')}") from None
     try:

@@ -43,6 +43,9 @@ from drivers.url import choice, non_negative
 
 FORMAT_NAME = "footscan Excel"
 PITCH_ACROSS_MM, PITCH_ALONG_MM = 5.08, 7.62
+# The plate's sensors are known: --pitch-mm (meant for frames without metadata, and given to a
+# whole study) does not change them; ?pitch= does.
+KNOWN_SETTINGS = ("pitch",)
 OPTIONS = {
     "units": (choice("n", "ncm2", "kpa"), "n"),
     "pitch": (pitch_mm, None),
