@@ -58,6 +58,8 @@ def plausibility_warnings(recording, dataset, contacts) -> list[str]:
     """One line each: what looks wrong, and what likely causes it."""
     info = recording.info
     warnings = []
+    if (recording.attrs or {}).get("cut_short"):  # a reader kept the whole frames of a file cut off
+        warnings.append(str(recording.attrs["cut_short"]))
     if assumed_settings(info):
         warnings.append(assumed_settings(info) + ": forces and areas are right only if the mat's are these")
     weight, how = weight_estimate_n(dataset)

@@ -73,6 +73,7 @@ def read(path, options, url) -> Recording:
     raw_sums: list[float] = []  # the export's own "Raw Sum" per frame, where the frame line gives it
     values: list[str] = []
     row_lines: list[int] = []  # the line each row of values came from, for messages
+    cut_short = None  # the frame the file ends inside, if it does (a copy cut off, a full disk)
     i = start
     while i < len(lines):
         line = lines[i].strip()
@@ -91,6 +92,10 @@ def read(path, options, url) -> Recording:
             raise DriverError(f"{path}: line {i + 1}: frame {numbers[-1]} comes after frame {numbers[-2]}; "
                               "frame numbers must increase")
         block = lines[i + 1: i + 1 + rows]
+        if _ends_inside(block, lines[i + 1 + rows:], rows, cols):
+            cut_short = numbers.pop()
+            raw_sums.pop()
+            break
         if len(block) < rows:
             raise DriverError(f"{path}: frame {numbers[-1]} is cut short ({len(block)} of {rows} rows)")
         for offset, row in enumerate(block):
@@ -143,7 +148,11 @@ def read(path, options, url) -> Recording:
         extra["units"] = "raw" + ("" if options.get("scale_kpa") else ": mapped to kPa by the calibration table")
     extras = {"reported_raw_sum": np.array(raw_sums)} if not np.isnan(raw_sums).all() else None
     attrs = header_attrs(header.get("TIME", ""))  # the PC's local clock, left naive: the file gives no zone
-    return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info, Counters(), url,
+    if cut_short is not None:
+        attrs["cut_short"] = (f"the file ends inside frame {cut_short}: its {len(numbers)} whole frames are read, "
+                              "the last one left out")
+    return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info,
+                     Counters(corrupt=int(cut_short is not None)), url,
                      attrs=attrs or None, extras=extras)
 
 
@@ -181,6 +190,12 @@ def _header_number(path, header: dict, key: str) -> float:
 def foot_named(path) -> str | None:
     """The foot an F-Scan file's name says (F-Scan names its exports ``...L.asf``, ``...R.asf``), or None."""
     return {"L": "left", "R": "right"}.get(Path(path).stem[-1:].upper())
+
+
+def _ends_inside(block: list[str], after: list[str], rows: int, cols: int) -> bool:
+    """Whether the file ends inside this frame: some of its rows missing or short, nothing after."""
+    short = len(block) < rows or any(len(row.strip().split(",")) != cols for row in block)
+    return short and not any(line.strip() for line in after)
 
 
 def _foot_from_name(path) -> str:
