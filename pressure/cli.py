@@ -394,7 +394,7 @@ def export(
     rate_hz: RateOption = None,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """Results for spreadsheets: PREFIX.frames.csv and PREFIX.steps.csv, units in the headers."""
+    """Results for spreadsheets: PREFIX.frames.csv, PREFIX.steps.csv and PREFIX.regions.csv, units in the headers."""
     with user_errors():
         from pressure.export import export_csv, export_paths
 

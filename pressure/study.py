@@ -222,6 +222,8 @@ def summary_row(dataset, source: str) -> dict:
     without its side (``FrasP01L.asf`` + ``FrasP01R.asf``: session ``FrasP01``)."""
     import numpy as np
 
+    from pressure.summary import covered_seconds
+
     files = source_files(source)
     shown = " + ".join(str(f) for f in files)
     source = files[0]
@@ -238,11 +240,10 @@ def summary_row(dataset, source: str) -> dict:
     subject, session = subject_and_session(source)
     subject = str(dataset.attrs.get("subject", subject))
     session = str(dataset.attrs.get("session", session))
-    duration = float(dataset["time"][-1]) + 1.0 / float(dataset.attrs["rate_hz"]) if dataset.sizes["time"] else 0.0
     mat = dataset.sel(part="mat")
     return {
         "file": shown, "subject": subject, "session": session, "status": "done", "error": "",
-        "activity": dataset.attrs.get("activity", ""), "duration_s": round(duration, 4),
+        "activity": dataset.attrs.get("activity", ""), "duration_s": round(covered_seconds(dataset), 4),
         "frames": int(dataset.sizes["time"]), "steps": int(dataset.sizes.get("step", 0)),
         "cadence_per_min": number(dataset["cadence"]),
         "arch_index_left": number(dataset["arch_index"].sel(foot="left")),

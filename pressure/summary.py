@@ -103,8 +103,16 @@ def region_table(dataset) -> Table | str:
     return table
 
 
+def covered_seconds(dataset) -> float:
+    """The time the results' frames cover, the last frame's period included, as ``info`` says of
+    a session (205 frames at 31.25 Hz: 6.56 s; the last frame's time alone said 6.53)."""
+    if not dataset.sizes["time"]:
+        return 0.0
+    return float(dataset["time"][-1]) + 1.0 / float(dataset.attrs["rate_hz"])
+
+
 def results_caption(dataset) -> str:
-    duration = float(dataset["time"][-1]) if dataset.sizes["time"] else 0.0
+    duration = covered_seconds(dataset)
     si = float(dataset["symmetry_index"])
     activity = dataset.attrs.get("activity", "?")
     if activity == "mixed":
@@ -118,6 +126,8 @@ def results_caption(dataset) -> str:
         side = "more load on the right" if si > 0 else "more load on the left" if si < 0 else "equal load"
         text += (f"symmetry index {_fmt(si, '{:+.1f}')} % ({side}"
                  + (f"; {source})" if source else ")"))
+    elif not all(foot_seen(dataset, foot) for foot in FEET):
+        text += f"symmetry index - (the {next(f for f in FEET if not foot_seen(dataset, f))} foot was not recorded)"
     else:
         text += "symmetry index - (a foot without complete contacts)"
     if dataset.attrs.get("activity") in ("standing", "mixed") and np.isfinite(
@@ -197,7 +207,7 @@ def results_summary(dataset, source: str = "", output: str = "") -> dict:
         "results": output,
         "activity": str(dataset.attrs.get("activity", "")),
         "frames": int(dataset.sizes["time"]),
-        "duration_s": float(dataset["time"][-1]) if dataset.sizes["time"] else 0.0,
+        "duration_s": covered_seconds(dataset),
         "symmetry_index_percent": _number(dataset["symmetry_index"]),
         "cadence_per_min": _number(dataset["cadence"]),
         "feet": feet,
