@@ -65,6 +65,9 @@ def test_process_real_tekscan_insole(tmp_path):
         assert results["force"].sel(foot="left").max() > 300
         assert results.attrs["activity"] == "walking"
         assert results.sizes["step"] >= 2
+    # 205 frames at 31.25 Hz cover 6.56 s, as info says; the right foot's share is not missing data.
+    said = " ".join(result.stdout.split())  # the terminal wraps the caption
+    assert "205 frames over 6.56 s" in said and "the right foot was not recorded" in said
 
 
 def test_process_real_pedar_gives_force_but_no_positions(tmp_path):
