@@ -61,6 +61,8 @@ RESULTS = {
     "cop_path_length": Variable(("foot",), "mm", "length of the centre-of-pressure path"),
     "symmetry_index": Variable((), "%", "Robinson symmetry index of the load share's measure, > 0: more load on the right"),
     "left_share": Variable(("time",), "1", "left foot's share of the force on both feet; NaN when unloaded"),
+    "standing": Variable(("time",), "", "true in the frames in which the person stood (every standing foot): sway, "
+                         "the standing load share and the mean pressure image are of these", required=False),
     "arch_axis_method": Variable(("foot",), "", "how the foot axis was found: heel-toes or principal"),
     "region_peak_pressure": Variable(("foot", "region"), "kPa", "highest pressure in each region over the selected steps and standing contacts"),
     "region_pti": Variable(("foot", "region"), "kPa s", "pressure-time integral of the region's peak pressure, mean over the selected steps and standing contacts"),
@@ -166,11 +168,26 @@ def _attrs(name: str, spec: Variable) -> dict[str, Any]:
     return attrs
 
 
+def runs_of(chosen: np.ndarray) -> list[tuple[int, int]]:
+    """The (start, stop) of each run of True in ``chosen``."""
+    edges = np.flatnonzero(np.diff(np.r_[False, chosen, False].astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def standing_part(results, name: str):
-    """Variable ``name`` of a results dataset over the frames in which the person stood
-    (``standing_from_s`` to ``standing_to_s``: NaN bounds, a session without standing, give no
-    frames); the variable alone, so that a day's other per-frame series are not read."""
-    return results[name].sel(time=slice(results.attrs["standing_from_s"], results.attrs["standing_to_s"]))
+    """Variable ``name`` of a results dataset over the frames in which the person stood (its
+    ``standing`` frames; in results written before them, ``standing_from_s`` to ``standing_to_s``,
+    which also held the walk between a stand at the start and one at the end). The variable
+    alone, a stretch of standing at a time: a day's other per-frame series are not read."""
+    if "standing" not in results:
+        return results[name].sel(time=slice(results.attrs["standing_from_s"], results.attrs["standing_to_s"]))
+    runs = runs_of(results["standing"].values.astype(bool))
+    parts = [results[name].isel(time=slice(start, stop)) for start, stop in runs] or [results[name].isel(time=slice(0, 0))]
+    if len(parts) == 1:
+        return parts[0]
+    import xarray as xr
+
+    return xr.concat(parts, "time")
 
 
 def time_blocks(variable, frames: int = 1 << 20):

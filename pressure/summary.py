@@ -116,9 +116,10 @@ def results_caption(dataset) -> str:
     si = float(dataset["symmetry_index"])
     activity = dataset.attrs.get("activity", "?")
     if activity == "mixed":
+        from pressure.pictures.session import standing_spans
         from pressure.pictures.text import activity_text, step_starts
 
-        activity = activity_text(dataset.attrs, step_starts(dataset), spans=True)
+        activity = activity_text(dataset.attrs, step_starts(dataset), spans=True, standing=standing_spans(dataset))
     text = f"{activity}, {dataset.sizes['time']} frames over {duration:.2f} s; "
     if np.isfinite(si):
         source = {"standing": "mean force standing", "steps": "mean step impulse"}.get(

@@ -364,18 +364,28 @@ def test_a_mixed_activity_is_told_in_the_order_it_happened():
     assert activity_text(attrs, [1.0, 5.0, 12.0], spans=True) == "walking, then standing (12.52-16.95 s)"
     assert activity_text({**attrs, "standing_from_s": 0.0, "standing_to_s": 2.96}, [3.4, 4.0]) == \
         "standing, then walking"
-    assert activity_text(attrs, [1.0, 17.5]) == "walking, standing, walking"
+    assert activity_text(attrs, [1.0, 17.5]) == "walking, then standing, then walking"
     assert activity_text({"activity": "walking"}, [1.0]) == "walking"
+    # Stretches of standing, each told where it is (one span from the first to the last standing
+    # frame held the walk between them).
+    mixed = {"activity": "mixed"}
+    assert activity_text(mixed, [2.0, 8.0], spans=True, standing=[(0.0, 1.64), (12.52, 16.95)]) == \
+        "standing (0.00-1.64 s), then walking, then standing (12.52-16.95 s)"
+    assert activity_text(mixed, [20.0], spans=True, standing=[(0.0, 1.0), (1.5, 3.0)]) == \
+        "standing (0.00-1.00, 1.50-3.00 s), then walking"
 
 
-def test_the_moticon_export_walks_then_stands():
+def test_the_moticon_export_stands_walks_then_stands():
     import drivers
     from pressure.analysis import analyse
     from pressure.summary import results_caption
     from tests.conftest import shared_file
 
     results, _ = analyse(drivers.load(str(shared_file("moticon_opengo/230927_102114.txt"))))
-    assert results_caption(results).startswith("walking, then standing (12.52-16.95 s)")
+    # Both feet carry 400 N for the first 1.6 s: the standing the export opens with is told too.
+    assert results_caption(results).startswith("standing (0.00-1.64 s), then walking, then standing (12.52-16.95 s)")
+    standing = results["standing"].values
+    assert standing[:164].all() and not standing[170:1250].any() and standing[1253:].all()
 
 
 def test_an_insole_report_draws_no_empty_legends(tmp_path):

@@ -25,6 +25,7 @@ from pressure.contacts.series import CellSlots, block_metrics, combine, joined, 
 from pressure.kernels.cell_totals import cell_totals
 from pressure.kernels.frame_metrics import FrameMetrics
 from pressure.measures.regions import RegionMeasures
+from pressure.schema import runs_of
 
 
 @dataclass
@@ -64,12 +65,6 @@ class Measured:
     ends: list[ContactEnds]
     standing_sum: np.ndarray | None  # summed frames (kernel units) over the standing frames
     standing_frames: int
-
-
-def runs_of(chosen: np.ndarray) -> list[tuple[int, int]]:
-    """The (start, stop) of each run of True in ``chosen``."""
-    edges = np.flatnonzero(np.diff(np.r_[False, chosen, False].astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 class SessionMeasures:

@@ -11,7 +11,7 @@ import numpy as np
 
 from drivers.url import pair_files
 from pressure.pictures.scales import SIDE
-from pressure.pictures.session import complete_steps, has_geometry, has_standing, number
+from pressure.pictures.session import complete_steps, has_geometry, has_standing, number, standing_spans
 from pressure.schema import FEET
 
 SUBJECT_KEYS = ("subject", "subject_name", "subject_id", "patient", "patient_name", "patient_id", "participant")
@@ -58,21 +58,36 @@ def step_starts(dataset) -> np.ndarray:
     return dataset["step_start"].values if "step_start" in dataset else np.zeros(0)
 
 
-def activity_text(attrs, step_start=None, spans: bool = False) -> str:
-    """The activity in words; a mixed one in the order it happened (the steps' ``step_start``,
-    s, against the standing span), with that span's times if ``spans``."""
+def activity_text(attrs, step_start=None, spans: bool = False, standing=None) -> str:
+    """The activity in words; a mixed one in the order it happened: the stretches of standing
+    (``standing``: their (first, last) times, s; by default the one span from ``standing_from_s``
+    to ``standing_to_s`` that results written before ``standing`` give) and the walking between
+    them (the steps' ``step_start``, s), with the standing times if ``spans``."""
     activity = str(attrs.get("activity", "") or "")
     if activity != "mixed":
         return activity or "activity unknown"
-    first, last = float(attrs.get("standing_from_s", np.nan)), float(attrs.get("standing_to_s", np.nan))
-    standing = f"standing ({first:.2f}-{last:.2f} s)" if spans and np.isfinite(first) else "standing"
+    if standing is None:
+        first, last = float(attrs.get("standing_from_s", np.nan)), float(attrs.get("standing_to_s", np.nan))
+        standing = [(first, last)] if np.isfinite(first) else []
     starts = np.asarray(step_start if step_start is not None else [], dtype=float)
-    before, after = bool((starts < first).any()), bool((starts > last).any())
-    if before and after:
-        return f"walking, {standing}, walking"
-    if before:
-        return f"walking, then {standing}"
-    return f"{standing}, then walking"
+    parts: list[list] = []  # "walking", or the standing stretches with no walk between them
+    after = -np.inf
+    for first, last in standing:
+        if ((starts > after) & (starts < first)).any():
+            parts.append(["walking"])
+        if not parts or parts[-1] == ["walking"]:
+            parts.append([])
+        parts[-1].append((first, last))
+        after = last
+    if (starts > after).any() or not parts:
+        parts.append(["walking"])
+
+    def told(part) -> str:
+        if part == ["walking"]:
+            return "walking"
+        times = ", ".join(f"{first:.2f}-{last:.2f}" for first, last in part)
+        return f"standing ({times} s)" if spans else "standing"
+    return ", then ".join(told(part) for part in parts)
 
 
 def duration_s(dataset) -> float:
@@ -128,7 +143,8 @@ def title_lines(dataset) -> list[str]:
     if who:
         head.append(source_name(attrs))
     head.append(session_date(attrs) or "date not recorded")
-    head.append(f"{activity_text(attrs, step_starts(dataset))}, {duration_s(dataset):.1f} s")
+    head.append(f"{activity_text(attrs, step_starts(dataset), standing=standing_spans(dataset))}, "
+                f"{duration_s(dataset):.1f} s")
     return [" · ".join(head), " · ".join(key_numbers(dataset))]
 
 
@@ -171,5 +187,5 @@ def caption(dataset, prints: list | None, note: str = "", style: str = "clinical
 def draw_text_block(axes, text: str, fontsize: float = 7.5) -> None:
     """``text`` wrapped to the width of a column, from the axes' upper left corner."""
     axes.set_axis_off()
-    wrapped = "\n".join(textwrap.fill(line, 95) for line in text.splitlines())
+    wrapped = "\n".join(textwrap.fill(line, 84) for line in text.splitlines())  # 95 ran off the page
     axes.text(0.0, 1.0, wrapped, ha="left", va="top", fontsize=fontsize, transform=axes.transAxes)
