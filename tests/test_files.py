@@ -9,7 +9,7 @@ import drivers
 from drivers import DriverError
 from pressure.kernels.frame_metrics import frame_metrics
 from tests import naive
-from tests.conftest import shared_file
+from tests.conftest import FIXTURES, shared_file
 
 
 # -- Tekscan F-Scan ---------------------------------------------------------------------------
@@ -437,3 +437,25 @@ def test_cli_prints_one_line_for_a_damaged_file(tmp_path):
     assert "Traceback" not in result.output
     assert result.stderr.strip() == f"error: {path}: header SECONDS_PER_FRAME must be a positive number, got 0.0"
     assert not (tmp_path / "out.h5").exists()
+
+
+@pytest.mark.parametrize("source, name, says", [
+    ("tekscan_fscan/FrasP01L.asf", "renamed.txt", "its content is a Tekscan ASCII export: name it .asf"),
+    ("pressuRe_extdata/footscan_test.xls", "renamed.lst", "its content is an Excel 97-2003 workbook (footscan): name it .xls"),
+    ("pressuRe_extdata/stappone_example.csv", "renamed.txt", "its content is a STAPPone export: name it .csv"),
+])
+def test_a_file_named_for_another_format_says_what_it_looks_like(tmp_path, shared_data, source, name, says):
+    """An F-Scan export named .txt was only "not a Moticon OpenGo text export"."""
+    path = tmp_path / name
+    path.write_bytes((shared_data / source).read_bytes())
+    with pytest.raises(DriverError) as caught:
+        drivers.load(str(path))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and message.endswith(says) and "\n" not in message
+
+
+def test_an_hdf5_file_named_csv_says_so(tmp_path):
+    path = tmp_path / "results.csv"
+    path.write_bytes((FIXTURES / "standing.h5").read_bytes())
+    with pytest.raises(DriverError, match=r"its content is an HDF5 file \(a session or results file\): name it .h5$"):
+        drivers.load(str(path))

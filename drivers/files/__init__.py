@@ -112,7 +112,10 @@ def recognised(path: Path, by_content: bool = False) -> bool:
 def open_file(url: DriverURL) -> FileMat:
     """Read a stored file; whatever is wrong with it ends in one DriverError line naming it."""
     path = existing_file(url)
-    module = format_module(path)
+    try:
+        module = format_module(path)
+    except DriverError as error:  # a .csv no reader knows
+        raise DriverError(str(error) + _named_as(path)) from None
     try:
         options = url.take({**COMMON_OPTIONS, **module.OPTIONS}, known=getattr(module, "KNOWN_SETTINGS", ()))
     except DriverError as error:
@@ -124,6 +127,7 @@ def open_file(url: DriverURL) -> FileMat:
         message = " ".join(str(error).split())  # one line, whatever a value quoted in it held
         if not message.startswith(str(path)):
             message = f"{path}: {message}"
+        message += _named_as(path)
         if message == str(error):
             raise
         raise DriverError(message) from error
@@ -134,6 +138,30 @@ def open_file(url: DriverURL) -> FileMat:
     except Exception as error:  # a reader that missed some damage: still one line naming the file
         raise unexpected(path, module.FORMAT_NAME, error) from error
     return FileMat(recording, options["speed"])
+
+
+SIGNATURES = (  # what a file's first bytes show, and the extension its format is read by
+    (lambda head: head.startswith(b"\x89HDF\r\n\x1a\n"), "an HDF5 file (a session or results file)", (".h5",)),
+    (lambda head: head.startswith(b"\xd0\xcf\x11\xe0"), "an Excel 97-2003 workbook (footscan)", (".xls",)),
+    (lambda head: importlib.import_module("drivers.files.iscan").looks_like(head), "a Tekscan ASCII export",
+     (".asf", ".csv")),
+    (lambda head: importlib.import_module("drivers.files.moticon").looks_like(head), "a Moticon OpenGo export",
+     (".txt",)),
+    (lambda head: importlib.import_module("drivers.files.stappone").looks_like(head), "a STAPPone export", (".csv",)),
+)
+
+
+def _named_as(path: Path) -> str:
+    """Where a file that its extension's reader refused is another format's: what it looks like and
+    the name it wants (an F-Scan export named .txt was "not a Moticon OpenGo text export")."""
+    try:
+        head = _head(path)
+    except DriverError:
+        return ""
+    for matches, what, suffixes in SIGNATURES:
+        if path.suffix.lower() not in suffixes and matches(head):
+            return f"; its content is {what}: name it {suffixes[0]}"
+    return ""
 
 
 def unexpected(path: Path, format_name: str, error: Exception) -> DriverError:
