@@ -52,7 +52,8 @@ RESULTS = {
     "peak_pressure": Variable(("time", "foot"), "kPa", "highest cell pressure under each foot"),
     "cop_x": Variable(("time", "foot"), "mm", "centre of pressure x; NaN while the foot is unloaded"),
     "cop_y": Variable(("time", "foot"), "mm", "centre of pressure y; NaN while the foot is unloaded"),
-    "mat_force": Variable(("time",), "N", "vertical force on the whole mat (feet and any other loaded region)"),
+    "mat_force": Variable(("time",), "N", "vertical force on the whole mat: the feet's contacts and any other "
+                          "loaded region found (not load outside them, such as an insole's in swing)"),
     "mat_cop_x": Variable(("time",), "mm", "centre of pressure of the whole mat, x"),
     "mat_cop_y": Variable(("time",), "mm", "centre of pressure of the whole mat, y"),
     "arch_index": Variable(("foot",), "1", "Cavanagh & Rodgers arch index (toes excluded; median over steps)"),
