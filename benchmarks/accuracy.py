@@ -200,7 +200,9 @@ def speedpp2ds_case(path: Path, threshold_kpa: float = 5.0) -> tuple[Case, list[
         steps.append(Footstep(float(results["arch_index"].sel(foot="right")),
                               float(results["force"].sum()) / loaded, int(results.attrs["extra_blobs"]), cpei))
     arches = [step.arch_index for step in steps]
+    cpei = [step.cpei for step in steps]
     case.notes = (f"arch index {np.nanmean(arches):.3f} +- {np.nanstd(arches):.3f} (mean +- SD of {len(steps)} steps); "
+                  f"CPEI median {np.nanmedian(cpei):.1f} %; "
                   f"feet hold >= {min(step.feet_share for step in steps):.1%} of the loaded impulse")
     return case, steps
 
