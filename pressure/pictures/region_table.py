@@ -72,14 +72,18 @@ def draw_region_table(axes, dataset, fontsize: float = 8) -> None:
     columns = region_columns(dataset)
     if len(rows) > 8:  # the anatomical regions too: smaller type
         fontsize = min(fontsize, 6.5)
-    table = axes.table(cellText=[list(r) for r in rows], colLabels=list(columns), cellLoc="right",
+    # Units go in the title: "L peak (kPa)" overflowed its column, and a pedar region's name its own.
+    headings = [column.split(" (")[0] for column in columns]
+    table = axes.table(cellText=[list(r) for r in rows], colLabels=headings, cellLoc="right",
                        bbox=[0, 0, 1, 1])  # the rows share the axes' height: the layout gives it room
     table.auto_set_font_size(False)
     table.set_fontsize(fontsize)
+    name_width = min(0.3, 0.012 * max(len(row[0]) for row in rows) + 0.03)
     for (row, col), cell in table.get_celld().items():
+        cell.set_width(name_width if col == 0 else (1.0 - name_width) / (len(columns) - 1))
         if row == 0:
             cell.set_facecolor("#f0f0f0")
             if col > 0:
                 cell.get_text().set_color(COLOURS["left" if columns[col].startswith("L ") else "right"])
-    load = ", share of the foot's load" if "region_relative_load" in dataset else ""
-    axes.set_title(f"regions: peak pressure, pressure-time integral (PTI){load}", fontsize=fontsize + 1)
+    load = ", share of the foot's load (%)" if "region_relative_load" in dataset else ""
+    axes.set_title(f"regions: peak pressure (kPa), pressure-time integral (PTI, kPa s){load}", fontsize=fontsize + 1)
