@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 import numpy as np
@@ -304,3 +305,25 @@ def test_contacts_are_ordered_disjoint_inside_and_long_enough(pieces, noise, nan
             assert contact.first > previous.last + 1
             assert (contact.first - previous.last - 1) / rate >= min_swing_s
     assert np.isfinite(insole_baseline(force, rate))
+
+
+def test_both_insoles_loaded_over_a_second_is_standing_and_a_walks_double_support_is_not():
+    from types import SimpleNamespace
+
+    from pressure.contacts.session import settle_double_support
+
+    rate = 100.0
+
+    def contact(foot, first, last):
+        return SimpleNamespace(foot=foot, kind="step", first=first, last=last)
+
+    # Both feet loaded for the first 1.6 s (the recording starts mid-stand), then a walk whose
+    # stances overlap by 0.15 s: 60 frames of each stance, a step every 0.45 s.
+    opening = [contact("left", 0, 164), contact("right", 0, 200)]
+    walk = [contact("left" if k % 2 else "right", 150 + 45 * k, 150 + 45 * k + 59) for k in range(1, 20000)]
+    contacts = opening + walk
+    started = time.perf_counter()
+    settle_double_support(contacts, rate)
+    assert time.perf_counter() - started < 2.0  # a day's insole contacts: bisection, not every pair
+    assert [c.kind for c in opening] == ["standing", "standing"]
+    assert {c.kind for c in walk} == {"step"}

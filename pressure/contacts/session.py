@@ -14,6 +14,7 @@ progression, and a lone contact by its shape.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,12 +123,19 @@ def settle_double_support(contacts: list[FootContact], rate_hz: float) -> None:
     """On insoles, whose contacts show no roll on the floor (their duration alone made them
     steps): a contact during which the other foot stays loaded longer than MAX_DOUBLE_SUPPORT_S
     is standing. A recording that starts with the person standing cuts both feet's first
-    contacts; the one that ended first, under 2.5 s, was taken for a step."""
-    for contact in contacts:
-        if contact.kind == "step" and any(
-                (min(contact.last, other.last) - max(contact.first, other.first) + 1) / rate_hz > MAX_DOUBLE_SUPPORT_S
-                for other in contacts if other.foot != contact.foot):
-            contact.kind = "standing"
+    contacts; the one that ended first, under 2.5 s, was taken for a step. An insole's contacts
+    follow one another, so each is checked against the other foot's few it overlaps (found by
+    bisection: a day of walking has tens of thousands)."""
+    for foot in FEET:
+        others = sorted((c for c in contacts if c.foot != foot), key=lambda c: c.first)
+        firsts, lasts = [c.first for c in others], [c.last for c in others]
+        for contact in contacts:
+            if contact.foot != foot or contact.kind != "step":
+                continue
+            near = others[bisect.bisect_left(lasts, contact.first): bisect.bisect_right(firsts, contact.last)]
+            if any((min(contact.last, other.last) - max(contact.first, other.first) + 1) / rate_hz
+                   > MAX_DOUBLE_SUPPORT_S for other in near):
+                contact.kind = "standing"
 
 
 def snap(vector: np.ndarray) -> str:
