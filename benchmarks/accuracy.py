@@ -179,6 +179,7 @@ class Footstep:
     feet_share: float
     extra_blobs: int
     cpei: float  # centre of pressure excursion index, %
+    axis_method: str  # heel-toes where the toes were found, else principal
 
 
 def speedpp2ds_case(path: Path, threshold_kpa: float = 5.0) -> tuple[Case, list[Footstep]]:
@@ -198,7 +199,8 @@ def speedpp2ds_case(path: Path, threshold_kpa: float = 5.0) -> tuple[Case, list[
         loaded = np.where(kpa > threshold_kpa, kpa, 0.0).sum() * recording.info.cell_area_mm2 * 1e-3
         cpei = float(results["step_cpei"].values[0]) if results.sizes.get("step") else float("nan")
         steps.append(Footstep(float(results["arch_index"].sel(foot="right")),
-                              float(results["force"].sum()) / loaded, int(results.attrs["extra_blobs"]), cpei))
+                              float(results["force"].sum()) / loaded, int(results.attrs["extra_blobs"]), cpei,
+                              str(results["arch_axis_method"].sel(foot="right").values)))
     arches = [step.arch_index for step in steps]
     cpei = [step.cpei for step in steps]
     case.notes = (f"arch index {np.nanmean(arches):.3f} +- {np.nanstd(arches):.3f} (mean +- SD of {len(steps)} steps); "

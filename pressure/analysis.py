@@ -342,7 +342,8 @@ def _print_geometry(contact: FootContact, grid: Grid) -> tuple[FootGeometry | No
         if part is not largest and (grid.xy(part.cells) @ axis).mean() >= front:
             toe_islands.ravel()[part.cells] = True
     peak = raw.image(raw.peak_kpa, grid.shape)
-    print_mask, toes_mask = split_toes(mask & ~toe_islands, peak, grid.pitch_x_mm, grid.pitch_y_mm, axis)
+    print_mask, toes_mask = split_toes(mask & ~toe_islands, peak, grid.pitch_x_mm, grid.pitch_y_mm, axis,
+                                       aslant=not (toe_islands & mask).any())
     toes_mask |= toe_islands & mask
     geometry = foot_geometry(print_mask, toes_mask, grid.pitch_x_mm, grid.pitch_y_mm, contact.heading.axis,
                              contact.foot)

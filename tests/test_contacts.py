@@ -58,6 +58,9 @@ def test_speedpp2ds_every_footstep_is_one_complete_right_step_towards_higher_row
     assert abs(np.std(arches) - np.std(independent)) < 0.005
     # Song et al. (1996): 21 +- 5 % in normal feet. Divided by the loaded cells' width where a high
     # arch leaves only its lateral band, the index reached 297 % (median 52 % over the 300 steps).
+    # Every footstep's toes are found (subject 2's trial 26 kept its hallux in the print: its toe
+    # crease runs aslant, and square slices through the hallux also crossed the lesser toes' heads).
+    assert {step.axis_method for step in steps} == {"heel-toes"}
     cpei = np.array([step.cpei for step in steps])
     assert np.isfinite(cpei).all() and -15 < cpei.min() and cpei.max() < 50
     assert 12 < np.median(cpei) < 30
