@@ -345,8 +345,13 @@ def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64:
     shown = [k for k in ATTRIBUTE_LABELS if k in attrs] + sorted(
         k for k in attrs if k not in ATTRIBUTE_LABELS and k not in HIDDEN_ATTRIBUTES)
     shown = [k for k in shown if str(attrs[k]).strip() != ""]  # an empty attribute says nothing
-    session = _table(["attribute", "value"], [[attribute_label(k), attribute_text(k, attrs[k])] for k in shown],
-                     "session")
+    rows = [[attribute_label(k), attribute_text(k, attrs[k])] for k in shown]
+    spans = standing_spans(dataset) if "standing_from_s" in shown else []
+    if len(spans) > 1:  # "from" the first "until" the last standing frame would take in the walks between
+        at = shown.index("standing_from_s")
+        rows = [row for k, row in zip(shown, rows) if k not in ("standing_from_s", "standing_to_s")]
+        rows.insert(at, ["Standing (s)", ", ".join(f"{first:.2f}-{last:.2f}" for first, last in spans)])
+    session = _table(["attribute", "value"], rows, "session")
     caption_html = "<br>".join(html.escape(line) for line in picture_caption.splitlines())
     warnings = warning_lines(attrs)
     warnings_html = ""

@@ -375,7 +375,7 @@ def test_a_mixed_activity_is_told_in_the_order_it_happened():
         "standing (0.00-1.00, 1.50-3.00 s), then walking"
 
 
-def test_the_moticon_export_stands_walks_then_stands():
+def test_the_moticon_export_stands_walks_then_stands(tmp_path):
     import drivers
     from pressure.analysis import analyse
     from pressure.summary import results_caption
@@ -386,6 +386,11 @@ def test_the_moticon_export_stands_walks_then_stands():
     assert results_caption(results).startswith("standing (0.00-1.64 s), then walking, then standing (12.52-16.95 s)")
     standing = results["standing"].values
     assert standing[:164].all() and not standing[170:1250].any() and standing[1253:].all()
+    from pressure.report import write_report
+
+    write_report(results, tmp_path / "moticon.html")
+    page = (tmp_path / "moticon.html").read_text()
+    assert "Standing (s)</td><td>0.00-1.64, 12.52-16.95" in page and "Standing from" not in page
 
 
 def test_an_insole_report_draws_no_empty_legends(tmp_path):
