@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 FEET = ("left", "right")
+# Raised whenever a recording processed with the same options gives different results (a fix of
+# the analysis or a reader): a study folder redoes the sessions its results came from before.
+# 2: insoles seen from above, CPEI between the foot's borders, standing frames (2026-11-26).
+RESULTS_REVISION = 2
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,12 @@ class Outcome:
 
 
 def options_signature(options: dict, fallbacks: dict) -> str:
-    return json.dumps({"options": options, "fallbacks": fallbacks, "version": __version__}, sort_keys=True)
+    """What makes a study's results file up to date: the options, and the software that wrote it
+    (its version and RESULTS_REVISION: the version alone stayed 0.1.0 while results changed)."""
+    from pressure.schema import RESULTS_REVISION
+
+    return json.dumps({"options": options, "fallbacks": fallbacks, "version": __version__,
+                       "results_revision": RESULTS_REVISION}, sort_keys=True)
 
 
 STUDY_MARK = ".pressure-results"  # in every study output folder: never read back as sessions

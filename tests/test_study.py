@@ -245,3 +245,23 @@ def test_notes_beside_the_recordings_are_no_sessions(tmp_path):
     (tmp_path / "subjects.csv").write_text("subject,age,shoe size\n1,34,42\n")
     np.savetxt(tmp_path / "frame.csv", np.arange(12.0).reshape(3, 4), delimiter=",")  # plain frames: numbers only
     assert [path.name for path in find_sessions(tmp_path)] == ["frame.csv", "standing.h5", "walk.txt"]
+
+
+def test_results_of_an_earlier_revision_of_the_analysis_are_redone(tmp_path, monkeypatch):
+    """The version stayed 0.1.0 while fixes changed results (insoles mirrored, CPEI): a study run
+    again kept yesterday's files. The results' revision is part of what makes them up to date."""
+    import h5py
+
+    import pressure.schema
+    from pressure.study import Task, options_signature, up_to_date
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "standing.results.h5"
+    task = Task(str(FIXTURES / "standing.h5"), str(out), {"threshold_kpa": 5.0}, {})
+    assert run("process", FIXTURES / "standing.h5", "-o", out).exit_code == 0
+
+    with h5py.File(out, "a") as f:
+        f.attrs["processing"] = options_signature(task.options, task.fallbacks)
+    assert up_to_date(task)
+    monkeypatch.setattr(pressure.schema, "RESULTS_REVISION", pressure.schema.RESULTS_REVISION + 1)
+    assert not up_to_date(task)

@@ -653,9 +653,11 @@ def _fwe_attrs(fwe: dict) -> dict:
 
 
 def _version() -> str:
+    """The software that made a registration (maps made by another are made again)."""
     from pressure import __version__
+    from pressure.schema import RESULTS_REVISION
 
-    return __version__
+    return f"{__version__}+results{RESULTS_REVISION}"
 
 
 def _picture(maps, template, result: MapResult, covariate_name: str, pooled: bool) -> None:
