@@ -63,15 +63,21 @@ def combine_insoles(left: Recording, right: Recording, name: str) -> Recording:
                    rate_hz=left.info.rate_hz, device=f"{left.info.device} (left) + {right.info.device} (right)",
                    dtype=np.float32, cell_area_mm2=left.info.cell_area_mm2, foot_map=foot_map,
                    has_geometry=left.info.has_geometry and right.info.has_geometry)
-    # What both files say alike (the recording's date, its subject) is the pair's too.
+    # What both files say alike (the recording's date, its subject) is the pair's too; what one
+    # file says of its own damage (a file cut off) is kept, naming the file.
     shared = {key: value for key, value in (left.attrs or {}).items() if (right.attrs or {}).get(key) == value}
+    cut = [f"{Path(r.source_url.split('?')[0]).name}: {r.attrs['cut_short']}" for r in (left, right)
+           if (r.attrs or {}).get("cut_short")]
     attrs = {**shared, "left_source": left.source_url, "right_source": right.source_url,
-             "frames_cut_to_pair": int(max(left.n_frames, right.n_frames) - n)}
+             "frames_cut_to_pair": int(max(left.n_frames, right.n_frames) - n),
+             **({"cut_short": "; ".join(cut)} if cut else {})}
+    counters = Counters(**{name: getattr(left.counters, name) + getattr(right.counters, name)
+                           for name in vars(left.counters)})
     extras = {}
     forces = [r.extras.get("reported_force_n") if r.extras else None for r in (left, right)]
     if all(f is not None and np.ndim(f) == 1 for f in forces):
         extras["reported_force_n"] = np.stack([f[:n] for f in forces], axis=1)
-    return Recording(cells, np.arange(n), left.time_s[:n] - left.time_s[0], info, Counters(), name, attrs,
+    return Recording(cells, np.arange(n), left.time_s[:n] - left.time_s[0], info, counters, name, attrs,
                      extras or None)
 
 

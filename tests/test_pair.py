@@ -87,3 +87,17 @@ def test_options_on_the_left_file_of_a_pair_are_refused_saying_where_they_go():
         drivers.load(pair_url(f"{left}?foot=left", f"{right}?foot=right"))
     both = drivers.load(pair_url(str(left), str(right)) + "?scale_kpa=1")
     assert both.n_frames > 0
+
+
+def test_a_pair_keeps_what_one_file_says_of_its_own_damage(tmp_path):
+    """A right insole cut off inside a frame: read alone it counts the frame corrupt and says so;
+    the pair dropped both."""
+    left, right = shared_file("tekscan_fscan/FrasP01L.asf"), shared_file("tekscan_fscan/FrasP01R.asf")
+    cut = tmp_path / "FrasP01R.asf"
+    data = right.read_bytes()
+    cut.write_bytes(data[: int(0.6 * len(data))])
+    alone = drivers.load(str(cut))
+    pair = drivers.load(pair_url(str(left), str(cut)))
+    assert alone.counters.corrupt == pair.counters.corrupt == 1
+    assert pair.attrs["cut_short"] == f"FrasP01R.asf: {alone.attrs['cut_short']}"
+    assert pair.n_frames == alone.n_frames
