@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pressure.schema import standing_part, time_blocks
+from pressure.schema import standing_mean
 
 WEIGHT_RANGE_N = (20.0, 2000.0)  # one person, a child's foot to a heavy adult
 STEP_PEAK_PER_WEIGHT = 1.2  # a walking step's peak vertical force, in body weights (about 1.1-1.3)
@@ -19,10 +19,9 @@ def weight_estimate_n(dataset) -> tuple[float, str]:
     """Body weight as the session shows it, and how: the mean force on the mat while standing,
     else the median peak force of complete steps over 1.2."""
     if dataset.attrs.get("load_share_from") == "standing":
-        force = standing_part(dataset, "force")
-        if force.sizes["time"]:  # both feet's force, a foot off the mat counted 0 N
-            total = sum(float(np.nansum(block)) for block in time_blocks(force))
-            return total / force.sizes["time"], "mean force standing"
+        force = standing_mean(dataset, "force")  # per foot; a foot off the mat counted 0 N
+        if force is not None:
+            return float(np.nansum(force)), "mean force standing"
     if dataset.sizes.get("step", 0) and "step_complete" in dataset:
         peaks = dataset["step_peak_force"].values[dataset["step_complete"].values.astype(bool)]
         peaks = peaks[np.isfinite(peaks)]

@@ -28,11 +28,11 @@ from pressure.pictures.heel_down import try_step_prints
 from pressure.pictures.insoles import sensor_outlines
 from pressure.pictures.region_table import draw_region_table, no_regions_reason, region_columns, region_rows
 from pressure.pictures.scales import COLOURS, SIDE, pressure_scale
-from pressure.pictures.session import complete_steps, has_geometry, has_standing, standing_frames, standing_spans
+from pressure.pictures.session import complete_steps, has_geometry, has_standing, standing_spans
 from pressure.pictures.step_grid import draw_step_grid
-from pressure.pictures.text import (activity_text, caption, draw_title, duration_s, key_numbers, session_date,
+from pressure.pictures.text import (activity_text, caption, draw_title, key_numbers, session_date,
                                     session_subject, source_name, step_starts, warning_lines)
-from pressure.schema import FEET
+from pressure.schema import FEET, covered_seconds, standing_frames_of
 from pressure.summary import summary_rows
 
 FIGURE_INCHES = (12.0, 10.0)
@@ -107,7 +107,7 @@ def _force_panel(axes, dataset) -> None:
 def _balance_panel(axes, dataset) -> None:
     rate = float(dataset.attrs["rate_hz"])
     if has_standing(dataset) and has_geometry(dataset):
-        standing = standing_frames(dataset)
+        standing = standing_frames_of(dataset)
         x = np.where(standing, dataset["mat_cop_x"].values, np.nan)
         y = np.where(standing, dataset["mat_cop_y"].values, np.nan)
         if rate / 2 > SWAY_LOWPASS_HZ:
@@ -334,7 +334,7 @@ def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64:
     date = session_date(attrs) or "date not recorded"
     meta = [("Subject", subject or "not recorded in the source"), ("Date", date),
             ("Activity", f"{activity_text(attrs, step_starts(dataset), standing=standing_spans(dataset))}, "
-                         f"{duration_s(dataset):.1f} s"),
+                         f"{covered_seconds(dataset):.1f} s"),
             ("Device", str(attrs.get("device", "-"))), ("Source", name)]
     meta_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in meta)
     keys = "".join(f"<li>{html.escape(text)}</li>" for text in key_numbers(dataset))

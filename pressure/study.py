@@ -227,7 +227,7 @@ def summary_row(dataset, source: str) -> dict:
     without its side (``FrasP01L.asf`` + ``FrasP01R.asf``: session ``FrasP01``)."""
     import numpy as np
 
-    from pressure.summary import covered_seconds
+    from pressure.schema import covered_seconds
 
     files = source_files(source)
     shown = " + ".join(str(f) for f in files)

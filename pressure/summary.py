@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
-from pressure.schema import FEET, foot_seen, standing_part
+from pressure.schema import FEET, covered_seconds, foot_seen, standing_mean
 
 
 def _fmt(value: float, pattern: str) -> str:
@@ -39,9 +39,10 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         ("COP path (raw)", lambda f: _fmt(float(per_foot(foot=f)["cop_path_length"]), "{:.0f} mm")),
     ]
     if dataset.attrs.get("load_share_from") == "standing":  # the standing part's, as the load share
-        standing = standing_part(dataset, "force")
+        standing = standing_mean(dataset, "force")
         rows.insert(3, ("mean force standing",
-                        lambda f: _fmt(float(standing.sel(foot=f).mean()), "{:.0f} N")))
+                        lambda f: _fmt(float(standing[FEET.index(f)]) if standing is not None else float("nan"),
+                                       "{:.0f} N")))
     if dataset.attrs.get("activity") in ("standing", "mixed"):
         sway = dataset.sel(part=list(FEET))
         rows.append(("sway path (5 Hz)", lambda f: _fmt(float(sway["sway_path_length"].sel(part=f)), "{:.0f} mm")))
@@ -103,14 +104,6 @@ def region_table(dataset) -> Table | str:
     return table
 
 
-def covered_seconds(dataset) -> float:
-    """The time the results' frames cover, the last frame's period included, as ``info`` says of
-    a session (205 frames at 31.25 Hz: 6.56 s; the last frame's time alone said 6.53)."""
-    if not dataset.sizes["time"]:
-        return 0.0
-    return float(dataset["time"][-1]) + 1.0 / float(dataset.attrs["rate_hz"])
-
-
 def results_caption(dataset) -> str:
     duration = covered_seconds(dataset)
     si = float(dataset["symmetry_index"])
@@ -144,10 +137,15 @@ def results_caption(dataset) -> str:
     return text + ("\n" + "; ".join(notes) if notes else "")
 
 
+def recorded_seconds(recording) -> float:
+    """The time a recording's frames cover, the last frame's period included."""
+    return float(recording.time_s[-1]) + 1.0 / recording.info.rate_hz if recording.n_frames else 0.0
+
+
 def session_lines(recording) -> list[str]:
     info = recording.info
     n = recording.n_frames
-    duration = float(recording.time_s[-1]) + 1.0 / info.rate_hz if n else 0.0
+    duration = recorded_seconds(recording)
     lines = [
         f"source      {recording.source_url}",
         f"device      {info.device}",
@@ -223,7 +221,7 @@ def session_summary(recording) -> dict:
     return {
         "source": recording.source_url, "device": info.device, "frames": n, "rows": info.rows,
         "cols": info.cols, "dtype": str(info.dtype), "rate_hz": info.rate_hz,
-        "duration_s": float(recording.time_s[-1]) + 1.0 / info.rate_hz if n else 0.0,
+        "duration_s": recorded_seconds(recording),
         "pitch_x_mm": info.pitch_x_mm, "pitch_y_mm": info.pitch_y_mm, "cell_area_mm2": info.cell_area_mm2,
         "scale_kpa": info.scale_kpa, "offset_kpa": info.offset_kpa, "insoles": info.foot_map is not None,
         "assumed": list(info.assumed), "attrs": dict(recording.attrs or {}), "counters": vars(recording.counters),

@@ -376,3 +376,23 @@ def test_an_attribute_is_the_one_h5py_makes_and_replaces_one_of_its_name(tmp_pat
         made, reference = ours.attrs.get_id("a"), theirs.attrs.get_id("a")
         assert (made.dtype, made.shape) == (reference.dtype, reference.shape)
         assert repr(ours.attrs["a"]) == repr(theirs.attrs["a"])
+
+
+def test_the_standing_mean_is_over_every_stretch_of_standing_a_block_at_a_time(monkeypatch):
+    """Stand, walk, stand again: the mean is over the two stretches only, read in blocks smaller
+    than the session; results written before ``standing`` use their one span."""
+    import pressure.schema as schema
+
+    rng = np.random.default_rng(3)
+    force = rng.uniform(0, 500, (50, 2))
+    force[7, 1] = np.nan
+    standing = np.zeros(50, bool)
+    standing[:10] = standing[35:] = True
+    time = np.arange(50) / 10.0
+    results = xr.Dataset({"force": (("time", "foot"), force), "standing": ("time", standing)},
+                         coords={"time": time}, attrs={"standing_from_s": 0.0, "standing_to_s": 4.9})
+    monkeypatch.setattr(schema, "TIME_BLOCK_FRAMES", 8)  # blocks that split the stretches
+    np.testing.assert_allclose(schema.standing_mean(results, "force"), np.nanmean(force[standing], axis=0))
+    older = results.drop_vars("standing")  # the span: all 50 frames
+    np.testing.assert_allclose(schema.standing_mean(older, "force"), np.nanmean(force, axis=0))
+    assert schema.standing_mean(results.assign(standing=("time", np.zeros(50, bool))), "force") is None

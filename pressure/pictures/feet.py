@@ -15,9 +15,9 @@ from pressure.pictures.insoles import draw_sensor_feet
 from pressure.pictures.marks import bare, draw_path, print_bar_mm, scale_bar, side_label
 from pressure.pictures.orientation import orient_grid, orient_points, view_direction
 from pressure.pictures.scales import COLOURS, add_colourbar, highest_kpa, masked, pressure_scale
-from pressure.pictures.session import has_geometry, has_standing, number, pitches, standing_frames
+from pressure.pictures.session import has_geometry, has_standing, number, pitches
 from pressure.pictures.sway import draw_sway
-from pressure.schema import FEET
+from pressure.schema import FEET, standing_frames_of
 
 # Toes and a heel island this close to a print belong to its panel, as the analysis joined them
 # into its foot (a high arch left 45 mm between a real footstep's heel and forefoot).
@@ -92,7 +92,7 @@ def foot_view(dataset, foot: str) -> FootView | None:
     px, py = pitches(dataset)
     anchor = None
     if has_standing(dataset) and has_geometry(dataset):
-        standing = standing_frames(dataset)
+        standing = standing_frames_of(dataset)
         cx = dataset["cop_x"].sel(foot=foot).values[standing]
         cy = dataset["cop_y"].sel(foot=foot).values[standing]
         if np.isfinite(cx).any():
@@ -149,7 +149,7 @@ def draw_foot_panel(axes, dataset, view: FootView | None, norm, cmap, *, sway_ax
                      levels=[0.5, 1.5, 2.5], colors="0.35", linewidths=0.8, linestyles="--", zorder=3)
     standing = has_standing(dataset)
     if has_geometry(dataset):
-        frames = standing_frames(dataset) if standing else None
+        frames = standing_frames_of(dataset) if standing else None
         u, v = _cop_in_view(dataset, foot, view, frames)
         draw_path(axes, u, v, width=2.6 if standing else 2.0, arrow=not standing)
         if sway_axes is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pressure.schema import runs_of, standing_frames_of
+
 COP_MIN_FORCE_SHARE = 0.1  # a step's COP is drawn while its force is at least this share of its peak
 
 
@@ -31,25 +33,10 @@ def number(dataset, name, **where) -> float:
     return float(value.values)
 
 
-def standing_frames(dataset) -> np.ndarray:
-    """Per frame, whether the person stands: the results' ``standing`` frames (in results written
-    before them: all frames when standing, the span from the first to the last standing frame of
-    a mixed session)."""
-    if "standing" in dataset:
-        return dataset["standing"].values.astype(bool)
-    time = dataset["time"].values
-    if dataset.attrs.get("activity") == "mixed":
-        return (time >= float(dataset.attrs.get("standing_from_s", -np.inf))) & (
-            time <= float(dataset.attrs.get("standing_to_s", np.inf)))
-    return np.ones(len(time), bool)
-
-
 def standing_spans(dataset) -> list[tuple[float, float]]:
     """The (first, last) time (s) of each stretch of standing frames."""
-    from pressure.schema import runs_of
-
     time = dataset["time"].values
-    return [(float(time[start]), float(time[stop - 1])) for start, stop in runs_of(standing_frames(dataset))]
+    return [(float(time[start]), float(time[stop - 1])) for start, stop in runs_of(standing_frames_of(dataset))]
 
 
 def complete_steps(dataset) -> np.ndarray:

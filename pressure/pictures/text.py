@@ -12,7 +12,7 @@ import numpy as np
 from drivers.url import pair_files
 from pressure.pictures.scales import SIDE
 from pressure.pictures.session import complete_steps, has_geometry, has_standing, number, standing_spans
-from pressure.schema import FEET
+from pressure.schema import FEET, covered_seconds
 
 SUBJECT_KEYS = ("subject", "subject_name", "subject_id", "patient", "patient_name", "patient_id", "participant")
 DATE_KEYS = ("started_at", "recorded_at", "date", "recorded_at_text")  # the text: a date we would not guess
@@ -90,11 +90,6 @@ def activity_text(attrs, step_start=None, spans: bool = False, standing=None) ->
     return ", then ".join(told(part) for part in parts)
 
 
-def duration_s(dataset) -> float:
-    """The last frame's time (s from the first)."""
-    return float(dataset["time"].values[-1]) if dataset.sizes.get("time", 0) else 0.0
-
-
 def warning_lines(attrs) -> list[str]:
     """The plausibility warnings the results carry, one a line."""
     return [line for line in str(attrs.get("warnings", "") or "").splitlines() if line.strip()]
@@ -144,7 +139,7 @@ def title_lines(dataset) -> list[str]:
         head.append(source_name(attrs))
     head.append(session_date(attrs) or "date not recorded")
     head.append(f"{activity_text(attrs, step_starts(dataset), standing=standing_spans(dataset))}, "
-                f"{duration_s(dataset):.1f} s")
+                f"{covered_seconds(dataset):.1f} s")
     return [" · ".join(head), " · ".join(key_numbers(dataset))]
 
 
