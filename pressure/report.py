@@ -30,7 +30,7 @@ from pressure.pictures.region_table import draw_region_table, no_regions_reason,
 from pressure.pictures.scales import COLOURS, SIDE, pressure_scale
 from pressure.pictures.session import complete_steps, has_geometry, has_standing, standing_spans
 from pressure.pictures.step_grid import draw_step_grid
-from pressure.pictures.text import (activity_text, caption, draw_title, key_numbers, session_date,
+from pressure.pictures.text import (MAX_ACTIVITY_PARTS, activity_text, caption, draw_title, key_numbers, session_date,
                                     session_subject, source_name, step_starts, warning_lines)
 from pressure.schema import FEET, covered_seconds, standing_frames_of
 from pressure.summary import summary_rows
@@ -350,7 +350,10 @@ def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64:
     if len(spans) > 1:  # "from" the first "until" the last standing frame would take in the walks between
         at = shown.index("standing_from_s")
         rows = [row for k, row in zip(shown, rows) if k not in ("standing_from_s", "standing_to_s")]
-        rows.insert(at, ["Standing (s)", ", ".join(f"{first:.2f}-{last:.2f}" for first, last in spans)])
+        told = ", ".join(f"{first:.2f}-{last:.2f}" for first, last in spans[:MAX_ACTIVITY_PARTS])
+        more = f", ... ({len(spans)} stretches, the last {spans[-1][0]:.2f}-{spans[-1][1]:.2f})" \
+            if len(spans) > MAX_ACTIVITY_PARTS else ""
+        rows.insert(at, ["Standing (s)", told + more])
     session = _table(["attribute", "value"], rows, "session")
     caption_html = "<br>".join(html.escape(line) for line in picture_caption.splitlines())
     warnings = warning_lines(attrs)

@@ -373,6 +373,11 @@ def test_a_mixed_activity_is_told_in_the_order_it_happened():
         "standing (0.00-1.64 s), then walking, then standing (12.52-16.95 s)"
     assert activity_text(mixed, [20.0], spans=True, standing=[(0.0, 1.0), (1.5, 3.0)]) == \
         "standing (0.00-1.00, 1.50-3.00 s), then walking"
+    # A day of standing and walking in turn is summed up, not listed (300 turns made a title of
+    # 8,693 characters).
+    turns = [(10.0 * k, 10.0 * k + 5) for k in range(300)]
+    assert activity_text(mixed, [10.0 * k + 7 for k in range(300)], spans=True, standing=turns) == \
+        "standing and walking in turn (300 stretches of standing)"
 
 
 def test_the_moticon_export_stands_walks_then_stands(tmp_path):

@@ -58,6 +58,9 @@ def step_starts(dataset) -> np.ndarray:
     return dataset["step_start"].values if "step_start" in dataset else np.zeros(0)
 
 
+MAX_ACTIVITY_PARTS = 4  # told one by one up to this many; more would fill a title
+
+
 def activity_text(attrs, step_start=None, spans: bool = False, standing=None) -> str:
     """The activity in words; a mixed one in the order it happened: the stretches of standing
     (``standing``: their (first, last) times, s; by default the one span from ``standing_from_s``
@@ -87,6 +90,9 @@ def activity_text(attrs, step_start=None, spans: bool = False, standing=None) ->
             return "walking"
         times = ", ".join(f"{first:.2f}-{last:.2f}" for first, last in part)
         return f"standing ({times} s)" if spans else "standing"
+    if len(parts) > MAX_ACTIVITY_PARTS or sum(len(part) for part in parts) > MAX_ACTIVITY_PARTS:
+        stretches = sum(len(part) for part in parts if part != ["walking"])
+        return f"standing and walking in turn ({stretches} stretches of standing)"
     return ", then ".join(told(part) for part in parts)
 
 
