@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pressure.contacts.sizes import MAX_GAP_MM
 from pressure.pictures.insoles import draw_sensor_feet
 from pressure.pictures.marks import bare, draw_path, print_bar_mm, scale_bar, side_label
 from pressure.pictures.orientation import orient_grid, orient_points, view_direction
@@ -19,9 +18,7 @@ from pressure.pictures.session import has_geometry, has_standing, number, pitche
 from pressure.pictures.sway import draw_sway
 from pressure.schema import FEET, standing_frames_of
 
-# Toes and a heel island this close to a print belong to its panel, as the analysis joined them
-# into its foot (a high arch left 45 mm between a real footstep's heel and forefoot).
-FOOT_REACH_MM = MAX_GAP_MM
+FOOT_REACH_MM = 40.0  # toes within this of a print belong to its panel (a step's panel: MAX_GAP_MM)
 
 
 @dataclass

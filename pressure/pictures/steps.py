@@ -9,7 +9,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from pressure.pictures.feet import pieces, reach_cells
+from pressure.contacts.sizes import MAX_GAP_MM
+from pressure.pictures.feet import pieces
 from pressure.pictures.recording import kpa_reader, load_recording
 from pressure.pictures.session import complete_steps, has_geometry, pitches, step_cop, step_frames
 from pressure.schema import FEET
@@ -62,7 +63,7 @@ def step_peaks(results, recording=None, *, include_cut: bool = False,
     """Each step's peak image from the recording (read again by :func:`load_recording` when not given).
 
     A step's print: the cells of its foot (``foot_map``) over the contact's frames, kept where they
-    pass the threshold, the largest piece with what lies within FOOT_REACH_MM of it (toes, a heel
+    pass the threshold, the largest piece with what lies within MAX_GAP_MM of it (toes, a heel
     island), cropped.
     Sensor sets without positions give each step's per-sensor peaks. At most ``max_steps``, in time
     order; cut steps only with ``include_cut``. Frames are read a contact at a time."""
@@ -123,13 +124,15 @@ def _bounds(cells: np.ndarray):
 
 
 def _print_cells(loaded: np.ndarray, px: float, py: float) -> np.ndarray:
-    """The largest piece of ``loaded`` and every piece within FOOT_REACH_MM of it (toes, a heel island)."""
+    """The largest piece of ``loaded`` and every piece within MAX_GAP_MM of it (toes, a heel
+    island), as the analysis joined them into the foot: a high arch left 45 mm between a real
+    footstep's heel and forefoot, and 40 mm kept the forefoot alone."""
     from scipy import ndimage
 
     labels, n, largest = pieces(loaded)
     if n <= 1:
         return loaded
-    reach_r, reach_c = reach_cells(px, py)
-    reach = ndimage.binary_dilation(labels == largest, structure=np.ones((2 * reach_r + 1, 2 * reach_c + 1), bool))
-    near = np.unique(labels[reach & loaded])
+    # mm from the largest piece's cells, centre to centre: one pass, however far the reach
+    distance = ndimage.distance_transform_edt(labels != largest, sampling=(py, px))
+    near = np.unique(labels[(distance <= MAX_GAP_MM) & loaded])
     return np.isin(labels, near[near > 0])
