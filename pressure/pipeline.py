@@ -260,8 +260,9 @@ def absolute_source(source: str) -> str:
 
 
 def unused_settings(source: str, info: drivers.MatInfo, fallbacks: dict[str, object] | None) -> list[str]:
-    """A line for each setting given on the command line that ``source`` did not take because it
-    states its own (the recording is right about itself; the user is told, not refused)."""
+    """A line for each setting given on the command line that ``source`` did not take: it has its
+    own (an export's pitch), or takes none (frames in kPa take no scale). The user is told, not
+    refused: the recording is right about itself."""
     from drivers.files.metadata import pitch_mm
 
     given = {name: value for name, value in (fallbacks or {}).items() if value is not None}
@@ -270,13 +271,13 @@ def unused_settings(source: str, info: drivers.MatInfo, fallbacks: dict[str, obj
     if "pitch" in given:
         across, along = pitch_mm(str(given["pitch"]))
         if not (math.isclose(across, info.pitch_x_mm) and math.isclose(along, info.pitch_y_mm)):
-            lines.append(f"{name} has its own cell pitch ({info.pitch_x_mm:g} x {info.pitch_y_mm:g} mm): "
-                         f"--pitch-mm {given['pitch']} is not used")
+            lines.append(f"--pitch-mm {given['pitch']} is not used: {name} gives its cells' pitch "
+                         f"({info.pitch_x_mm:g} x {info.pitch_y_mm:g} mm)")
     if "rate" in given and not math.isclose(float(given["rate"]), info.rate_hz):
-        lines.append(f"{name} has its own frame rate ({info.rate_hz:g} Hz): --rate-hz {given['rate']:g} is not used")
+        lines.append(f"--rate-hz {float(given['rate']):g} is not used: {name} gives its frame rate ({info.rate_hz:g} Hz)")
     if "scale_kpa" in given and not math.isclose(float(given["scale_kpa"]), info.scale_kpa):
-        lines.append(f"{name} has its own units ({info.scale_kpa:g} kPa per unit): "
-                     f"--scale-kpa {given['scale_kpa']:g} is not used")
+        lines.append(f"--scale-kpa {float(given['scale_kpa']):g} is not used: {name} gives its units "
+                     f"({info.scale_kpa:g} kPa per unit)")
     return lines
 
 

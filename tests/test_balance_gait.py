@@ -181,8 +181,8 @@ def test_each_standing_foot_sways_across_as_well_as_along(url, facing):
 
 def test_the_foot_width_of_the_cpei_bridges_a_high_arch():
     """A left print of a 50 mm wide heel (rows 0-9) and a 90 mm wide forefoot (rows 20-29, four
-    columns further out medially) joined by a 10 mm lateral band: where the distal third starts
-    (y 195 mm), the width between the borders is the forefoot's, not the band's 10 mm."""
+    columns further out medially) joined by a 10 mm lateral band (rows 10-19): across the band
+    (y 150 mm) the foot's width between its borders is 81 mm, where its loaded cells are 10 mm."""
     from pressure.arch import FootGeometry
     from pressure.gait import foot_width_at
 
@@ -195,8 +195,7 @@ def test_the_foot_width_of_the_cpei_bridges_a_high_arch():
                             rows=rows, cols=cols, s=rows * 10.0, half_cell=5.0, start=-5.0, end=295.0,
                             width_mm=90.0)
     lateral = np.array([-1.0, 0.0])  # a left foot's lateral side, at lower x
-    section = geometry.start + 2.0 / 3.0 * geometry.length_mm  # y 195 mm, in the band's last row
-    # The medial border runs from the heel's corner (45, 95) mm to the forefoot's (85, 195) mm; the
-    # lateral border is x = -5 mm throughout.
-    width = foot_width_at(geometry, section, lateral, 10.0, 10.0)
-    assert width == pytest.approx(85.0 + 5.0)
+    # The print's hull: its medial side runs from the heel's corner (45, -5) mm to the forefoot's
+    # (85, 195) mm, so at y 150 mm it is at x 45 + 40 * 155 / 200 = 76 mm; its lateral side is x -5 mm.
+    assert foot_width_at(geometry, 150.0, lateral, 10.0, 10.0) == pytest.approx(81.0)
+    assert foot_width_at(geometry, 250.0, lateral, 10.0, 10.0) == pytest.approx(90.0)  # the forefoot itself

@@ -95,15 +95,15 @@ def test_settings_a_file_states_itself_are_named_as_not_used(tmp_path):
     emed = shared_file("pressuRe_extdata/emed_test.lst")  # states 5 mm cells at 100 Hz
     info = run("info", emed, "--pitch-mm", 7, "--rate-hz", 100)
     assert info.exit_code == 0, info.output
-    assert info.stderr.splitlines() == [f"note: {emed} has its own cell pitch (5 x 5 mm): --pitch-mm 7 is not used"]
+    assert info.stderr.splitlines() == [f"note: --pitch-mm 7 is not used: {emed} gives its cells' pitch (5 x 5 mm)"]
     out = tmp_path / "emed.h5"
     result = run("process", emed, "-o", out, "--pitch-mm", 7, "--rate-hz", 50, "-q")
     assert result.exit_code == 0, result.output
     with xr.open_dataset(out, engine="h5netcdf") as results:
         assert (results.attrs["pitch_x_mm"], results.attrs["rate_hz"]) == (5.0, 100.0)
         warnings = results.attrs["warnings"].splitlines()
-    assert warnings[:2] == [f"{emed} has its own cell pitch (5 x 5 mm): --pitch-mm 7 is not used",
-                            f"{emed} has its own frame rate (100 Hz): --rate-hz 50 is not used"]
+    assert warnings[:2] == [f"--pitch-mm 7 is not used: {emed} gives its cells' pitch (5 x 5 mm)",
+                            f"--rate-hz 50 is not used: {emed} gives its frame rate (100 Hz)"]
     # A setting the file lacks is used, and nothing is said of it.
     frames = tmp_path / "frames.npy"
     np.save(frames, np.zeros((3, 8, 8), np.float32))
