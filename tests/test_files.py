@@ -297,16 +297,18 @@ def test_tekscan_damage_is_named(tmp_path, old, new, pattern):
     assert_damage_named(path, pattern)
 
 
-@pytest.mark.parametrize("cut", ["Frame 1\n0,1\n2,B\n\nFrame 2\n3,4\n5", "Frame 1\n0,1\n2,B\n\nFrame 2\n3,4\n",
-                                 "Frame 1\n0,1\n2,B\n\nFrame 2\n"], ids=["mid row", "rows missing", "no rows"])
-def test_a_tekscan_file_cut_off_keeps_its_whole_frames_and_says_so(tmp_path, cut):
+@pytest.mark.parametrize("cut, inside", [
+    ("Frame 1\n0,1\n2,B\n\nFrame 2\n3,4\n5", "frame 2"), ("Frame 1\n0,1\n2,B\n\nFrame 2\n3,4\n", "frame 2"),
+    ("Frame 1\n0,1\n2,B\n\nFrame 2\n", "frame 2"), ("Frame 1\n0,1\n2,B\n\nFra", "the frame after frame 1"),
+], ids=["mid row", "rows missing", "no rows", "mid header"])
+def test_a_tekscan_file_cut_off_keeps_its_whole_frames_and_says_so(tmp_path, cut, inside):
     """A copy cut off (a full disk, an interrupted transfer) was refused whole; its whole frames
     are read, the frame it ends inside is counted corrupt and named in the warnings."""
     path = tmp_path / "cut.asf"
     path.write_text(TEKSCAN[: TEKSCAN.index("Frame 1")] + cut)
     recording = drivers.load(str(path))
     assert recording.n_frames == 1 and recording.counters.corrupt == 1
-    assert recording.attrs["cut_short"].startswith("the file ends inside frame 2: its 1 whole frames are read")
+    assert recording.attrs["cut_short"] == f"the file ends inside {inside}: 1 whole frame read, the cut one left out"
     middle = tmp_path / "middle.asf"
     middle.write_text(TEKSCAN.replace("0,1", "0"))  # damage with frames after it is still refused
     assert_damage_named(middle, r"line 10 has 1 values, expected 2")

@@ -82,6 +82,12 @@ def read(path, options, url) -> Recording:
             continue
         if line == "@@":  # end of the ASCII data
             break
+        if numbers and not any(rest.strip() for rest in lines[i + 1:]):  # the file ends at a frame's header
+            said = line.split()  # "Frame 150", or as much of it as the file kept
+            told = len(said) > 1 and said[0] == "Frame" and is_number(said[1].rstrip(",")) \
+                and float(said[1].rstrip(",")) > numbers[-1]
+            cut_short = f"frame {said[1].rstrip(',')}" if told else f"the frame after frame {numbers[-1]}"
+            break
         words = line.split()
         if words[0] != "Frame" or len(words) < 2:
             raise DriverError(f"{path}: line {i + 1}: expected 'Frame N', found {line[:30]!r}")
@@ -93,11 +99,9 @@ def read(path, options, url) -> Recording:
                               "frame numbers must increase")
         block = lines[i + 1: i + 1 + rows]
         if _ends_inside(block, lines[i + 1 + rows:], rows, cols):
-            cut_short = numbers.pop()
+            cut_short = f"frame {numbers.pop()}"
             raw_sums.pop()
             break
-        if len(block) < rows:
-            raise DriverError(f"{path}: frame {numbers[-1]} is cut short ({len(block)} of {rows} rows)")
         for offset, row in enumerate(block):
             cells = row.strip().split(",")
             if len(cells) != cols:
@@ -149,8 +153,8 @@ def read(path, options, url) -> Recording:
     extras = {"reported_raw_sum": np.array(raw_sums)} if not np.isnan(raw_sums).all() else None
     attrs = header_attrs(header.get("TIME", ""))  # the PC's local clock, left naive: the file gives no zone
     if cut_short is not None:
-        attrs["cut_short"] = (f"the file ends inside frame {cut_short}: its {len(numbers)} whole frames are read, "
-                              "the last one left out")
+        whole = f"{len(numbers)} whole frame{'s' if len(numbers) != 1 else ''}"
+        attrs["cut_short"] = f"the file ends inside {cut_short}: {whole} read, the cut one left out"
     return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info,
                      Counters(corrupt=int(cut_short is not None)), url,
                      attrs=attrs or None, extras=extras)
