@@ -265,7 +265,9 @@ def _settle_kinds(reader, prepare, contacts, windows, n_frames, spatial, options
     """Each contact's kind (and, on a mat, whether the recording cuts it): contacts longer than
     any stance are standing without a look at their frames; the others are measured (pass 2).
     A brief contact cut by one end takes the kind of its nearest uncut neighbour, which needs
-    every contact's cuts: then the long ones are measured too (rare: only then)."""
+    every contact's cuts: then the long ones are measured too (rare: only then). On insoles, a
+    contact during which the other foot stays loaded over a second is standing
+    (``settle_double_support``)."""
     if spatial is not None:
         for contact in contacts:
             contact.cut_edge = cut_by_edge(contact.raw, spatial)

@@ -99,7 +99,7 @@ def split_toes(print_mask: np.ndarray, peak_kpa: np.ndarray, pitch_x_mm: float, 
             direction = np.array([c * axis[0] - s * axis[1], s * axis[0] + c * axis[1]])
             if (crease := _beyond_crease(xy @ direction, values, step)) is not None:
                 turned.append(crease)
-        found = min(turned, key=lambda crease: crease[0], default=None)
+        found = min(turned, key=lambda crease: crease[0], default=None)  # the deepest dip
     if found is None:
         return no_toes
     toes = np.zeros_like(print_mask)
@@ -108,7 +108,7 @@ def split_toes(print_mask: np.ndarray, peak_kpa: np.ndarray, pitch_x_mm: float, 
 
 
 def _beyond_crease(s: np.ndarray, values: np.ndarray, step: float) -> tuple[float, np.ndarray] | None:
-    """(depth, which cells lie beyond it) of the clearest dip in the distal third of the load
+    """(dip ratio, which cells lie beyond it) of the clearest dip in the distal third of the load
     profile along ``s`` (each cell's position, mm), or None without a clear one."""
     bins = ((s - s.min()) / step).astype(int)
     profile = np.bincount(bins, weights=values)
@@ -120,12 +120,12 @@ def _beyond_crease(s: np.ndarray, values: np.ndarray, step: float) -> tuple[floa
     # against the lower of the two, so that the fading tip of the toes is no crease.
     before = np.array([profile[int(n * 0.5): v].max(initial=0.0) for v in distal])
     after = np.array([profile[v + 1:].max(initial=0.0) for v in distal])
-    depth = profile[distal] / np.maximum(np.minimum(before, after), 1e-12)
-    best = int(np.argmin(depth))
+    dip_ratio = profile[distal] / np.maximum(np.minimum(before, after), 1e-12)  # smaller: deeper
+    best = int(np.argmin(dip_ratio))
     valley = int(distal[best])
     if not (profile[valley] < 0.5 * before[best] and after[best] > 1.5 * profile[valley]):
         return None
-    return float(depth[best]), bins > valley
+    return float(dip_ratio[best]), bins > valley
 
 
 def foot_geometry(

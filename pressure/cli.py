@@ -269,7 +269,7 @@ def _refuse_overwriting(source: str, outputs: list, overwrite: bool) -> None:
 
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".nc")
-PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
+PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps")
 
 
 def _refuse_suffix(path: Path, allowed: tuple[str, ...], what: str) -> None:

@@ -121,7 +121,7 @@ def results_caption(dataset) -> str:
         text += (f"symmetry index {_fmt(si, '{:+.1f}')} % ({side}"
                  + (f"; {source})" if source else ")"))
     elif not all(foot_seen(dataset, foot) for foot in FEET):
-        text += f"symmetry index - (the {next(f for f in FEET if not foot_seen(dataset, f))} foot was not recorded)"
+        text += f"symmetry index - (no {next(f for f in FEET if not foot_seen(dataset, f))} foot in the recording)"
     else:
         text += "symmetry index - (a foot without complete contacts)"
     if dataset.attrs.get("activity") in ("standing", "mixed") and np.isfinite(

@@ -17,7 +17,7 @@ def has_geometry(dataset) -> bool:
 
 
 def has_standing(dataset) -> bool:
-    """Standing, or standing then walking."""
+    """Whether the person stood at some time (a standing or a mixed session)."""
     return dataset.attrs.get("activity") in ("standing", "mixed")
 
 
