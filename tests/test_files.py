@@ -201,16 +201,13 @@ def test_emed_real_export_walks_towards_lower_rows():
 
 
 @pytest.mark.parametrize("damage, message", [
-    ("truncated", r"line 100: file ends inside picture 2"),
     ("short_row", r"line 90: picture 2, row 40: 22 values, expected 23"),
     ("rows_and_cols_swapped", r"line 48: picture 1: row 65 outside the 64 plate rows"),
     ("no_time", r"line 10: header needs .* missing Time/picture"),
 ])
 def test_emed_bad_input_names_the_file_and_the_line(tmp_path, damage, message):
     lines = shared_file(EMED_SAMPLE).read_bytes().decode("latin-1").split("\n")[:135]  # pages 1 and 2
-    if damage == "truncated":
-        lines = lines[:100]
-    elif damage == "short_row":
+    if damage == "short_row":
         lines[89] = lines[89].rsplit("\t", 1)[0]
     elif damage == "rows_and_cols_swapped":
         lines = [line.replace("Matrix: 64x95", "Matrix: 95x64") for line in lines]
@@ -220,6 +217,30 @@ def test_emed_bad_input_names_the_file_and_the_line(tmp_path, damage, message):
     path.write_bytes("\n".join(lines).encode("latin-1"))
     with pytest.raises(DriverError, match=f"{damage}.lst: {message}"):
         drivers.load(str(path))
+
+
+@pytest.mark.parametrize("name, cut", [
+    ("emed", lambda lines: lines[:100]),  # inside picture 2's rows
+    ("emed_mid_row", lambda lines: lines[:99] + [lines[99][: len(lines[99]) // 2]]),  # inside a row
+])
+def test_an_emed_export_cut_off_keeps_its_whole_pictures(tmp_path, name, cut):
+    """It was refused whole ("file ends inside picture 2"); a short row with rows after it still is."""
+    lines = shared_file(EMED_SAMPLE).read_bytes().decode("latin-1").split("\n")[:135]  # pages 1 and 2
+    path = tmp_path / f"{name}.lst"
+    path.write_bytes("\n".join(cut(lines)).encode("latin-1"))
+    recording = drivers.load(str(path))
+    assert recording.n_frames == 1 and recording.counters.corrupt == 1
+    assert recording.attrs["cut_short"] == "the file ends inside picture 2: 1 whole frame read, the cut one left out"
+
+
+def test_an_xsensor_export_cut_inside_a_frame_keeps_its_whole_frames(tmp_path, shared_data):
+    text = (shared_data / "xsensor_insole/xsensor_data.csv").read_bytes()
+    second = text.index(b"FRAME,1466")  # cut inside the third frame's left sensels
+    path = tmp_path / "cut.csv"
+    path.write_bytes(text[: text.index(b"SENSELS", second) + 300])
+    recording = drivers.load(str(path))
+    assert recording.n_frames == 2 and recording.counters.corrupt == 1
+    assert recording.attrs["cut_short"] == "the file ends inside frame 1466: 2 whole frames read, the cut one left out"
 
 
 # -- damaged files: one DriverError line naming the file and the damage, fast (issue 11) ----------

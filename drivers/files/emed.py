@@ -35,7 +35,7 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import FLOAT32_MAX, MAX_FRAME_NUMBER, check_memory, header_attrs
+from drivers.files.metadata import FLOAT32_MAX, MAX_FRAME_NUMBER, check_memory, cut_short_text, header_attrs
 from drivers.recording import Recording
 from drivers.url import choice
 
@@ -120,6 +120,7 @@ def read(path, options, url) -> Recording:
     header: dict[str, tuple[str, int]] = {}
     pictures: list[Picture] = []
     plate = None  # (rows, cols, area_cm2, period_ms), fixed at the first picture
+    last = max((k for k, line in enumerate(lines, start=1) if line.strip()), default=0)
     for number, line in enumerate(lines, start=1):
         fields = [field.strip() for field in line.split("\t")]
         while fields and not fields[-1]:
@@ -151,13 +152,18 @@ def read(path, options, url) -> Recording:
                 raise LineError(f"picture {picture.number} ends without its Force row")
             else:
                 _keep_header(header, header_pairs(fields), number)
-        except LineError as error:
-            raise DriverError(f"{path}: line {number}: {error}") from None
-        except ValueError as error:  # from int() and float()
+        except (LineError, ValueError) as error:  # ValueError: from int() and float()
+            if number == last and len(pictures) > 1 and pictures[-1].open:  # the file ends inside a row
+                break
+            if isinstance(error, LineError):
+                raise DriverError(f"{path}: line {number}: {error}") from None
             raise DriverError(f"{path}: line {number}: not a number ({error})") from None
     if not pictures:
         raise DriverError(f"{path}: no 'Pict-No.' pictures; not an emed export")
-    if pictures[-1].open:
+    cut_short = None
+    if pictures[-1].open and len(pictures) > 1:  # the file ends inside its last picture
+        cut_short = f"picture {pictures.pop().number}"
+    elif pictures[-1].open:
         raise DriverError(f"{path}: line {len(lines)}: file ends inside picture {pictures[-1].number} "
                           f"(truncated?)")
 
@@ -172,7 +178,10 @@ def read(path, options, url) -> Recording:
     date = " ".join(header[key][0] for key in ("date", "time") if key in header)  # local time, left naive
     subject = next((header[key][0] for key in SUBJECT_KEYS if key in header), "")
     attrs = header_attrs(date if "date" in header else "", subject)
-    return Recording(frames, counter, time_s, info, Counters(), url, attrs=attrs or None,
+    if cut_short is not None:
+        attrs["cut_short"] = cut_short_text(cut_short, len(pictures))
+    return Recording(frames, counter, time_s, info, Counters(corrupt=int(cut_short is not None)), url,
+                     attrs=attrs or None,
                      extras={"reported_force_n": reported})
 
 

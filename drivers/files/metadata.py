@@ -204,6 +204,13 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _PLACEHOLDERS = {"", "na", "n/a", "n.a.", "none", "unknown", "-", "--", "?"}
 
 
+def cut_short_text(inside: str, whole: int) -> str:
+    """What a recording says of an export that ends inside a frame (a copy cut off, a full disk):
+    its whole frames are read, the cut one left out and counted corrupt (``attrs["cut_short"]``,
+    shown with the warnings)."""
+    return f"the file ends inside {inside}: {whole} whole frame{'s' if whole != 1 else ''} read, the cut one left out"
+
+
 def header_attrs(date_text="", subject="") -> dict[str, str]:
     """Recording attrs from a header's date (and time) and subject, as the file writes them; never raises.
 

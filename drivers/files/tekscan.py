@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, parse_count,
-                                    parse_number, positive_number, text_lines)
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, cut_short_text, header_attrs, is_number,
+                                    parse_count, parse_number, positive_number, text_lines)
 from drivers.recording import Recording
 from drivers.url import choice, positive
 
@@ -153,8 +153,7 @@ def read(path, options, url) -> Recording:
     extras = {"reported_raw_sum": np.array(raw_sums)} if not np.isnan(raw_sums).all() else None
     attrs = header_attrs(header.get("TIME", ""))  # the PC's local clock, left naive: the file gives no zone
     if cut_short is not None:
-        whole = f"{len(numbers)} whole frame{'s' if len(numbers) != 1 else ''}"
-        attrs["cut_short"] = f"the file ends inside {cut_short}: {whole} read, the cut one left out"
+        attrs["cut_short"] = cut_short_text(cut_short, len(numbers))
     return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info,
                      Counters(corrupt=int(cut_short is not None)), url,
                      attrs=attrs or None, extras=extras)

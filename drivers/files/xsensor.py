@@ -20,14 +20,22 @@ from datetime import datetime
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number,
-                                    parse_count, parse_number, positive_number, read_text, text_lines)
+from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, cut_short_text, header_attrs,
+                                    is_number, parse_count, parse_number, positive_number, read_text,
+                                    text_lines)
 from drivers.recording import Recording
 
 FORMAT_NAME = "XSENSOR CSV"
 OPTIONS: dict = {}
 UNITS_TO_KPA = {"mmHg": 0.1333224, "kPa": 1.0, "PSI": 6.894757, "N/cm2": 10.0}
 FEET = ("left", "right")
+
+
+def _whole(frame: dict, first: dict) -> bool:
+    """Whether ``frame`` holds every sensor of the ``first`` frame, each with all its rows."""
+    if frame["sensors"].keys() != first["sensors"].keys():
+        return False
+    return all(len(sensor["rows_values"]) == sensor["rows"] for sensor in frame["sensors"].values())
 
 
 def _foot(sensor_name: str) -> int:
@@ -45,13 +53,17 @@ def read(path, options, url) -> Recording:
     frames: list[dict] = []
     sensor: dict | None = None
     pending_rows = 0
-    for number, line in enumerate(text_lines(read_text(path, "utf-8-sig")), start=1):
+    lines = text_lines(read_text(path, "utf-8-sig"))
+    last = max((k for k, line in enumerate(lines, start=1) if line.strip(", \t")), default=0)
+    for number, line in enumerate(lines, start=1):
         fields = [field.strip() for field in line.split(",")]
         while fields and not fields[-1]:
             fields.pop()
         if not fields:
             continue
         if pending_rows:
+            if len(fields) < sensor["cols"] and number == last and len(frames) > 1:
+                break  # the file ends inside this row: its frame is left out below
             if len(fields) < sensor["cols"]:
                 raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {sensor['cols']}")
             sensor["rows_values"].append(_sensels(path, number, fields[: sensor["cols"]]))
@@ -106,7 +118,10 @@ def read(path, options, url) -> Recording:
         raise DriverError(f"{path}: pressure units {units!r} are not known; known: {', '.join(UNITS_TO_KPA)}")
     if not frames:
         raise DriverError(f"{path}: no frames in the file")
-    if pending_rows:
+    cut_short = None
+    if len(frames) > 1 and (pending_rows or not _whole(frames[-1], frames[0])):  # the file ends inside it
+        cut_short = f"frame {frames.pop()['number']}"
+    elif pending_rows:
         raise DriverError(f"{path}: the last frame is cut short")
     first = frames[0]["sensors"]
     if not first:
@@ -170,7 +185,10 @@ def read(path, options, url) -> Recording:
                    device="XSENSOR insoles", dtype=np.float32, foot_map=foot_map)
     # The first frame's date and clock time, left naive: the PC's local time, the file gives no zone.
     attrs = header_attrs(f"{date} {frames[0]['time'][0]}" if date else "")
-    return Recording(cells, counter, time_s, info, Counters(), url, attrs=attrs or None,
+    if cut_short is not None:
+        attrs["cut_short"] = cut_short_text(cut_short, len(frames))
+    return Recording(cells, counter, time_s, info, Counters(corrupt=int(cut_short is not None)), url,
+                     attrs=attrs or None,
                      extras={"reported_force_n": reported})
 
 
