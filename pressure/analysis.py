@@ -98,7 +98,7 @@ class InputError(ValueError):
 @dataclass
 class Options:
     threshold_kpa: float = 5.0
-    facing: str = "+y"
+    facing: str | None = None  # --facing; None: not given, the default (DEFAULT_FACING) decides where the prints do not
     activity: str | None = None  # None: decided from the data
     calibration: CalibrationTable | None = None
     user_masks: UserMasks | None = None  # regions drawn by the user, in the print's own frame
@@ -111,7 +111,7 @@ class Options:
         return {"standing": "standing", "walking": "step"}.get(self.activity or "")
 
     def __post_init__(self) -> None:
-        if self.facing not in DIRECTIONS:
+        if self.facing is not None and self.facing not in DIRECTIONS:
             raise InputError(f"facing must be one of {', '.join(DIRECTIONS)}, got {self.facing}")
         if self.activity not in (None, "standing", "walking"):
             raise InputError(f"activity must be standing or walking, got {self.activity}")

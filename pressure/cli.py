@@ -135,8 +135,9 @@ ScaleOption = Annotated[Optional[float], typer.Option(
     "--scale-kpa", metavar="KPA", callback=_positive,
     help="kPa per device unit, for exports in raw units that do not say (Tekscan UNITS raw).")]
 Threshold = Annotated[float, typer.Option("--threshold-kpa", min=0.0, help="Cells at or below this pressure are unloaded.")]
-FacingOption = Annotated[Facing, typer.Option(
-    "--facing", help="Direction a standing person faces, used only when the prints' shape does not show it.")]
+FacingOption = Annotated[Optional[Facing], typer.Option(
+    "--facing", help="Direction a standing person faces, used only when the prints' shape does not show it "
+                     "[default: +y].")]
 ActivityOption = Annotated[Activity, typer.Option("--activity", help="Standing or walking; auto decides from the data.")]
 
 
@@ -151,7 +152,7 @@ def process(
     pitch_mm: PitchOption = None,
     rate_hz: RateOption = None,
     threshold_kpa: Threshold = 5.0,
-    facing: FacingOption = Facing.plus_y,
+    facing: FacingOption = None,
     activity: ActivityOption = Activity.auto,
     calibration: Annotated[Optional[Path], typer.Option(
         "--calibration", exists=True, dir_okay=False,
@@ -177,7 +178,7 @@ def process(
 ) -> None:
     """Compute per-foot force, area, peak pressure, COP, arch index, load share, steps and sway."""
     with user_errors():
-        settings = {"threshold_kpa": threshold_kpa, "facing": facing.value,
+        settings = {"threshold_kpa": threshold_kpa, "facing": facing.value if facing else None,
                     "activity": None if activity is Activity.auto else activity.value,
                     "calibration": str(calibration.resolve()) if calibration else None,
                     "skip_steps": skip_steps, "min_stance_s": min_stance,

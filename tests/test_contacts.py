@@ -192,9 +192,10 @@ def test_standing_facing_comes_from_the_prints_and_facing_only_when_they_do_not_
     frames = np.zeros((20, 60, 50), np.float32)
     frames[:, 5:55, 5:20] = 100.0
     frames[:, 5:55, 30:45] = 100.0
-    for facing, left_at_small_x in (("+y", True), ("-y", False)):
+    for facing, left_at_small_x in (("+y", True), ("-y", False), (None, True)):
         results, analysis = analyse(bare(frames), Options(facing=facing))
-        assert results.attrs["direction_source"] == "--facing"
+        # "--facing" only when it was given (it said so of the default too)
+        assert results.attrs["direction_source"] == ("--facing" if facing else "default +y")
         left = [c for c in analysis.contacts if c.foot == "left"][0]
         assert (left.raw.cells % 50 < 25).all() == left_at_small_x
 

@@ -30,6 +30,7 @@ from pressure.contacts.tracking import RawContact
 
 FEET = ("left", "right")
 DIRECTIONS = {"+x": (1.0, 0.0), "-x": (-1.0, 0.0), "+y": (0.0, 1.0), "-y": (0.0, -1.0)}
+DEFAULT_FACING = "+y"  # DESIGN.md section 2: toes towards higher rows, the left foot at smaller x
 ACTIVITIES = ("standing", "walking", "mixed")  # mixed: standing and walking in one session
 CUT_FRACTION = 0.2  # a contact carrying over a fifth of its peak force at a recording's end is cut
 MAX_STEP_S = 2.5  # even a slow walker's stance is shorter
@@ -170,19 +171,22 @@ def overlap(a: FootContact, b: FootContact) -> bool:
     return a.first <= b.last and b.first <= a.last
 
 
-def facing(standing: list[FootContact], fallback: str) -> tuple[np.ndarray, str]:
+def facing(standing: list[FootContact], fallback: str | None) -> tuple[np.ndarray, str]:
     """Which way a standing person faces: the prints' headings when they agree clearly enough,
-    else ``fallback`` (``--facing``). Returns the unit vector and what decided it."""
+    else ``fallback`` (``--facing``; None: not given, DEFAULT_FACING). Returns the unit vector
+    and what decided it ("--facing" only when it was given)."""
     if standing:
         summed = sum(contact.heading.axis * contact.heading.clarity for contact in standing)
         clarity = float(np.hypot(*summed)) / len(standing)
         if clarity >= MIN_FACING_CLARITY:
             source = "loading" if all(c.heading.source == "loading" for c in standing) else "shape"
             return np.array(DIRECTIONS[snap(summed)]), source
+    if fallback is None:
+        return np.array(DIRECTIONS[DEFAULT_FACING]), f"default {DEFAULT_FACING}"
     return np.array(DIRECTIONS[fallback]), "--facing"
 
 
-def name_feet(contacts: list[FootContact], grid: Grid | None, fallback_facing: str) -> tuple[str, str]:
+def name_feet(contacts: list[FootContact], grid: Grid | None, fallback_facing: str | None) -> tuple[str, str]:
     """Sets each contact's side; returns the session's direction (facing when standing,
     progression when walking) and what decided it."""
     steps = [c for c in contacts if c.kind == "step"]
