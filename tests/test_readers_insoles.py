@@ -260,3 +260,19 @@ def test_xsensor_frame_rate_is_the_mean_period_of_its_millisecond_clock():
     recording = drivers.load(str(shared_file("xsensor_insole/xsensor_data.csv")))
     # 100 periods over 1.331 s (the Time lines 08:21:17.982 .. 08:21:19.313), 13 and 14 ms in turn.
     assert recording.info.rate_hz == pytest.approx(100 / 1.331, rel=1e-4)
+
+
+def test_xsensor_frame_rate_leaves_a_pause_of_its_clock_out(tmp_path):
+    """A clock that jumps by 2 s between two frames (the PC busy, a pause): the rate is still the
+    frames' own, not the first and last frame's times over their numbers."""
+    import re
+
+    lines = shared_file("xsensor_insole/xsensor_data.csv").read_text(encoding="utf-8-sig").split("\n")
+    times = [k for k, line in enumerate(lines) if line.startswith("Time, ")]
+    for k in times[50:]:  # every frame from the 51st on, 2 s later
+        clock = re.match(r"Time, (\d+):(\d+):([\d.]+)", lines[k])
+        hours, minutes, seconds = int(clock[1]), int(clock[2]), float(clock[3]) + 2.0
+        lines[k] = re.sub(r"Time, [\d:.]+", f"Time, {hours:02d}:{minutes:02d}:{seconds:06.3f}", lines[k])
+    path = tmp_path / "paused.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    assert drivers.load(str(path)).info.rate_hz == pytest.approx(75.1, abs=0.2)
