@@ -276,3 +276,21 @@ def test_xsensor_frame_rate_leaves_a_pause_of_its_clock_out(tmp_path):
     path = tmp_path / "paused.csv"
     path.write_text("\n".join(lines), encoding="utf-8")
     assert drivers.load(str(path)).info.rate_hz == pytest.approx(75.1, abs=0.2)
+
+
+@pytest.mark.parametrize("frames_per_stamp", [2, 3])
+def test_xsensor_frame_rate_of_a_clock_that_stamps_frames_in_bursts(tmp_path, frames_per_stamp):
+    """Frames stamped in bursts (two or three with one time, then a step): 0 ms between some.
+    Leaving out every interval over twice the median gave 1961 Hz, or refused the file."""
+    import re
+
+    lines = shared_file("xsensor_insole/xsensor_data.csv").read_text(encoding="utf-8-sig").split("\n")
+    times = [k for k, line in enumerate(lines) if line.startswith("Time, ")]
+    first = 17.982
+    for n, k in enumerate(times):
+        stamped = first + (n - n % frames_per_stamp) * 1.331 / 100  # the burst's first frame's time
+        lines[k] = re.sub(r"Time, [\d:.]+", f"Time, 08:21:{stamped:06.3f}", lines[k])
+    path = tmp_path / "bursts.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    # within what the stamps themselves say: the last burst's frames carry its first one's time (1 %)
+    assert drivers.load(str(path)).info.rate_hz == pytest.approx(75.13, rel=0.02)

@@ -29,6 +29,7 @@ FORMAT_NAME = "XSENSOR CSV"
 OPTIONS: dict = {}
 UNITS_TO_KPA = {"mmHg": 0.1333224, "kPa": 1.0, "PSI": 6.894757, "N/cm2": 10.0}
 FEET = ("left", "right")
+PAUSE_PERIODS, PAUSE_MIN_S = 10, 0.25  # a clock step this long between frames is a pause (see read)
 
 
 def _whole(frame: dict, first: dict) -> bool:
@@ -170,10 +171,14 @@ def read(path, options, url) -> Recording:
     if len(time_s) < 2:
         raise DriverError(f"{path}: one frame only, so the frame rate is unknown")
     # The mean frame period, pauses left out: the clock counts whole ms, so a 13.3 ms period reads
-    # 13 and 14 ms in turn and their median (13) was 2.4 % short; an interval over twice the
-    # median is a pause in the recording, not a frame period.
+    # 13 and 14 ms in turn and their median (13) was 2.4 % short; a clock that stamps frames in
+    # bursts gives 0 ms between some, so only a clearly long gap (PAUSE_PERIODS times the
+    # median of the others, and PAUSE_MIN_S) is a pause in the recording, not frame periods.
     elapsed, periods = np.diff(time_s), np.diff(counter)  # frame numbers increase: no division by 0
-    regular = elapsed / periods <= 2 * np.median(elapsed / periods)
+    per_frame = elapsed / periods
+    moving = per_frame[per_frame > 0]
+    pause = max(PAUSE_PERIODS * float(np.median(moving)), PAUSE_MIN_S) if moving.size else np.inf
+    regular = per_frame <= pause
     step = float(elapsed[regular].sum() / periods[regular].sum()) if regular.any() else 0.0
     if not step > 0:
         raise DriverError(f"{path}: the frame times (Time lines) do not advance from frame to frame, so the frame "
