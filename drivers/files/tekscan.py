@@ -74,6 +74,7 @@ def read(path, options, url) -> Recording:
     values: list[str] = []
     row_lines: list[int] = []  # the line each row of values came from, for messages
     cut_short = None  # the frame the file ends inside, if it does (a copy cut off, a full disk)
+    last = max((k for k in range(start, len(lines)) if lines[k].strip()), default=start)  # once: no slice a frame
     i = start
     while i < len(lines):
         line = lines[i].strip()
@@ -82,7 +83,7 @@ def read(path, options, url) -> Recording:
             continue
         if line == "@@":  # end of the ASCII data
             break
-        if numbers and not any(rest.strip() for rest in lines[i + 1:]):  # the file ends at a frame's header
+        if numbers and i == last:  # the file ends at a frame's header
             said = line.split()  # "Frame 150", or as much of it as the file kept
             told = len(said) > 1 and said[0] == "Frame" and is_number(said[1].rstrip(",")) \
                 and float(said[1].rstrip(",")) > numbers[-1]
@@ -98,7 +99,7 @@ def read(path, options, url) -> Recording:
             raise DriverError(f"{path}: line {i + 1}: frame {numbers[-1]} comes after frame {numbers[-2]}; "
                               "frame numbers must increase")
         block = lines[i + 1: i + 1 + rows]
-        if _ends_inside(block, lines[i + 1 + rows:], rows, cols):
+        if i + rows >= last and _short(block, rows, cols):  # the file ends inside this frame
             cut_short = f"frame {numbers.pop()}"
             raw_sums.pop()
             break
@@ -195,10 +196,9 @@ def foot_named(path) -> str | None:
     return {"L": "left", "R": "right"}.get(Path(path).stem[-1:].upper())
 
 
-def _ends_inside(block: list[str], after: list[str], rows: int, cols: int) -> bool:
-    """Whether the file ends inside this frame: some of its rows missing or short, nothing after."""
-    short = len(block) < rows or any(len(row.strip().split(",")) != cols for row in block)
-    return short and not any(line.strip() for line in after)
+def _short(block: list[str], rows: int, cols: int) -> bool:
+    """Whether a frame's rows are fewer or shorter than the header says."""
+    return len(block) < rows or any(len(row.strip().split(",")) != cols for row in block)
 
 
 def _foot_from_name(path) -> str:
