@@ -378,6 +378,11 @@ def test_a_mixed_activity_is_told_in_the_order_it_happened():
     turns = [(10.0 * k, 10.0 * k + 5) for k in range(300)]
     assert activity_text(mixed, [10.0 * k + 7 for k in range(300)], spans=True, standing=turns) == \
         "standing and walking in turn (300 stretches of standing)"
+    # Many stretches with no walk between them are one part: still "standing, then walking".
+    stretches = [(2.0 * k, 2.0 * k + 1) for k in range(5)]
+    assert activity_text(mixed, [20.0], standing=stretches) == "standing, then walking"
+    assert activity_text(mixed, [20.0], spans=True, standing=stretches) == \
+        "standing (0.00-9.00 s, 5 stretches), then walking"
 
 
 def test_the_moticon_export_stands_walks_then_stands(tmp_path):

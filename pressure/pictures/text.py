@@ -88,9 +88,12 @@ def activity_text(attrs, step_start=None, spans: bool = False, standing=None) ->
     def told(part) -> str:
         if part == ["walking"]:
             return "walking"
-        times = ", ".join(f"{first:.2f}-{last:.2f}" for first, last in part)
-        return f"standing ({times} s)" if spans else "standing"
-    if len(parts) > MAX_ACTIVITY_PARTS or sum(len(part) for part in parts) > MAX_ACTIVITY_PARTS:
+        if not spans:
+            return "standing"
+        if len(part) > MAX_ACTIVITY_PARTS:  # many stretches with no walk between: their whole time
+            return f"standing ({part[0][0]:.2f}-{part[-1][1]:.2f} s, {len(part)} stretches)"
+        return f"standing ({', '.join(f'{first:.2f}-{last:.2f}' for first, last in part)} s)"
+    if len(parts) > MAX_ACTIVITY_PARTS:
         stretches = sum(len(part) for part in parts if part != ["walking"])
         return f"standing and walking in turn ({stretches} stretches of standing)"
     return ", then ".join(told(part) for part in parts)
