@@ -233,11 +233,15 @@ def test_an_emed_export_cut_off_keeps_its_whole_pictures(tmp_path, name, cut):
     assert recording.attrs["cut_short"] == "the file ends inside picture 2: 1 whole frame read, the cut one left out"
 
 
-def test_an_xsensor_export_cut_inside_a_frame_keeps_its_whole_frames(tmp_path, shared_data):
+@pytest.mark.parametrize("cut_at", [
+    lambda text, third: text.index(b"SENSELS", third) + 300,  # inside the left sensor's sensels
+    lambda text, third: text.index(b"-RF", third) - 3,  # inside the right sensor's SENSOR line
+])
+def test_an_xsensor_export_cut_inside_a_frame_keeps_its_whole_frames(tmp_path, shared_data, cut_at):
     text = (shared_data / "xsensor_insole/xsensor_data.csv").read_bytes()
-    second = text.index(b"FRAME,1466")  # cut inside the third frame's left sensels
+    third = text.index(b"FRAME,1466")
     path = tmp_path / "cut.csv"
-    path.write_bytes(text[: text.index(b"SENSELS", second) + 300])
+    path.write_bytes(text[: cut_at(text, third)])
     recording = drivers.load(str(path))
     assert recording.n_frames == 2 and recording.counters.corrupt == 1
     assert recording.attrs["cut_short"] == "the file ends inside frame 1466: 2 whole frames read, the cut one left out"

@@ -33,10 +33,12 @@ PAUSE_PERIODS, PAUSE_MIN_S = 10, 0.25  # a clock step this long between frames i
 
 
 def _whole(frame: dict, first: dict) -> bool:
-    """Whether ``frame`` holds every sensor of the ``first`` frame, each with all its rows."""
+    """Whether ``frame`` holds every sensor of the ``first`` frame, each with all the rows and
+    columns the first frame's has (a sensor cut before its Rows line says it has none)."""
     if frame["sensors"].keys() != first["sensors"].keys():
         return False
-    return all(len(sensor["rows_values"]) == sensor["rows"] for sensor in frame["sensors"].values())
+    return all((len(sensor["rows_values"]), sensor["cols"]) == (first["sensors"][foot]["rows"], first["sensors"][foot]["cols"])
+               for foot, sensor in frame["sensors"].items())
 
 
 def _foot(sensor_name: str) -> int:
@@ -57,64 +59,67 @@ def read(path, options, url) -> Recording:
     lines = text_lines(read_text(path, "utf-8-sig"))
     last = max((k for k, line in enumerate(lines, start=1) if line.strip(", \t")), default=0)
     for number, line in enumerate(lines, start=1):
-        fields = [field.strip() for field in line.split(",")]
-        while fields and not fields[-1]:
-            fields.pop()
-        if not fields:
-            continue
-        if pending_rows:
-            if len(fields) < sensor["cols"] and number == last and len(frames) > 1:
-                break  # the file ends inside this row: its frame is left out below
-            if len(fields) < sensor["cols"]:
-                raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {sensor['cols']}")
-            sensor["rows_values"].append(_sensels(path, number, fields[: sensor["cols"]]))
-            pending_rows -= 1
-            continue
-        key = fields[0]
-        value = fields[1] if len(fields) > 1 else ""
-        where = f"line {number}: {key}"
-        if key == "Units:":
-            units = value
-        elif key == "FRAME":
-            frames.append({"number": parse_count(path, where, value, low=0, high=MAX_FRAME_NUMBER),
-                           "time": None, "line": number, "sensors": {}})
-            if len(frames) > 1 and frames[-1]["number"] <= frames[-2]["number"]:
-                raise DriverError(f"{path}: line {number}: frame {frames[-1]['number']} comes after frame "
-                                  f"{frames[-2]['number']}; frame numbers must increase")
-            sensor = None
-        elif key == "Time" and frames:
-            frames[-1]["time"] = (value, number)
-        elif key == "Date" and date is None:
-            date = ", ".join(fields[1:])
-        elif key == "SENSOR":
-            if not frames:
-                raise DriverError(f"{path}: line {number}: SENSOR before any FRAME")
-            try:
-                foot = _foot(value)
-            except ValueError as error:
-                raise DriverError(f"{path}: line {number}: {error}") from None
-            sensor = {"foot": foot, "rows": 0, "cols": 0, "rows_values": [], "load": np.nan, "line": number}
-            frames[-1]["sensors"][foot] = sensor
-        elif key == "GROUP":
-            sensor = None
-        elif sensor is None:
-            continue
-        elif key == "Rows":
-            sensor["rows"] = parse_count(path, where, value)
-        elif key == "Columns":
-            sensor["cols"] = parse_count(path, where, value)
-        elif key == "Sensel Width (cm)":
-            sensor["width_mm"] = positive_number(path, where, parse_number(path, where, value)) * 10
-        elif key == "Sensel Height (cm)":
-            sensor["height_mm"] = positive_number(path, where, parse_number(path, where, value)) * 10
-        elif key == "Est. Load (N)":
-            sensor["load"] = parse_number(path, where, value)
-        elif key == "SENSELS":
-            if not (sensor["rows"] and sensor["cols"]):
-                raise DriverError(f"{path}: line {number}: SENSELS before the sensor's Rows and Columns")
-            if sensor["rows_values"]:
-                raise DriverError(f"{path}: line {number}: a second SENSELS block for one sensor")
-            pending_rows = sensor["rows"]
+        try:
+            fields = [field.strip() for field in line.split(",")]
+            while fields and not fields[-1]:
+                fields.pop()
+            if not fields:
+                continue
+            if pending_rows:
+                if len(fields) < sensor["cols"]:
+                    raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {sensor['cols']}")
+                sensor["rows_values"].append(_sensels(path, number, fields[: sensor["cols"]]))
+                pending_rows -= 1
+                continue
+            key = fields[0]
+            value = fields[1] if len(fields) > 1 else ""
+            where = f"line {number}: {key}"
+            if key == "Units:":
+                units = value
+            elif key == "FRAME":
+                frames.append({"number": parse_count(path, where, value, low=0, high=MAX_FRAME_NUMBER),
+                               "time": None, "line": number, "sensors": {}})
+                if len(frames) > 1 and frames[-1]["number"] <= frames[-2]["number"]:
+                    raise DriverError(f"{path}: line {number}: frame {frames[-1]['number']} comes after frame "
+                                      f"{frames[-2]['number']}; frame numbers must increase")
+                sensor = None
+            elif key == "Time" and frames:
+                frames[-1]["time"] = (value, number)
+            elif key == "Date" and date is None:
+                date = ", ".join(fields[1:])
+            elif key == "SENSOR":
+                if not frames:
+                    raise DriverError(f"{path}: line {number}: SENSOR before any FRAME")
+                try:
+                    foot = _foot(value)
+                except ValueError as error:
+                    raise DriverError(f"{path}: line {number}: {error}") from None
+                sensor = {"foot": foot, "rows": 0, "cols": 0, "rows_values": [], "load": np.nan, "line": number}
+                frames[-1]["sensors"][foot] = sensor
+            elif key == "GROUP":
+                sensor = None
+            elif sensor is None:
+                continue
+            elif key == "Rows":
+                sensor["rows"] = parse_count(path, where, value)
+            elif key == "Columns":
+                sensor["cols"] = parse_count(path, where, value)
+            elif key == "Sensel Width (cm)":
+                sensor["width_mm"] = positive_number(path, where, parse_number(path, where, value)) * 10
+            elif key == "Sensel Height (cm)":
+                sensor["height_mm"] = positive_number(path, where, parse_number(path, where, value)) * 10
+            elif key == "Est. Load (N)":
+                sensor["load"] = parse_number(path, where, value)
+            elif key == "SENSELS":
+                if not (sensor["rows"] and sensor["cols"]):
+                    raise DriverError(f"{path}: line {number}: SENSELS before the sensor's Rows and Columns")
+                if sensor["rows_values"]:
+                    raise DriverError(f"{path}: line {number}: a second SENSELS block for one sensor")
+                pending_rows = sensor["rows"]
+        except DriverError:
+            if number == last and len(frames) > 1:  # the file ends inside this line (a copy cut off, a
+                break  # full disk): its frame is left out below unless the line was one it does not need
+            raise
     if units not in UNITS_TO_KPA:
         raise DriverError(f"{path}: pressure units {units!r} are not known; known: {', '.join(UNITS_TO_KPA)}")
     if not frames:
