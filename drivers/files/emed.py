@@ -153,7 +153,9 @@ def read(path, options, url) -> Recording:
             else:
                 _keep_header(header, header_pairs(fields), number)
         except (LineError, ValueError) as error:  # ValueError: from int() and float()
-            if number == last and len(pictures) > 1 and pictures[-1].open:  # the file ends inside a row
+            # The file ends inside this line: inside a picture's row (that picture is left out
+            # below), or inside the next page's header lines (nothing of a picture lost).
+            if number == last and pictures and (len(pictures) > 1 or not pictures[-1].open):
                 break
             if isinstance(error, LineError):
                 raise DriverError(f"{path}: line {number}: {error}") from None
