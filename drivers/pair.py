@@ -71,8 +71,8 @@ def combine_insoles(left: Recording, right: Recording, name: str) -> Recording:
     attrs = {**shared, "left_source": left.source_url, "right_source": right.source_url,
              "frames_cut_to_pair": int(max(left.n_frames, right.n_frames) - n),
              **({"cut_short": "; ".join(cut)} if cut else {})}
-    counters = Counters(**{name: getattr(left.counters, name) + getattr(right.counters, name)
-                           for name in vars(left.counters)})
+    counters = Counters(**{counter: getattr(left.counters, counter) + getattr(right.counters, counter)
+                           for counter in vars(left.counters)})
     extras = {}
     forces = [r.extras.get("reported_force_n") if r.extras else None for r in (left, right)]
     if all(f is not None and np.ndim(f) == 1 for f in forces):

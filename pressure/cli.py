@@ -205,7 +205,7 @@ def process(
             fail(f"{output}: is a folder; give a results file name")
         _refuse_suffix(output, HDF5_SUFFIXES, "results are an HDF5 file (.h5); for CSV tables, pressure export")
         if picture is not None:
-            _refuse_suffix(picture, PICTURE_SUFFIXES, "a picture is .png, .svg, .pdf or .jpg")
+            _refuse_suffix(picture, PICTURE_SUFFIXES, "a picture is " + ", ".join(PICTURE_SUFFIXES))
         outputs = [output, picture, report_path(output) if report else None]
         _refuse_overwriting(source, outputs, overwrite)
         _refuse_unwritable(outputs)

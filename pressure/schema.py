@@ -199,8 +199,11 @@ def standing_mean(results, name: str) -> np.ndarray | None:
         return None
     variable = results[name]
     total, counted = 0.0, 0
-    for first, block in zip(range(0, len(standing), TIME_BLOCK_FRAMES), time_blocks(variable)):
-        chosen = block[standing[first:first + len(block)]]
+    for first in range(0, len(standing), TIME_BLOCK_FRAMES):
+        here = standing[first:first + TIME_BLOCK_FRAMES]
+        if not here.any():  # a block of walking is not read
+            continue
+        chosen = variable.isel(time=slice(first, first + TIME_BLOCK_FRAMES)).values[here]
         total = total + np.nansum(chosen, axis=0)
         counted = counted + np.sum(~np.isnan(chosen), axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
