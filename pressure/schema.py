@@ -218,14 +218,6 @@ def covered_seconds(dataset) -> float:
     return float(dataset["time"][-1]) + 1.0 / float(dataset.attrs["rate_hz"])
 
 
-def time_blocks(variable, frames: int | None = None):
-    """The values of a per-frame variable of a results dataset, a block of ``frames`` frames at a
-    time: a day's series (hundreds of MB each) is read in pieces, not whole."""
-    frames = frames or TIME_BLOCK_FRAMES
-    for first in range(0, variable.sizes["time"], frames):
-        yield variable.isel(time=slice(first, first + frames)).values
-
-
 def foot_seen(results, foot: str) -> bool:
     """Whether the session ever loaded ``foot`` (a foot never seen reads "-", not 0)."""
     return bool(np.nanmax(results["force"].sel(foot=foot).values, initial=0.0) > 0)
