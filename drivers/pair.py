@@ -19,13 +19,13 @@ from drivers.base import Counters, DriverError, MatInfo
 from drivers.files import FileMat
 from drivers.files.tekscan import foot_named
 from drivers.recording import Recording
-from drivers.url import DriverURL
+from drivers.url import PAIR_SCHEME, DriverURL
 
 RATE_TOLERANCE = 0.01  # the two files' frame rates may differ by 1 % (rounding in the headers)
 
 
 def pair_url(left: str, right: str) -> str:
-    return f"pair://{left}|{right}"
+    return f"{PAIR_SCHEME}{left}|{right}"
 
 
 def split_pair(url: DriverURL) -> tuple[str, str]:

@@ -191,6 +191,7 @@ def process(
             _process_study(Path(source), output, settings, fallbacks, workers, scheduler, force, report, overwrite,
                            quiet, json_summary)
             return
+        from drivers.files import HDF5_SUFFIXES
         from pressure.study import Task, process_session, report_path
         from pressure.summary import region_table, results_caption, results_summary, results_table
 
@@ -269,7 +270,6 @@ def _refuse_overwriting(source: str, outputs: list, overwrite: bool) -> None:
             fail(f"{output}: exists; give --overwrite to replace it")
 
 
-HDF5_SUFFIXES = (".h5", ".hdf5", ".nc")
 PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps")
 
 
@@ -299,10 +299,11 @@ def _refuse_unwritable(outputs: list) -> None:
 
 def _recover_hint(source: str) -> str | None:
     """What ``pressure recover`` would do for a session file from a killed capture, if anything."""
+    from drivers.files import HDF5_SUFFIXES
     from drivers.session_recovery import recover_hint
 
     paths = _input_files(source)
-    if len(paths) == 1 and paths[0].suffix.lower() in (".h5", ".hdf5", ".nc") and paths[0].is_file():
+    if len(paths) == 1 and paths[0].suffix.lower() in HDF5_SUFFIXES and paths[0].is_file():
         return recover_hint(paths[0])
     return None
 
@@ -409,9 +410,10 @@ def _results_and_recording(path: str, fallbacks: dict):
     """The results dataset of ``path``, read when it is a results file (and no recording), else
     computed from the recording read with ``fallbacks`` (and that recording: a picture or an
     animation of it must not read it again without them)."""
+    from drivers.files import HDF5_SUFFIXES
     from pressure.pipeline import describe
 
-    if Path(path).is_file() and Path(path).suffix.lower() in (".h5", ".hdf5", ".nc"):
+    if Path(path).is_file() and Path(path).suffix.lower() in HDF5_SUFFIXES:
         found = describe(path)
         if found["kind"] == "results":
             return found["dataset"], None
@@ -447,6 +449,8 @@ def capture(
 ) -> None:
     """Record frames from a mat into a session file (Ctrl-C stops and keeps everything)."""
     with user_errors():
+        from drivers.files import HDF5_SUFFIXES
+
         _refuse_suffix(output, HDF5_SUFFIXES, "a session is an HDF5 file (.h5)")
         _refuse_overwriting(source, [output], overwrite)
         _refuse_unwritable([output])

@@ -16,6 +16,7 @@ import numpy as np
 
 import drivers
 from drivers import DriverError, EndOfStream
+from drivers.files import HDF5_SUFFIXES
 from drivers.url import pair_files
 from pressure import __version__
 
@@ -285,7 +286,7 @@ def describe(path: str, fallbacks: dict[str, object] | None = None) -> dict[str,
     """What ``pressure info`` shows: for results files their summary, for any source its frames
     (``fallbacks``: what the command line says of a source that does not, as for ``process``)."""
     candidate = Path(path)
-    if candidate.suffix.lower() in (".h5", ".hdf5", ".nc") and candidate.is_file() and _is_results(candidate):
+    if candidate.suffix.lower() in HDF5_SUFFIXES and candidate.is_file() and _is_results(candidate):
         import xarray as xr
 
         with xr.open_dataset(candidate, engine="h5netcdf") as dataset:

@@ -26,6 +26,13 @@ def counted_steps(dataset) -> np.ndarray:
     return dataset["step_complete"].values.astype(bool)
 
 
+def step_median(dataset, name: str, chosen: np.ndarray) -> float:
+    """Median of step variable ``name`` over the ``chosen`` steps where it is finite; NaN if none."""
+    values = dataset[name].values[chosen]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else float("nan")
+
+
 def summary_rows(dataset) -> list[tuple[str, str, str]]:
     """Per-foot summary of a results dataset as (label, left, right) text; "-" throughout for a
     foot the session never saw (not 0 N, 0 kPa)."""
@@ -51,11 +58,7 @@ def summary_rows(dataset) -> list[tuple[str, str, str]]:
         counted = counted_steps(dataset)
 
         def per_step(name, pattern):
-            def median(foot):
-                values = dataset[name].values[counted & (dataset["step_foot"].values == foot)]
-                values = values[np.isfinite(values)]
-                return _fmt(float(np.median(values)) if values.size else float("nan"), pattern)
-            return median
+            return lambda f: _fmt(step_median(dataset, name, counted & (dataset["step_foot"].values == f)), pattern)
 
         def step_count(foot):
             mine = dataset["step_foot"].values == foot
@@ -197,9 +200,7 @@ def results_summary(dataset, source: str = "", output: str = "") -> dict:
             numbers["counted_steps"] = int(counted.sum())
             for name, key in (("step_peak_force", "step_peak_force_n"), ("step_length", "step_length_mm"),
                               ("step_stance_time", "stance_time_s")):
-                values = dataset[name].values[counted]
-                values = values[np.isfinite(values)]
-                numbers[key] = float(np.median(values)) if values.size else None
+                numbers[key] = _number(step_median(dataset, name, counted))
         feet[foot] = numbers if seen else {key: None for key in numbers}
     return {
         "source": source or str(dataset.attrs.get("source_url", "")),

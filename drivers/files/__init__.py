@@ -28,6 +28,7 @@ FORMATS: dict[str, str] = {
     ".xls": "drivers.files.footscan",
     ".txt": "drivers.files.moticon",
 }
+HDF5_SUFFIXES = tuple(suffix for suffix, module in FORMATS.items() if module == "drivers.files.session")
 COMMON_OPTIONS = {"speed": (non_negative(float), 0.0)}
 
 

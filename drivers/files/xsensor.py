@@ -37,7 +37,8 @@ def _whole(frame: dict, first: dict) -> bool:
     columns the first frame's has (a sensor cut before its Rows line says it has none)."""
     if frame["sensors"].keys() != first["sensors"].keys():
         return False
-    return all((len(sensor["rows_values"]), sensor["cols"]) == (first["sensors"][foot]["rows"], first["sensors"][foot]["cols"])
+    return all((len(sensor["rows_values"]), sensor["cols"]) == (first["sensors"][foot]["rows"],
+                                                                first["sensors"][foot]["cols"])
                for foot, sensor in frame["sensors"].items())
 
 
