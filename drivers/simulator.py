@@ -58,6 +58,9 @@ FIRST_CONTACT_S = 0.3
 FIRST_STEP_MM = 300.0  # walking off from standing: the first step is half a walking step
 FOOT_ML_SWAY_MM = (1.6, 0.4)  # quiet standing: each foot's own ML COP sway, slow and faster part (mm)
 WEIGHT_SHIFT_S = 0.3  # before lifting a foot to walk off, the weight moves onto the other
+# ...and before that the foot about to swing takes more of it (gait initiation's anticipatory
+# adjustment; in the real Moticon export 51 -> 60 % over half a second, pedar 40 -> 46 %).
+ANTICIPATION_S, ANTICIPATION_SHARE = 0.5, 0.08
 STEP_CONTACT = (0.1, 0.7, 0.2)  # sim://step: contact starts, lasts, and the recording goes on after it (s)
 INSOLE_PITCH_MM = 8.6  # a 31 x 11 insole for a 250 mm foot, like the XSENSOR export
 
@@ -454,9 +457,11 @@ class SimSession:
         shares = [1 - share_right - ml, share_right + ml]
         ends = {c.foot: c.end_s for c in self.contacts if c.kind == "standing"}
         if math.isfinite(ends["right"]):
-            # ...and when walking off, the weight moves onto the left foot before the right lifts,
-            # and off the left while the right lands (double support).
-            right = shares[1] * _fade(t, ends["right"], WEIGHT_SHIFT_S)
+            # ...and when walking off, the right foot first takes more weight, then the weight
+            # moves onto the left foot before the right lifts, and off the left while the right
+            # lands (double support).
+            ahead = np.clip((t - (ends["right"] - WEIGHT_SHIFT_S - ANTICIPATION_S)) / ANTICIPATION_S, 0.0, 1.0)
+            right = (shares[1] + ANTICIPATION_SHARE * np.sin(np.pi * ahead)) * _fade(t, ends["right"], WEIGHT_SHIFT_S)
             landed = self._steps[0].start_s
             shares = [(1 - right) * _fade(t, ends["left"], ends["left"] - landed), right]
         return shares

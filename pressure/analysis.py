@@ -59,6 +59,7 @@ from pressure.contacts.session import (
     settle_cut_kinds,
     settle_double_support,
 )
+from pressure.contacts.standing import quiet_standing, standing_frames
 from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, bridge_frames, contacts_of_session
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
@@ -231,11 +232,12 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
     cells_of_divisions = [(len(d.names), d.cells + ([(b.cells, np.zeros(len(b.cells), np.int64)) for b in extra]
                                                     if k == 0 else [nothing] * len(extra)))
                           for k, d in enumerate(divisions)]
-    standing = _standing_frames(contacts, n_frames)
+    standing = standing_frames(contacts, n_frames)
+    quiet = quiet_standing(standing, info.rate_hz)
     store = SeriesStore(n_frames, sum(len(d.names) for d in divisions), scratch_folder)
     try:
         measures = SessionMeasures(cells_of_divisions, all_windows, [FEET.index(c.foot) for c in contacts],
-                                   [c.kind == "step" for c in contacts], standing, geometry_args, info.rate_hz,
+                                   [c.kind == "step" for c in contacts], quiet, geometry_args, info.rate_hz,
                                    info.has_geometry, undivided=[geometry is None for geometry in geometries])
         reader.measure(measures, prepare, store.write)
         measured = measures.measured()
@@ -247,7 +249,7 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
         standing_mean = (np.where(faults == 0, measured.standing_sum / measured.standing_frames * scale, np.nan)
                          if measured.standing_frames else np.full(grid.shape, np.nan))
         results = _results(recording, options, analysis, divisions, measured, store, peak_image, standing_mean,
-                           faults, region_slots, standing)
+                           faults, region_slots, standing, quiet)
     except BaseException:
         store.close()
         raise
@@ -506,29 +508,13 @@ def _region_image(division: Division, shape) -> np.ndarray:
     return image
 
 
-def _standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
-    """Frames in which every standing foot stands: where sway and the standing load share are
-    measured (both feet when both stood, else the one that did)."""
-    standing = [c for c in contacts if c.kind == "standing"]
-    frames = np.zeros(n_frames, bool)
-    for contact in standing:
-        frames[contact.first: contact.last + 1] = True
-    for foot in {c.foot for c in standing}:
-        on = np.zeros(n_frames, bool)
-        for contact in standing:
-            if contact.foot == foot:
-                on[contact.first: contact.last + 1] = True
-        frames &= on
-    return frames
-
-
-def _load_share(store: SeriesStore, table: dict, steps: list[FootContact], standing_frames: np.ndarray,
+def _load_share(store: SeriesStore, table: dict, steps: list[FootContact], quiet: np.ndarray,
                 both_feet_seen: bool) -> tuple[np.ndarray, float, str]:
-    """Per foot share and the symmetry index, and what they come from: the mean force while
+    """Per foot share and the symmetry index, and what they come from: the mean force in quiet
     standing, else the mean impulse of each foot's complete steps (so an extra contact on one
     side does not move them). NaN where a foot was not measured at all."""
-    if standing_frames.any():
-        mean = np.array([store.column("force", foot)[standing_frames].mean() for foot in range(2)])
+    if quiet.any():
+        mean = np.array([store.column("force", foot)[quiet].mean() for foot in range(2)])
         source = "standing"
     else:
         impulse = table["impulse"]
@@ -565,7 +551,7 @@ def vendor_numbers(recording: Recording) -> dict[str, np.ndarray]:
 
 
 def _results(recording, options, analysis: Analysis, divisions: list[Division], measured: Measured,
-             store: SeriesStore, peak_image, standing_mean, faults, region_slots, standing_frames):
+             store: SeriesStore, peak_image, standing_mean, faults, region_slots, standing, quiet):
     info = recording.info
     contacts = analysis.contacts
     per_contact = analysis.contact_metrics
@@ -580,7 +566,7 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
     table = step_table(steps, per_contact, geometry, analysis.geometries if geometry else [None] * len(contacts), arch_per_contact,
                        forward, time_s, info.rate_hz, info.pitch_x_mm, info.pitch_y_mm)
     both_feet_seen = {c.foot for c in contacts} == set(FEET)
-    share, symmetry, share_source = _load_share(store, table, steps, standing_frames, both_feet_seen)
+    share, symmetry, share_source = _load_share(store, table, steps, quiet, both_feet_seen)
 
     # The paths one at a time, read from the store: a day's series take hundreds of MB each.
     def path(part: int) -> tuple[np.ndarray, np.ndarray]:
@@ -588,15 +574,15 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
             return store.read("mat_cop_x"), store.read("mat_cop_y")
         return store.column("cop_x", part - 1), store.column("cop_y", part - 1)
 
-    standing_paths = bool(standing_frames.any() and geometry)
+    standing_paths = bool(quiet.any() and geometry)
     sways, path_lengths = [], []
     for part in range(len(PARTS)):
         x, y = path(part) if geometry else (None, None)
         if part > 0:
             path_lengths.append(path_length(x, y) if geometry else np.nan)
         if standing_paths:
-            x[~standing_frames] = np.nan
-            y[~standing_frames] = np.nan
+            x[~quiet] = np.nan
+            y[~quiet] = np.nan
             sways.append(sway(x, y, info.rate_hz, forward, in_place=True))
         else:
             sways.append(sway(np.full(1, np.nan), np.full(1, np.nan), info.rate_hz, forward))
@@ -622,7 +608,8 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
         "step_end": np.array([time_s[c.last] for c in steps], dtype=float),
         "step_complete": np.array([c.complete for c in steps], dtype=bool),
         "step_selected": selected,
-        "standing": standing_frames,
+        "standing": standing,
+        "quiet_standing": quiet,
         **_regions_and_curves(analysis, divisions, measured, steps, selected, geometry),
         "anatomical_region_map": _region_image(divisions[1], peak_image.shape),
         **{f"step_{name}": table[name] for name in STEP_MEASURES},
@@ -646,9 +633,9 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
     }
     calibration = (options.calibration.describe() if options.calibration is not None
                    else f"linear: {info.scale_kpa:g} kPa per unit, offset {info.offset_kpa:g} kPa")
-    stood = bool(standing_frames.any())  # the first and last standing frame, without a copy of their times
-    standing_from = float(time_s[np.argmax(standing_frames)]) if stood else float("nan")
-    standing_to = float(time_s[len(time_s) - 1 - np.argmax(standing_frames[::-1])]) if stood else float("nan")
+    stood = bool(standing.any())  # the first and last standing frame, without a copy of their times
+    standing_from = float(time_s[np.argmax(standing)]) if stood else float("nan")
+    standing_to = float(time_s[len(time_s) - 1 - np.argmax(standing[::-1])]) if stood else float("nan")
     attrs = {
         "activity": activity,
         "direction": analysis.direction,

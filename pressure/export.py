@@ -46,6 +46,8 @@ def export_csv(dataset, prefix: Path) -> list[Path]:
             columns.append((_header(name), variable.values))
     if "standing" in dataset:  # 1 in the frames in which the person stood (results from before: no column)
         columns.append(("standing", dataset["standing"].values.astype(np.int8)))
+    if "quiet_standing" in dataset:  # 1 where standing was measured
+        columns.append(("quiet_standing", dataset["quiet_standing"].values.astype(np.int8)))
     with open(frames_path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([header for header, _ in columns])

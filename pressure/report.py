@@ -32,7 +32,7 @@ from pressure.pictures.session import complete_steps, has_geometry, has_standing
 from pressure.pictures.step_grid import draw_step_grid
 from pressure.pictures.text import (MAX_ACTIVITY_PARTS, activity_text, caption, draw_title, key_numbers, session_date,
                                     session_subject, source_name, step_starts, warning_lines)
-from pressure.schema import FEET, covered_seconds, standing_frames_of
+from pressure.schema import FEET, covered_seconds, quiet_standing_of
 from pressure.summary import summary_rows
 
 FIGURE_INCHES = (12.0, 10.0)
@@ -107,7 +107,7 @@ def _force_panel(axes, dataset) -> None:
 def _balance_panel(axes, dataset) -> None:
     rate = float(dataset.attrs["rate_hz"])
     if has_standing(dataset) and has_geometry(dataset):
-        standing = standing_frames_of(dataset)
+        standing = quiet_standing_of(dataset)
         x = np.where(standing, dataset["mat_cop_x"].values, np.nan)
         y = np.where(standing, dataset["mat_cop_y"].values, np.nan)
         if rate / 2 > SWAY_LOWPASS_HZ:

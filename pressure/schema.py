@@ -16,7 +16,8 @@ FEET = ("left", "right")
 # Raised whenever a recording processed with the same options gives different results (a fix of
 # the analysis or a reader): a study folder redoes the sessions its results came from before.
 # 2: insoles seen from above, CPEI between the foot's borders, standing frames (2026-11-26).
-RESULTS_REVISION = 2
+# 3: standing measured in quiet standing, the weight shifts next to walking left out (2026-11-26).
+RESULTS_REVISION = 3
 TIME_BLOCK_FRAMES = 1 << 20  # per-frame results read at once where a day's would not fit
 
 
@@ -63,17 +64,20 @@ RESULTS = {
     "mat_cop_y": Variable(("time",), "mm", "centre of pressure of the whole mat, y"),
     "arch_index": Variable(("foot",), "1", "Cavanagh & Rodgers arch index (toes excluded; median over steps)"),
     "arch_type": Variable(("foot",), "", "high (<= 0.21), normal or flat (>= 0.26)"),
-    "load_share": Variable(("foot",), "1", "share of the load: mean force while standing, else mean impulse of complete steps"),
+    "load_share": Variable(("foot",), "1", "share of the load: mean force in quiet standing, else mean impulse of complete steps"),
     "cop_path_length": Variable(("foot",), "mm", "length of the centre-of-pressure path"),
     "symmetry_index": Variable((), "%", "Robinson symmetry index of the load share's measure, > 0: more load on the right"),
     "left_share": Variable(("time",), "1", "left foot's share of the force on both feet; NaN when unloaded"),
-    "standing": Variable(("time",), "", "true in the frames in which the person stood (every standing foot): sway, "
-                         "the standing load share and the mean pressure image are of these", required=False),
+    "standing": Variable(("time",), "", "true in the frames in which the person stood (every standing foot)",
+                         required=False),
+    "quiet_standing": Variable(("time",), "", "true in the standing frames away from walking (the second before "
+                               "walking off and after coming to a stand left out): sway, the standing load share "
+                               "and the mean pressure image are of these", required=False),
     "arch_axis_method": Variable(("foot",), "", "how the foot axis was found: heel-toes or principal"),
     "region_peak_pressure": Variable(("foot", "region"), "kPa", "highest pressure in each region over the selected steps and standing contacts"),
     "region_pti": Variable(("foot", "region"), "kPa s", "pressure-time integral of the region's peak pressure, mean over the selected steps and standing contacts"),
-    "sway_path_length": Variable(("part",), "mm", "length of the COP path while standing"),
-    "sway_mean_velocity": Variable(("part",), "mm/s", "mean COP speed while standing"),
+    "sway_path_length": Variable(("part",), "mm", "length of the COP path in quiet standing"),
+    "sway_mean_velocity": Variable(("part",), "mm/s", "mean COP speed in quiet standing"),
     "sway_rms_distance": Variable(("part",), "mm", "RMS distance of the COP from its mean"),
     "sway_range_ap": Variable(("part",), "mm", "anterior-posterior range of the COP"),
     "sway_range_ml": Variable(("part",), "mm", "medio-lateral range of the COP"),
@@ -118,7 +122,7 @@ RESULTS = {
        for stat, word in (("mean", "mean"), ("sd", "standard deviation"))},
     "peak_pressure_image": Variable(("y", "x"), "kPa", "highest pressure of each cell over the session"),
     "foot_map": Variable(("y", "x"), "", "foot of each cell: 0 left, 1 right, -1 none"),
-    "mean_pressure_image": Variable(("y", "x"), "kPa", "mean pressure of each cell while standing (NaN without standing)"),
+    "mean_pressure_image": Variable(("y", "x"), "kPa", "mean pressure of each cell in quiet standing (NaN without)"),
     "anatomical_region_map": Variable(("y", "x"), "", "anatomical region of each cell (index into the regions whose region_set is anatomical), -1 none"),
     "region_map": Variable(("y", "x"), "", "region of each cell: 0 hindfoot, 1 midfoot, 2 forefoot, 3 toes, -1 none"),
     "cell_mask": Variable(("y", "x"), "", "0 usable, 1 stuck, 2 saturated, 3 not a sensor"),
@@ -190,11 +194,19 @@ def standing_frames_of(results) -> np.ndarray:
     return (time >= results.attrs["standing_from_s"]) & (time <= results.attrs["standing_to_s"])
 
 
+def quiet_standing_of(results) -> np.ndarray:
+    """Per frame, whether standing was measured there: the results' ``quiet_standing`` frames; in
+    results written before them, every standing frame."""
+    if "quiet_standing" in results:
+        return results["quiet_standing"].values.astype(bool)
+    return standing_frames_of(results)
+
+
 def standing_mean(results, name: str) -> np.ndarray | None:
-    """The mean of per-frame variable ``name`` over the frames in which the person stood, along
+    """The mean of per-frame variable ``name`` over quiet standing (``quiet_standing_of``), along
     its other dimensions (NaN left out), or None without such frames. Read a block of frames at a
     time: a day's series are not read whole, however many stretches of standing it has."""
-    standing = standing_frames_of(results)
+    standing = quiet_standing_of(results)
     if not standing.any():
         return None
     variable = results[name]

@@ -107,6 +107,16 @@ def region_table(dataset) -> Table | str:
     return table
 
 
+def _quiet_standing_words(dataset) -> str:
+    """What a standing load share is the mean of: "mean force standing", and in a session that
+    also walks, for how long the person stood quietly (the weight shifts next to walking left
+    out)."""
+    if dataset.attrs.get("activity") != "mixed" or "quiet_standing" not in dataset:
+        return "mean force standing"
+    seconds = int(dataset["quiet_standing"].values.sum()) / float(dataset.attrs["rate_hz"])
+    return f"mean force over {seconds:.2f} s of quiet standing"
+
+
 def results_caption(dataset) -> str:
     duration = covered_seconds(dataset)
     si = float(dataset["symmetry_index"])
@@ -118,7 +128,7 @@ def results_caption(dataset) -> str:
         activity = activity_text(dataset.attrs, step_starts(dataset), spans=True, standing=standing_spans(dataset))
     text = f"{activity}, {dataset.sizes['time']} frames over {duration:.2f} s; "
     if np.isfinite(si):
-        source = {"standing": "mean force standing", "steps": "mean step impulse"}.get(
+        source = {"standing": _quiet_standing_words(dataset), "steps": "mean step impulse"}.get(
             dataset.attrs.get("load_share_from", ""), "")
         side = "more load on the right" if si > 0 else "more load on the left" if si < 0 else "equal load"
         text += (f"symmetry index {_fmt(si, '{:+.1f}')} % ({side}"

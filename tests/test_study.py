@@ -179,7 +179,8 @@ def test_export_csv_with_units(tmp_path):
     assert rows[0][:4] == ["time [s]", "frame", "force_left [N]", "force_right [N]"]
     assert "cop_x_left [mm]" in rows[0] and "contact_area_left [cm^2]" in rows[0]
     assert len(rows) == 1 + 234
-    assert rows[0][-1] == "standing" and {row[-1] for row in rows[1:]} == {"0"}  # a walk: never standing
+    assert rows[0][-2:] == ["standing", "quiet_standing"]
+    assert {tuple(row[-2:]) for row in rows[1:]} == {("0", "0")}  # a walk: never standing
     with open(tmp_path / "walk.steps.csv") as f:
         steps = list(csv.DictReader(f))
     assert [s["step_foot"] for s in steps] == ["right", "left", "right"]

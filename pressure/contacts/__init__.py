@@ -12,4 +12,6 @@ The modules read in the order the data flows:
 4. ``insoles``: contacts of an in-shoe insole, found on its force curve.
 5. ``session``: per contact, a walking step or standing, complete or cut; per session, what the
    person did and which way.
+6. ``standing``: the frames in which the person stood, and which of them were quiet standing
+   (away from walking), where standing is measured.
 """

@@ -16,7 +16,7 @@ from pressure.pictures.orientation import orient_grid, orient_points, view_direc
 from pressure.pictures.scales import COLOURS, add_colourbar, highest_kpa, masked, pressure_scale
 from pressure.pictures.session import has_geometry, has_standing, number, pitches
 from pressure.pictures.sway import draw_sway
-from pressure.schema import FEET, standing_frames_of
+from pressure.schema import FEET, quiet_standing_of
 
 FOOT_REACH_MM = 40.0  # toes within this of a print belong to its panel (a step's panel: MAX_GAP_MM)
 
@@ -89,7 +89,7 @@ def foot_view(dataset, foot: str) -> FootView | None:
     px, py = pitches(dataset)
     anchor = None
     if has_standing(dataset) and has_geometry(dataset):
-        standing = standing_frames_of(dataset)
+        standing = quiet_standing_of(dataset)
         cx = dataset["cop_x"].sel(foot=foot).values[standing]
         cy = dataset["cop_y"].sel(foot=foot).values[standing]
         if np.isfinite(cx).any():
@@ -146,7 +146,7 @@ def draw_foot_panel(axes, dataset, view: FootView | None, norm, cmap, *, sway_ax
                      levels=[0.5, 1.5, 2.5], colors="0.35", linewidths=0.8, linestyles="--", zorder=3)
     standing = has_standing(dataset)
     if has_geometry(dataset):
-        frames = standing_frames_of(dataset) if standing else None
+        frames = quiet_standing_of(dataset) if standing else None
         u, v = _cop_in_view(dataset, foot, view, frames)
         draw_path(axes, u, v, width=2.6 if standing else 2.0, arrow=not standing)
         if sway_axes is not None:
