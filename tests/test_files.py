@@ -352,7 +352,7 @@ PEDAR = ("file name:  walk.sol\ntotal time [secs]:  0.02\ttime per frame [secs]:
     ("\tscanning rate [Hz]:   100", "\tscanning rate [Hz]:   0", r"header 'scanning rate \[Hz\]' must be a positive"),
     ("0.02\t5", "0.01\t5", r"line 7: time 0.01 s does not come after 0.01 s"),  # was ZeroDivisionError
     ("0.02\t5", "0.00\t5", r"line 7: time 0 s does not come after 0.01 s"),
-    ("0.02\t5\t6\t7\t8", "0.02\t5\t6\t7", r"line 7 has 4 values, expected 5"),  # was a NumPy message
+    ("0.01\t1\t2\t3\t4", "0.01\t1\t2\t3", r"line 6 has 4 values, expected 5"),  # was a NumPy message
     ("0.02\t5", "0.02\tx", r"line 7: 'x' is not a number"),
     ("0.02\t5", "inf\t5", r"line 7: the time inf s is not a number from -1e\+09 to 1e\+09"),
     ("0.01\t1", "-1e308\t1", r"line 6: the time -1e\+308 s is not a number from"),
@@ -368,6 +368,25 @@ def test_pedar_damage_is_named(tmp_path, old, new, pattern):
         assert drivers.load(str(path)).info.rate_hz == pytest.approx(100.0)
         return
     assert_damage_named(path, pattern)
+
+
+@pytest.mark.parametrize("cut", ["0.02\t5\t6", "0.02\t5\t6\t", "0.02"], ids=["mid value", "after a tab", "time only"])
+@pytest.mark.parametrize("layout", ["", "?layout=outlines"])
+def test_a_pedar_file_cut_off_keeps_its_whole_frames_and_says_so(tmp_path, cut, layout):
+    """The exports end without a newline, so only a last line short of values tells a cut."""
+    path = tmp_path / "cut.asc"
+    path.write_text(PEDAR[: PEDAR.index("0.02\t5")] + cut)
+    recording = drivers.load(str(path))
+    assert recording.n_frames == 1 and recording.counters.corrupt == 1
+    assert recording.attrs["cut_short"] == ("the file ends inside the frame at line 7: 1 whole frame read, "
+                                            "the cut one left out")
+    np.testing.assert_array_equal(recording.cells[0].ravel(), [1, 2, 3, 4])
+    whole = tmp_path / "whole.asc"
+    whole.write_text(PEDAR.rstrip("\n"))  # no newline at the end, as the real exports: nothing cut
+    assert drivers.load(str(whole)).counters.corrupt == 0
+    middle = tmp_path / "middle.asc"
+    middle.write_text(PEDAR.replace("0.01\t1\t2\t3\t4", "0.01\t1\t2"))  # damage with frames after it: refused
+    assert_damage_named(middle, r"line 6 has 3 values, expected 5")
 
 
 def xsensor_text(times=("08:21:17.982", "08:21:17.995"), frames=(1464, 1465), rows=2):

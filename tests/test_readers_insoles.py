@@ -294,3 +294,36 @@ def test_xsensor_frame_rate_of_a_clock_that_stamps_frames_in_bursts(tmp_path, fr
     path.write_text("\n".join(lines), encoding="utf-8")
     # within what the stamps themselves say: the last burst's frames carry its first one's time (1 %)
     assert drivers.load(str(path)).info.rate_hz == pytest.approx(75.13, rel=0.02)
+
+
+@pytest.mark.parametrize("name, options", [
+    ("novel_pedar/pedar_example.asc", ""), ("novel_pedar/pedar_example.asc", "?layout=outlines"),
+    (MOTICON, ""), (STAPPONE, "?foot=left"), ("pressuRe_extdata/pliance_test.asc", "?sensor_area_cm2=0.5"),
+])
+@pytest.mark.parametrize("share", [0.3, 0.7])
+def test_a_cut_off_copy_of_a_real_export_keeps_its_whole_frames(tmp_path, name, options, share):
+    """A copy cut off (a full disk, an interrupted transfer) was refused whole; its whole frames
+    are read as the full file has them, the frame it ends inside is counted corrupt and named."""
+    source = shared_file(name)
+    data = source.read_bytes()
+    cut = tmp_path / source.name
+    cut.write_bytes(data[: int(share * len(data))])
+    whole = drivers.load(str(source) + options)
+    recording = drivers.load(str(cut) + options)
+    n = recording.n_frames
+    assert 0 < n < whole.n_frames and recording.counters.corrupt == whole.counters.corrupt + 1
+    assert recording.attrs["cut_short"].startswith("the file ends inside the ")
+    assert recording.attrs["cut_short"].endswith(f": {n} whole frames read, the cut one left out")
+    # (pliance without its geometry: the same sensors in one row, where the whole file places them)
+    per_frame = [np.sort(np.nan_to_num(r.cells[:n].reshape(n, -1)), axis=1) for r in (recording, whole)]
+    np.testing.assert_array_equal(per_frame[0][:, -per_frame[0].shape[1]:], per_frame[1][:, -per_frame[0].shape[1]:])
+    np.testing.assert_array_equal(recording.time_s, whole.time_s[:n])
+
+
+def test_a_cut_off_pliance_export_without_its_geometry_says_how_to_read_it(tmp_path):
+    source = shared_file("pressuRe_extdata/pliance_test.asc")
+    cut = tmp_path / source.name
+    cut.write_bytes(source.read_bytes()[:500_000])
+    with pytest.raises(DriverError, match=r"pliance_test.asc: the file ends inside the frame at line \d+, before the "
+                                          r"sensor geometry; give \?sensor_area_cm2= to read its \d+ whole frames"):
+        drivers.load(str(cut))

@@ -35,7 +35,7 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import FLOAT32_MAX, MAX_FRAME_NUMBER, check_memory, cut_short_text, header_attrs
+from drivers.files.metadata import FLOAT32_MAX, MAX_FRAME_NUMBER, check_memory, header_attrs, marked_cut_short
 from drivers.recording import Recording
 from drivers.url import choice
 
@@ -180,11 +180,8 @@ def read(path, options, url) -> Recording:
     date = " ".join(header[key][0] for key in ("date", "time") if key in header)  # local time, left naive
     subject = next((header[key][0] for key in SUBJECT_KEYS if key in header), "")
     attrs = header_attrs(date if "date" in header else "", subject)
-    if cut_short is not None:
-        attrs["cut_short"] = cut_short_text(cut_short, len(pictures))
-    return Recording(frames, counter, time_s, info, Counters(corrupt=int(cut_short is not None)), url,
-                     attrs=attrs or None,
-                     extras={"reported_force_n": reported})
+    return marked_cut_short(Recording(frames, counter, time_s, info, Counters(), url, attrs=attrs or None,
+                                      extras={"reported_force_n": reported}), cut_short)
 
 
 def _keep_header(header: dict, pairs, number: int) -> None:

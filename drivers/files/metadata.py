@@ -211,6 +211,15 @@ def cut_short_text(inside: str, whole: int) -> str:
     return f"the file ends inside {inside}: {whole} whole frame{'s' if whole != 1 else ''} read, the cut one left out"
 
 
+def marked_cut_short(recording, inside: str | None):
+    """``recording`` (its whole frames) marked as read from an export that ends inside ``inside``
+    (a frame, as words), if it does: ``attrs["cut_short"]`` and the cut frame counted corrupt."""
+    if inside is not None:
+        recording.attrs = {**(recording.attrs or {}), "cut_short": cut_short_text(inside, recording.n_frames)}
+        recording.counters.corrupt += 1
+    return recording
+
+
 def header_attrs(date_text="", subject="") -> dict[str, str]:
     """Recording attrs from a header's date (and time) and subject, as the file writes them; never raises.
 

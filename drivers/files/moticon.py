@@ -44,7 +44,7 @@ import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
 from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, header_attrs, is_number,
-                                    positive_number, read_text, relative_times, text_lines)
+                                    marked_cut_short, positive_number, read_text, relative_times, text_lines)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -89,11 +89,15 @@ def read(path, options, url) -> Recording:
     to_kpa = UNITS_TO_KPA[units.pop()]
 
     rows, numbers = [], []
+    cut_short = None  # the line of the sample the file ends inside, if it does (a copy cut off, a full disk)
     for number, line in enumerate(lines[header_line + 1:], start=header_line + 2):
         if not line.strip():
             continue
         fields = line.split("\t")
         if len(fields) < len(names):
+            if number == len(lines) and rows:  # no newline after it, and short: the file ends inside it
+                cut_short = f"the sample at line {number}"  # (an insole that sent nothing has its tabs)
+                break
             fields += [""] * (len(names) - len(fields))
         rows.append(fields)
         numbers.append(number)
@@ -174,7 +178,8 @@ def read(path, options, url) -> Recording:
              "moticon_filled_left": filled["left"], "moticon_filled_right": filled["right"],
              "moticon_cut_frames": int(n - (last - first)),
              **header_attrs(header.get("start time", ""))}  # the local clock, left naive: no zone is given
-    return Recording(cells, counter, relative, info, Counters(), url, attrs=attrs, extras=extras)
+    return marked_cut_short(Recording(cells, counter, relative, info, Counters(), url, attrs=attrs, extras=extras),
+                            cut_short)
 
 
 def _column(path, names: list[str], pattern: str) -> int:

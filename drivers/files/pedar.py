@@ -45,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import check_pressures, header_attrs, is_number, positive_number, text_lines
+from drivers.files.metadata import (check_pressures, header_attrs, is_number, marked_cut_short, positive_number,
+                                    text_lines)
 from drivers.recording import Recording
 from drivers.url import choice, positive
 
@@ -82,11 +83,16 @@ def read(path, options, url) -> Recording:
                           "insoles")
     rows = []
     numbers = []  # line numbers, for messages
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=0) + 1
+    cut_short = None  # the line of the frame the file ends inside, if it does (a copy cut off, a full disk)
     for number, line in enumerate(lines[header_end + 1:], start=header_end + 2):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != n_sensors + 1:
+            if number == last and rows and len(fields) < n_sensors + 1:
+                cut_short = f"the frame at line {number}"
+                break
             raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {n_sensors + 1} "
                               f"(time and {n_sensors} sensors)")
         rows.append(fields)
@@ -133,7 +139,7 @@ def read(path, options, url) -> Recording:
     if wants_outlines and options["sensor_area_cm2"] is None and size in SIZES_WITH_OUTLINES and per_insole == SENSORS:
         recording = _with_geometry(cells, time_s, rate, size, options["cell_mm"], url, path)
         recording.attrs.update(dated)
-        return recording
+        return marked_cut_short(recording, cut_short)
     foot_map = np.repeat(np.array([[0], [1]], np.int8), per_insole, axis=1)
     given = options["sensor_area_cm2"]
     sensor_area_cm2 = positive_number(path, "the sensor area (cm²)",
@@ -144,8 +150,8 @@ def read(path, options, url) -> Recording:
                    device="Novel pedar", dtype=np.float32, cell_area_mm2=area_mm2, foot_map=foot_map,
                    has_geometry=False, extra={"sensor_area_cm2": sensor_area_cm2})
     counter = np.arange(len(data), dtype=np.int64)
-    return Recording(cells, counter, time_s - time_s[0], info, Counters(), url,
-                     attrs={"sensor_area_cm2": sensor_area_cm2, **dated})
+    return marked_cut_short(Recording(cells, counter, time_s - time_s[0], info, Counters(), url,
+                                      attrs={"sensor_area_cm2": sensor_area_cm2, **dated}), cut_short)
 
 
 def _insole_size(header: str, option: str | None) -> str | None:

@@ -46,8 +46,8 @@ import re
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, positive_number,
-                                    read_text, relative_times, text_lines)
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, marked_cut_short,
+                                    positive_number, read_text, relative_times, text_lines)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -98,6 +98,8 @@ def read(path, options, url) -> Recording:
     n = len(sensors)
 
     rows, numbers, end = [], [], len(lines)
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
+    cut_short = None  # the line of the frame the file ends inside, if it does (a copy cut off, a full disk)
     for index in range(start + 1, len(lines)):
         fields = lines[index].split()
         if not fields:
@@ -109,6 +111,9 @@ def read(path, options, url) -> Recording:
             end = index
             break
         if len(fields) != n + 1:
+            if index == last and rows and len(fields) < n + 1:
+                cut_short = f"the frame at line {index + 1}"
+                break
             raise DriverError(f"{path}: line {index + 1} has {len(fields)} values, expected {n + 1} "
                               f"(time and {n} sensors)")
         rows.append(_numbers(path, index + 1, fields, "a frame"))
@@ -161,6 +166,9 @@ def read(path, options, url) -> Recording:
         if sensor_area is None and any(line.split()[:1] == ["sensor"] for line in lines[end:]):
             raise DriverError(f"{path}: the sensor centres in the file are incomplete or not on a regular grid; "
                               "give ?sensor_area_cm2= to read the sensors without geometry")
+        if sensor_area is None and cut_short is not None:
+            raise DriverError(f"{path}: the file ends inside {cut_short}, before the sensor geometry; give "
+                              f"?sensor_area_cm2= to read its {len(rows)} whole frames without it")
         if sensor_area is None:
             raise DriverError(f"{path}: the sensor geometry is not in the file; give ?sensor_area_cm2=")
         area_mm2 = positive_number(path, "the sensor area (cm²)", sensor_area) * 100
@@ -174,7 +182,8 @@ def read(path, options, url) -> Recording:
         counter = frame_numbers.astype(np.int64)
     else:  # frames closer than the header's rate, or numbers beyond int64: counted one by one
         counter = np.arange(len(data), dtype=np.int64)
-    return Recording(cells, counter, time_s, info, Counters(), url, attrs=attrs, extras=extras)
+    return marked_cut_short(Recording(cells, counter, time_s, info, Counters(), url, attrs=attrs, extras=extras),
+                            cut_short)
 
 
 def _geometry(path, lines, start, sensors):

@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, is_number, positive_number,
-                                    read_text, text_lines)
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, is_number, marked_cut_short,
+                                    positive_number, read_text, text_lines)
 from drivers.recording import Recording
 from drivers.url import choice, positive
 
@@ -66,11 +66,15 @@ def read(path, options, url) -> Recording:
     corrupt_column = names.index("corrupt") if "corrupt" in names else None
     rows, numbers = [], []
     corrupt = 0
+    cut_short = None  # the line of the sample the file ends inside, if it does (a copy cut off, a full disk)
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         fields = line.split(",")
         if len(fields) != len(names):
+            if number == len(lines) and rows and len(fields) < len(names):  # short, and no newline after it
+                cut_short = f"the sample at line {number}"
+                break
             raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {len(names)}")
         if corrupt_column is not None and fields[corrupt_column].strip() not in ("0", ""):
             corrupt += 1
@@ -91,6 +95,8 @@ def read(path, options, url) -> Recording:
                           "at most two are read")
     feet = _feet(path, options, soles)
     per_sole = [data[data[:, 0] == sole] for sole in soles]
+    if cut_short is not None:  # the other insole's sample before the cut one has no partner either
+        per_sole = [d[:min(len(d) for d in per_sole)] for d in per_sole]
     if len({len(d) for d in per_sole}) != 1:
         counts = ", ".join(f"sole {s:g}: {len(d)}" for s, d in zip(soles, per_sole))
         raise DriverError(f"{path}: the insoles hold different numbers of samples ({counts}); not read yet")
@@ -129,7 +135,7 @@ def read(path, options, url) -> Recording:
     counter = np.arange(len(time_s), dtype=np.int64)
     attrs = {"units": units, "sensor_area_cm2": area_cm2,
              "sole_ids": ",".join(f"{soles[i]:g}" for i in order)}
-    return Recording(cells, counter, time_s, info, counters, url, attrs=attrs)
+    return marked_cut_short(Recording(cells, counter, time_s, info, counters, url, attrs=attrs), cut_short)
 
 
 def _check_values(path, data: np.ndarray, numbers: list[int]) -> None:

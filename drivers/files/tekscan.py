@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, cut_short_text, header_attrs, is_number,
+from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, marked_cut_short,
                                     parse_count, parse_number, positive_number, text_lines)
 from drivers.recording import Recording
 from drivers.url import choice, positive
@@ -153,11 +153,8 @@ def read(path, options, url) -> Recording:
         extra["units"] = "raw" + ("" if options.get("scale_kpa") else ": mapped to kPa by the calibration table")
     extras = {"reported_raw_sum": np.array(raw_sums)} if not np.isnan(raw_sums).all() else None
     attrs = header_attrs(header.get("TIME", ""))  # the PC's local clock, left naive: the file gives no zone
-    if cut_short is not None:
-        attrs["cut_short"] = cut_short_text(cut_short, len(numbers))
-    return Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info,
-                     Counters(corrupt=int(cut_short is not None)), url,
-                     attrs=attrs or None, extras=extras)
+    return marked_cut_short(Recording(np.ascontiguousarray(frames), counter, (counter - counter[0]) / rate, info,
+                                      Counters(), url, attrs=attrs or None, extras=extras), cut_short)
 
 
 def raw_units_scale(path, options) -> float:

@@ -20,8 +20,8 @@ from datetime import datetime
 import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
-from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, cut_short_text, header_attrs,
-                                    is_number, parse_count, parse_number, positive_number, read_text,
+from drivers.files.metadata import (FLOAT32_MAX, MAX_FRAME_NUMBER, check_pressures, header_attrs,
+                                    is_number, marked_cut_short, parse_count, parse_number, positive_number, read_text,
                                     text_lines)
 from drivers.recording import Recording
 
@@ -196,11 +196,8 @@ def read(path, options, url) -> Recording:
                    device="XSENSOR insoles", dtype=np.float32, foot_map=foot_map)
     # The first frame's date and clock time, left naive: the PC's local time, the file gives no zone.
     attrs = header_attrs(f"{date} {frames[0]['time'][0]}" if date else "")
-    if cut_short is not None:
-        attrs["cut_short"] = cut_short_text(cut_short, len(frames))
-    return Recording(cells, counter, time_s, info, Counters(corrupt=int(cut_short is not None)), url,
-                     attrs=attrs or None,
-                     extras={"reported_force_n": reported})
+    return marked_cut_short(Recording(cells, counter, time_s, info, Counters(), url, attrs=attrs or None,
+                                      extras={"reported_force_n": reported}), cut_short)
 
 
 def _sensels(path, number: int, fields: list[str]) -> list[float]:
