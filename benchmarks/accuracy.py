@@ -23,6 +23,7 @@ SIMULATED = {
     "standing, toes 30 mm beyond": "sim://standing?speed=0&duration=2&toe_gap=30",
     "standing, high arch, heel island": "sim://standing?speed=0&duration=2&arch=high&heel=island",
     "standing, feet touching": "sim://standing?speed=0&duration=2&stance=90",
+    "standing, feet touching, heel islands": "sim://standing?speed=0&duration=2&stance=90&arch=high&heel=island",
     "standing, knee beside": "sim://standing?speed=0&duration=2&blob=1",
     "walking": "sim://walking?speed=0",
     "walking, toes merged": "sim://walking?speed=0&toes=merged",

@@ -291,3 +291,44 @@ def test_a_sensor_that_creeps_after_the_foot_left_does_not_chain_the_steps():
     recording.cells = cells
     results, analysis = analyse(recording)
     assert [c.kind for c in analysis.contacts] == ["step"] * len(truth.contacts)
+
+
+def mun104_pair(gap_mm: float, detached: bool):
+    """The real MUN104 left and right prints side by side, ``gap_mm`` apart (5 mm cells), each
+    heel made an island by clearing a band of the midfoot (as a high arch leaves it)."""
+    from drivers import Counters, MatInfo, Recording
+
+    prints = []
+    for side in "LR":
+        image = np.loadtxt(shared_file(f"mun104_template/MUN104{side}.csv"), delimiter=",")
+        image = image[:, np.flatnonzero(image.max(axis=0) > 0)]
+        rows = np.flatnonzero(image.max(axis=1) > 5)
+        length = rows[-1] - rows[0] + 1
+        if detached:  # the heel is the narrower end
+            heel_last = (image[rows[-1] - length // 5:rows[-1] + 1] > 5).sum(axis=1).max() < (
+                image[rows[0]:rows[0] + length // 5] > 5).sum(axis=1).max()
+            start = rows[-1] - int(0.38 * length) if heel_last else rows[0] + int(0.30 * length)
+            image[start:start + int(0.08 * length)] = 0
+        prints.append(image)
+    pad = np.zeros((prints[0].shape[0], 4))
+    image = np.concatenate([pad, prints[0], np.zeros((pad.shape[0], int(gap_mm // 5))), prints[1], pad], axis=1)
+    info = MatInfo(rows=image.shape[0], cols=image.shape[1], pitch_x_mm=5.0, pitch_y_mm=5.0, rate_hz=1.0,
+                   device="MUN104 pair", dtype=np.float32)
+    return Recording(image[None].astype(np.float32), np.zeros(1, np.int64), np.zeros(1), info, Counters(), "pair")
+
+
+@pytest.mark.parametrize("gap_mm", [0, 5, 10, 20, 40])
+def test_real_prints_close_together_with_heel_islands_stay_two_feet(gap_mm):
+    """Closest pieces joined first: the two heel islands side by side became one 'foot' (three
+    feet at 5-10 mm apart; with no gap, one foot of both heels and a forefoot, 136 mm wide)."""
+    recording = mun104_pair(gap_mm, detached=True)
+    results, analysis = analyse(recording)
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    columns = np.arange(recording.info.cols)[None]
+    middle = recording.info.cols // 2
+    foot_map = results["foot_map"].values
+    assert not ((foot_map == 0) & (columns >= middle)).any() and not ((foot_map == 1) & (columns < middle)).any()
+    assert (foot_map >= 0).sum() == (recording.cells[0] > 5).sum()  # every loaded cell on a foot
+    np.testing.assert_allclose(results["load_share"].values, 0.5, atol=0.01)
+    alone = [float(analyse(mun104_pair(200, detached=True))[0]["arch_index"].sel(foot=foot)) for foot in ("left", "right")]
+    np.testing.assert_allclose(results["arch_index"].values, alone, atol=1e-9)

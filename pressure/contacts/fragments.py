@@ -191,6 +191,89 @@ def attach_toes(feet: list[Pieces], pieces: list[RawContact], grid: Grid, rate_h
     return left
 
 
+def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tuple[list[Pieces], list[RawContact]]:
+    """Two feet close together, in pieces, parted again as one print of two feet.
+
+    Closest pieces join first, so where high arches leave both heels islands next to each other,
+    the two heels became one "foot" (and the two rows of toes another), and two touching forefeet
+    a blob that is no foot: a pair of real prints 10 mm apart gave three feet, a simulated pair
+    touching at the forefeet gave the left foot everything, and real prints side by side with no
+    gap one foot of both heels and a forefoot, 136 mm wide. So where feet loaded together (for
+    at least half the shorter's time) are more than two, or a blob that is no foot but as big as
+    one of them lies among them, all of them are parted as one print of two feet (``split_in_two``),
+    when it parts into two foot-like halves; two feet, one of them joined from big pieces, are
+    parted so when that makes the wider of them narrower."""
+    kept_feet, kept_extra = [], []
+    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    for own, blobs in loaded_together(feet, extra):
+        among = blobs_among(own, blobs, grid)
+        assembled = len(own) == 2 and any(sum(len(part.cells) >= big for part in foot.parts) >= 2 for foot in own)
+        halves = []
+        if len(own) > 2 or among or assembled:
+            union = own[0].whole
+            for piece in [foot.whole for foot in own[1:]] + among:
+                union = union.merged(piece)
+            halves = split_in_two(union, grid)
+        if halves and assembled and not among:  # two feet already: parted only into narrower ones
+            if widest(halves, grid) > widest([foot.whole for foot in own], grid) - max(grid.pitch_x_mm, grid.pitch_y_mm):
+                halves = []
+        if not halves:
+            kept_feet += own
+            kept_extra += blobs
+            continue
+        parts = [part for foot in own for part in foot.parts] + among
+        for half in halves:
+            mine = [part.restricted(np.isin(part.cells, half.cells)) for part in parts]
+            kept_feet.append(Pieces([part for part in mine if len(part.cells)], half))
+        kept_extra += [blob for blob in blobs if not any(blob is other for other in among)]
+    return kept_feet, kept_extra
+
+
+def loaded_together(feet: list[Pieces], extra: list[RawContact]) -> list[tuple[list[Pieces], list[RawContact]]]:
+    """The feet and blobs in groups loaded together, each for at least half the shorter one's
+    time (standing feet and their pieces; a step and the next barely overlap)."""
+    items = sorted([(foot.whole, foot) for foot in feet] + [(blob, None) for blob in extra], key=lambda item: item[0].first)
+    owner = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while owner[i] != i:
+            i = owner[i]
+        return i
+
+    for i, (a, _) in enumerate(items):
+        for j in range(i + 1, len(items)):
+            b = items[j][0]
+            if b.first > a.last:
+                break
+            if min(a.last, b.last) - b.first + 1 >= 0.5 * min(a.n_frames, b.n_frames):
+                owner[root(j)] = root(i)
+    groups: dict[int, tuple[list[Pieces], list[RawContact]]] = {}
+    for i, (contact, foot) in enumerate(items):
+        own, blobs = groups.setdefault(root(i), ([], []))
+        if foot is None:
+            blobs.append(contact)
+        else:
+            own.append(foot)
+    return list(groups.values())
+
+
+def blobs_among(feet: list[Pieces], blobs: list[RawContact], grid: Grid) -> list[RawContact]:
+    """The blobs as big as the smallest foot (a knee between two whole feet is smaller) whose
+    centre lies within the feet's bounds."""
+    if not feet:
+        return []
+    cells = grid.xy(np.concatenate([foot.whole.cells for foot in feet]))
+    low, high = cells.min(axis=0), cells.max(axis=0)
+    smallest = min(len(foot.whole.cells) for foot in feet)
+    centres = [grid.xy(blob.cells).mean(axis=0) for blob in blobs]
+    return [blob for blob, centre in zip(blobs, centres)
+            if len(blob.cells) >= smallest and np.all((low <= centre) & (centre <= high))]
+
+
+def widest(contacts: list[RawContact], grid: Grid) -> float:
+    return max(extent(grid.xy(contact.cells), grid).width_mm for contact in contacts)
+
+
 def find_feet(raw: list[RawContact], grid: Grid, rate_hz: float) -> tuple[list[Pieces], list[RawContact]]:
     """Foot contacts (each with its pieces) ordered by first frame, and the extra blobs."""
     parted = []
@@ -211,5 +294,6 @@ def find_feet(raw: list[RawContact], grid: Grid, rate_hz: float) -> tuple[list[P
             others.append(contact)
     extra = [piece for piece in attach_toes(feet, others, grid, rate_hz)
              if len(piece.cells) * grid.cell_cm2 >= HAND_OR_KNEE_CM2]
+    feet, extra = part_crowded(feet, extra, grid)
     feet.sort(key=lambda pieces: (pieces.whole.first, pieces.whole.cells[0]))
     return feet, extra
