@@ -30,9 +30,9 @@ from pressure.pictures.region_table import draw_region_table, no_regions_reason,
 from pressure.pictures.scales import COLOURS, SIDE, pressure_scale
 from pressure.pictures.session import complete_steps, has_geometry, has_standing, standing_spans
 from pressure.pictures.step_grid import draw_step_grid
-from pressure.pictures.text import (MAX_ACTIVITY_PARTS, activity_text, caption, draw_title, key_numbers, session_date,
-                                    session_subject, source_name, step_starts, warning_lines)
-from pressure.schema import FEET, covered_seconds, quiet_standing_of
+from pressure.pictures.text import (MAX_ACTIVITY_PARTS, activity_text, caption, draw_title, duration_text, key_numbers,
+                                    session_date, session_subject, source_name, step_starts, warning_lines)
+from pressure.schema import FEET, quiet_standing_of
 from pressure.summary import summary_rows
 
 FIGURE_INCHES = (12.0, 10.0)
@@ -334,7 +334,7 @@ def page(dataset, picture_base64: str, picture_caption: str = "", curves_base64:
     date = session_date(attrs) or "date not recorded"
     meta = [("Subject", subject or "not recorded in the source"), ("Date", date),
             ("Activity", f"{activity_text(attrs, step_starts(dataset), standing=standing_spans(dataset))}, "
-                         f"{covered_seconds(dataset):.1f} s"),
+                         f"{duration_text(dataset)}"),
             ("Device", str(attrs.get("device", "-"))), ("Source", name)]
     meta_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in meta)
     keys = "".join(f"<li>{html.escape(text)}</li>" for text in key_numbers(dataset))

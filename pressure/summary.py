@@ -126,7 +126,8 @@ def results_caption(dataset) -> str:
         from pressure.pictures.text import activity_text, step_starts
 
         activity = activity_text(dataset.attrs, step_starts(dataset), spans=True, standing=standing_spans(dataset))
-    text = f"{activity}, {dataset.sizes['time']} frames over {duration:.2f} s; "
+    n = dataset.sizes["time"]
+    text = f"{activity}, " + ("one frame (a static print); " if n == 1 else f"{n} frames over {duration:.2f} s; ")
     if np.isfinite(si):
         source = {"standing": _quiet_standing_words(dataset), "steps": "mean step impulse"}.get(
             dataset.attrs.get("load_share_from", ""), "")

@@ -198,3 +198,29 @@ def test_standing_has_a_mean_image_walking_has_none():
     peak = standing["peak_pressure_image"].values
     assert np.nanmax(mean) > 10 and (np.nan_to_num(mean) <= np.nan_to_num(peak) + 1e-9).all()
     assert np.isnan(walking["mean_pressure_image"].values).all()
+
+
+def test_one_frame_has_no_time_integrals_and_says_it_is_a_static_print():
+    """A template image read at a made-up 1 Hz gave a PTI of its peak times 1 s."""
+    from benchmarks.accuracy import static_image
+    from pressure.analysis import analyse
+    from pressure.pictures.text import title_lines
+    from pressure.summary import results_caption
+    from tests.conftest import shared_file
+
+    results, _ = analyse(static_image(shared_file("mun104_template/MUN104L.csv")))
+    left = results.sel(foot="left")
+    for name in ("region_pti", "region_fti", "region_time_of_peak"):
+        assert np.isnan(left[name].values).all(), name
+    assert np.isfinite(left["region_peak_pressure"].values).all()
+    anatomical = left["region_relative_load"].values[results["region_set"].values == results["region_set"].values[0]]
+    assert anatomical.sum() == pytest.approx(100.0)
+    assert "one frame (a static print)" in results_caption(results)
+    assert title_lines(results)[0].endswith("standing, one frame (a static print)")
+
+
+def test_two_frames_have_time_integrals():
+    force = np.array([[10.0], [20.0]])
+    measures = contact_region_measures(force, np.ones_like(force), force * 2, rate_hz=100.0)
+    assert measures["fti"][0] == pytest.approx(0.3) and measures["pti"][0] == pytest.approx(0.6)
+    assert measures["time_of_peak"][0] == pytest.approx(100.0)

@@ -80,14 +80,17 @@ class RegionMeasures:
         with np.errstate(invalid="ignore", divide="ignore"):
             relative = 100.0 * fti / total if total > 0 else np.full(len(fti), np.nan)
             mean_pressure = self.pressure_sum / self.loaded_frames
+        # One frame (a static print, such as a template image) lasts no time: it has no time
+        # integrals and no time of peak (its PTI read as its peak times a made-up frame period).
+        timed = 1.0 if self.frames > 1 else np.nan
         measures = {
             "peak_pressure": self.peak,
             "mean_pressure": mean_pressure,
             "contact_area": self.area,
             "force": self.force,
-            "fti": fti,
-            "pti": self.peak_sum * self.dt,
-            "time_of_peak": 100.0 * self.peak_frame / max(self.frames - 1, 1),
+            "fti": fti * timed,
+            "pti": self.peak_sum * self.dt * timed,
+            "time_of_peak": 100.0 * self.peak_frame / max(self.frames - 1, 1) * timed,
             "relative_load": relative,
         }
         return {name: np.where(ever, values, np.nan) for name, values in measures.items()}

@@ -148,8 +148,13 @@ def title_lines(dataset) -> list[str]:
         head.append(source_name(attrs))
     head.append(session_date(attrs) or "date not recorded")
     head.append(f"{activity_text(attrs, step_starts(dataset), standing=standing_spans(dataset))}, "
-                f"{covered_seconds(dataset):.1f} s")
+                f"{duration_text(dataset)}")
     return [" · ".join(head), " · ".join(key_numbers(dataset))]
+
+
+def duration_text(dataset) -> str:
+    """How long the recording lasts ("6.6 s"), or that it is one frame, which lasts no time."""
+    return "one frame (a static print)" if dataset.sizes["time"] == 1 else f"{covered_seconds(dataset):.1f} s"
 
 
 def draw_title(figure, dataset) -> None:
