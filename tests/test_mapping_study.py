@@ -215,3 +215,14 @@ def test_the_map_command_runs_a_study(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "maps" / "maps.h5").is_file() and (tmp_path / "maps" / "maps.png").is_file()
     assert "steps" in result.stdout
+
+
+def test_maps_name_the_results_revision_they_were_made_from(monkeypatch):
+    """The maps' and registrations' ``software_version`` says which results revision made them
+    (0.1.0 alone did not tell yesterday's results from today's)."""
+    import pressure.schema
+    from pressure.mapping.study import _version
+
+    before = _version()
+    monkeypatch.setattr(pressure.schema, "RESULTS_REVISION", pressure.schema.RESULTS_REVISION + 1)
+    assert _version() != before and _version().endswith(f"+results{pressure.schema.RESULTS_REVISION}")

@@ -437,3 +437,18 @@ def test_a_real_steps_panel_keeps_the_heel_island_the_analysis_joined():
     assert np.nanmax(panel.peak) == pytest.approx(float(results["peak_pressure"].sel(foot="right").max()))
     print_rows = np.flatnonzero(np.isfinite(panel.peak).any(axis=1))
     assert len(print_rows) * 5.0 > 200  # the whole print, heel to toes, not a forefoot's 100 mm
+
+
+def test_a_session_foot_panel_reaches_40_mm_for_toes_not_a_steps_100():
+    """A walk's prints of one foot do not fit one panel: the panel is the print nearest the
+    anchor and what lies within FOOT_REACH_MM (40 mm) of it, not MAX_GAP_MM (100 mm)."""
+    from pressure.pictures.feet import FOOT_REACH_MM, foot_box
+
+    mine = np.zeros((200, 40), bool)
+    mine[10:60, 10:30] = True  # a print, 250 x 100 mm at 5 mm
+    mine[65:68, 12:20] = True  # toes 25 mm beyond it: in its panel
+    mine[80:84, 12:20] = True  # 100 mm beyond: within a step's reach, not a session panel's
+    mine[150:199, 10:30] = True  # the next print of the same foot
+    rows, cols = foot_box(mine, 5.0, 5.0, anchor=(30.0, 20.0))
+    assert FOOT_REACH_MM == 40.0
+    assert (rows.start, rows.stop, cols.start, cols.stop) == (10, 68, 10, 30)
