@@ -67,6 +67,7 @@ def cell_runs(frames, high, low, bridge, hold=None):
     for r in range(rows):
         for c in range(cols):
             start = None
+            last = last_high = peak = count = 0  # set when a run starts
             for t in range(n_frames):
                 value = frames[t, r, c]
                 if start is not None:
