@@ -59,7 +59,7 @@ from pressure.contacts.session import (
     settle_cut_kinds,
     settle_double_support,
 )
-from pressure.contacts.standing import quiet_standing, standing_frames
+from pressure.contacts.standing import TRANSITION_S, quiet_standing, standing_frames
 from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, bridge_frames, contacts_of_session
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
 from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
@@ -233,7 +233,7 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
                                                     if k == 0 else [nothing] * len(extra)))
                           for k, d in enumerate(divisions)]
     standing = standing_frames(contacts, n_frames)
-    quiet = quiet_standing(standing, info.rate_hz)
+    quiet = quiet_standing(standing, info.rate_hz, [(c.first, c.last) for c in contacts if c.kind == "step"])
     store = SeriesStore(n_frames, sum(len(d.names) for d in divisions), scratch_folder)
     try:
         measures = SessionMeasures(cells_of_divisions, all_windows, [FEET.index(c.foot) for c in contacts],
@@ -645,6 +645,7 @@ def _results(recording, options, analysis: Analysis, divisions: list[Division], 
         "standing_from_s": standing_from,
         "standing_to_s": standing_to,
         "load_share_from": share_source,
+        "quiet_transition_s": TRANSITION_S,
         "extra_blobs": len(analysis.extra_blobs),
         "threshold_kpa": options.threshold_kpa,
         "calibration": calibration,

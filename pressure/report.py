@@ -28,7 +28,7 @@ from pressure.pictures.heel_down import try_step_prints
 from pressure.pictures.insoles import sensor_outlines
 from pressure.pictures.region_table import draw_region_table, no_regions_reason, region_columns, region_rows
 from pressure.pictures.scales import COLOURS, SIDE, pressure_scale
-from pressure.pictures.session import complete_steps, has_geometry, has_standing, standing_spans
+from pressure.pictures.session import complete_steps, has_geometry, standing_spans, stood_quietly
 from pressure.pictures.step_grid import draw_step_grid
 from pressure.pictures.text import (MAX_ACTIVITY_PARTS, activity_text, caption, draw_title, duration_text, key_numbers,
                                     session_date, session_subject, source_name, step_starts, warning_lines)
@@ -106,7 +106,7 @@ def _force_panel(axes, dataset) -> None:
 
 def _balance_panel(axes, dataset) -> None:
     rate = float(dataset.attrs["rate_hz"])
-    if has_standing(dataset) and has_geometry(dataset):
+    if stood_quietly(dataset) and has_geometry(dataset):
         standing = quiet_standing_of(dataset)
         x = np.where(standing, dataset["mat_cop_x"].values, np.nan)
         y = np.where(standing, dataset["mat_cop_y"].values, np.nan)

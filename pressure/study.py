@@ -17,11 +17,11 @@ from pressure import __version__
 
 RESULTS_SUFFIX = ".results.h5"
 TEXT_COLUMNS = ("file", "subject", "session", "status", "error", "activity", "arch_type_left", "arch_type_right",
-                "warnings")
+                "load_share_from", "warnings")
 SUMMARY_COLUMNS = (
     "file", "subject", "session", "status", "error", "activity", "duration_s", "frames", "steps", "cadence_per_min",
     "arch_index_left", "arch_index_right", "arch_type_left", "arch_type_right", "load_share_left",
-    "load_share_right", "symmetry_index_pct", "sway_path_length_mm", "sway_mean_velocity_mm_s",
+    "load_share_right", "load_share_from", "symmetry_index_pct", "sway_path_length_mm", "sway_mean_velocity_mm_s",
     "sway_ellipse_area_mm2", "warnings",
 )
 
@@ -257,6 +257,7 @@ def summary_row(dataset, source: str) -> dict:
         "arch_type_right": str(dataset["arch_type"].sel(foot="right").values),
         "load_share_left": number(dataset["load_share"].sel(foot="left")),
         "load_share_right": number(dataset["load_share"].sel(foot="right")),
+        "load_share_from": str(dataset.attrs.get("load_share_from", "")),
         "symmetry_index_pct": number(dataset["symmetry_index"]),
         "sway_path_length_mm": number(mat["sway_path_length"]),
         "sway_mean_velocity_mm_s": number(mat["sway_mean_velocity"]),

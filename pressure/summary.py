@@ -107,14 +107,20 @@ def region_table(dataset) -> Table | str:
     return table
 
 
+def _quiet_seconds(dataset) -> float | None:
+    """How long standing was measured (quiet standing), s; None in results from before it."""
+    if "quiet_standing" not in dataset:
+        return None
+    return int(dataset["quiet_standing"].values.sum()) / float(dataset.attrs["rate_hz"])
+
+
 def _quiet_standing_words(dataset) -> str:
     """What a standing load share is the mean of: "mean force standing", and in a session that
     also walks, for how long the person stood quietly (the weight shifts next to walking left
     out)."""
     if dataset.attrs.get("activity") != "mixed" or "quiet_standing" not in dataset:
         return "mean force standing"
-    seconds = int(dataset["quiet_standing"].values.sum()) / float(dataset.attrs["rate_hz"])
-    return f"mean force over {seconds:.2f} s of quiet standing"
+    return f"mean force over {_quiet_seconds(dataset):.2f} s of quiet standing"
 
 
 def results_caption(dataset) -> str:
@@ -138,7 +144,10 @@ def results_caption(dataset) -> str:
         text += f"symmetry index - (no {next(f for f in FEET if not foot_seen(dataset, f))} foot in the recording)"
     else:
         text += "symmetry index - (a foot without complete contacts)"
-    if dataset.attrs.get("activity") in ("standing", "mixed") and np.isfinite(
+    if "quiet_standing" in dataset and dataset.attrs.get("activity") == "mixed" and not dataset["quiet_standing"].any():
+        text += (f"; no quiet standing, so no sway (every stand was within "
+                 f"{float(dataset.attrs.get('quiet_transition_s', 1.0)):g} s of walking)")
+    elif dataset.attrs.get("activity") in ("standing", "mixed") and np.isfinite(
             float(dataset["sway_path_length"].sel(part="mat"))):
         mat = dataset.sel(part="mat")
         text += (f"; whole-mat sway {float(mat['sway_path_length']):.0f} mm path, "
@@ -220,6 +229,8 @@ def results_summary(dataset, source: str = "", output: str = "") -> dict:
         "frames": int(dataset.sizes["time"]),
         "duration_s": covered_seconds(dataset),
         "symmetry_index_percent": _number(dataset["symmetry_index"]),
+        "load_share_from": str(dataset.attrs.get("load_share_from", "")) or None,  # "standing" or "steps"
+        "quiet_standing_s": _quiet_seconds(dataset),
         "cadence_per_min": _number(dataset["cadence"]),
         "feet": feet,
         "warnings": [line for line in str(dataset.attrs.get("warnings", "")).splitlines() if line],

@@ -11,7 +11,7 @@ from pressure.pictures.heel_down import try_step_prints
 from pressure.pictures.insoles import sensor_outlines
 from pressure.pictures.region_table import draw_region_table, region_table_inches
 from pressure.pictures.scales import pressure_scale
-from pressure.pictures.session import has_geometry, has_standing
+from pressure.pictures.session import has_geometry, has_standing, stood_quietly
 from pressure.pictures.step_grid import draw_step_grid, grid_shape
 from pressure.pictures.sway import finish_sway_titles
 from pressure.pictures.text import caption, draw_text_block, draw_title
@@ -55,7 +55,7 @@ def picture_figure(dataset, *, style: str = "clinical", recording=None):
     show_feet = not prints or standing
     n_rows = grid_shape(len(prints))[0] if prints else 0
     table = region_table_inches(dataset)
-    sway = show_feet and standing and has_geometry(dataset)
+    sway = show_feet and stood_quietly(dataset) and has_geometry(dataset)
     feet_height = max(5.2, (1.6 if sway else 0.0) + table + 1.3)
     heights = ([feet_height] if show_feet else []) + ([2.9 * n_rows + 0.3] if prints else []) + (
         [] if show_feet else [max(1.3, table)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pressure.schema import runs_of, standing_frames_of
+from pressure.schema import quiet_standing_of, runs_of, standing_frames_of
 
 COP_MIN_FORCE_SHARE = 0.1  # a step's COP is drawn while its force is at least this share of its peak
 
@@ -19,6 +19,12 @@ def has_geometry(dataset) -> bool:
 def has_standing(dataset) -> bool:
     """Whether the person stood at some time (a standing or a mixed session)."""
     return dataset.attrs.get("activity") in ("standing", "mixed")
+
+
+def stood_quietly(dataset) -> bool:
+    """Whether standing was measured: the person stood, and not only next to walking (a stand
+    shorter than two seconds between walks has no quiet standing, so no sway)."""
+    return has_standing(dataset) and bool(quiet_standing_of(dataset).any())
 
 
 def pitches(dataset) -> tuple[float, float]:

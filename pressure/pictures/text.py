@@ -11,7 +11,7 @@ import numpy as np
 
 from drivers.url import pair_files
 from pressure.pictures.scales import SIDE
-from pressure.pictures.session import complete_steps, has_geometry, has_standing, number, standing_spans
+from pressure.pictures.session import complete_steps, has_geometry, number, standing_spans, stood_quietly
 from pressure.schema import FEET, covered_seconds
 
 SUBJECT_KEYS = ("subject", "subject_name", "subject_id", "patient", "patient_name", "patient_id", "participant")
@@ -132,7 +132,7 @@ def key_numbers(dataset) -> list[str]:
     cadence = number(dataset, "cadence")
     if np.isfinite(cadence):
         parts.append(f"cadence {cadence:.0f}/min")
-    if has_standing(dataset) and "sway_ellipse_area" in dataset:
+    if stood_quietly(dataset) and "sway_ellipse_area" in dataset:
         area = float(dataset["sway_ellipse_area"].sel(part="mat"))
         if np.isfinite(area):
             parts.append(f"sway ellipse {area:.0f} mm²")
@@ -172,7 +172,7 @@ def caption(dataset, prints: list | None, note: str = "", style: str = "clinical
     if has_geometry(dataset):
         text = "COP: black line with a white edge, circle where it starts"
         text += ("; standing sway at true size on the foot and magnified beside it (scale bar)."
-                 if has_standing(dataset) else ", arrowhead where it ends (heel to toe).")
+                 if stood_quietly(dataset) else ", arrowhead where it ends (heel to toe).")
         parts.append(text)
     if prints:
         total = int(complete_steps(dataset).sum()) if "step_complete" in dataset else len(prints)
