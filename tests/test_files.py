@@ -509,3 +509,17 @@ def test_an_hdf5_file_named_csv_says_so(tmp_path):
     path.write_bytes((FIXTURES / "standing.h5").read_bytes())
     with pytest.raises(DriverError, match=r"its content is an HDF5 file \(a session or results file\): name it .h5$"):
         drivers.load(str(path))
+
+
+def test_a_pedar_file_cut_inside_its_last_value_is_told_by_the_missing_tab(tmp_path):
+    """novel ends every line with a tab and the file with none: a last line whose values are all
+    there but not its tab was cut inside its last value (8 read where the file said 8.5)."""
+    tabbed = PEDAR.replace("\n0.01", "\t\n0.01").replace("\n0.02", "\t\n0.02").rstrip("\n") + "\t"
+    whole = tmp_path / "whole.asc"
+    whole.write_text(tabbed)
+    assert drivers.load(str(whole)).counters.corrupt == 0
+    cut = tmp_path / "cut.asc"
+    cut.write_text(tabbed.replace("\t8\t", "\t8.5\t")[:-2])  # "...7\t8." : all four values there
+    recording = drivers.load(str(cut))
+    assert recording.n_frames == 1 and recording.counters.corrupt == 1
+    assert recording.attrs["cut_short"].startswith("the file ends inside the frame at line 7")

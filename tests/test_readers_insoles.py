@@ -327,3 +327,26 @@ def test_a_cut_off_pliance_export_without_its_geometry_says_how_to_read_it(tmp_p
     with pytest.raises(DriverError, match=r"pliance_test.asc: the file ends inside the frame at line \d+, before the "
                                           r"sensor geometry; give \?sensor_area_cm2= to read its \d+ whole frames"):
         drivers.load(str(cut))
+
+
+@pytest.mark.parametrize("name, options, keep", [
+    ("novel_pedar/pedar_example.asc", "", -5),  # inside the last value of the last frame
+    (MOTICON, "", -3), (STAPPONE, "?foot=left", -1),
+    ("pressuRe_extdata/pliance_test.asc", "?sensor_area_cm2=0.5", "inside the last frame's last value"),
+])
+def test_a_copy_cut_inside_the_last_value_leaves_that_frame_out(tmp_path, name, options, keep):
+    """The count of values stays right and the rest of the value read as another number: pedar's
+    last sensor read 47.0 where the file says 47.5, with no word of a cut (a review found 34 such
+    cut points)."""
+    source = shared_file(name)
+    data = source.read_bytes()
+    if isinstance(keep, str):  # pliance: the frames end before the summary pictures (MPP)
+        keep = data.rindex(b"\n", 0, data.index(b"MPP")) - 2 - len(data)
+    cut = tmp_path / source.name
+    cut.write_bytes(data[:keep])
+    whole = drivers.load(str(source) + options)
+    recording = drivers.load(str(cut) + options)
+    n = recording.n_frames
+    assert recording.counters.corrupt == whole.counters.corrupt + 1 and "the file ends inside" in recording.attrs["cut_short"]
+    per_frame = [np.sort(np.nan_to_num(r.cells[:n].reshape(n, -1)), axis=1) for r in (recording, whole)]
+    np.testing.assert_array_equal(per_frame[0][:, -per_frame[0].shape[1]:], per_frame[1][:, -per_frame[0].shape[1]:])

@@ -94,10 +94,11 @@ def read(path, options, url) -> Recording:
         if not line.strip():
             continue
         fields = line.split("\t")
+        if number == len(lines) and rows and len(fields) <= len(names):
+            # No newline after it (the exports end each line with one): the file ends inside it.
+            cut_short = f"the sample at line {number}"
+            break
         if len(fields) < len(names):
-            if number == len(lines) and rows:  # no newline after it, and short: the file ends inside it
-                cut_short = f"the sample at line {number}"  # (an insole that sent nothing has its tabs)
-                break
             fields += [""] * (len(names) - len(fields))
         rows.append(fields)
         numbers.append(number)

@@ -83,16 +83,19 @@ def read(path, options, url) -> Recording:
                           "insoles")
     rows = []
     numbers = []  # line numbers, for messages
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=0) + 1
+    # The file ends inside its last line when no newline follows it and it is short of values,
+    # or, where novel ends every line with a tab (the exports end with no newline), not with one:
+    # a cut inside the last value keeps the count of values and reads as another number.
+    tab_ended = lines[header_end + 1].endswith("\t") if header_end + 1 < len(lines) else False
     cut_short = None  # the line of the frame the file ends inside, if it does (a copy cut off, a full disk)
     for number, line in enumerate(lines[header_end + 1:], start=header_end + 2):
         fields = line.split()
         if not fields:
             continue
+        if number == len(lines) and rows and (len(fields) < n_sensors + 1 or tab_ended and not line.endswith("\t")):
+            cut_short = f"the frame at line {number}"
+            break
         if len(fields) != n_sensors + 1:
-            if number == last and rows and len(fields) < n_sensors + 1:
-                cut_short = f"the frame at line {number}"
-                break
             raise DriverError(f"{path}: line {number} has {len(fields)} values, expected {n_sensors + 1} "
                               f"(time and {n_sensors} sensors)")
         rows.append(fields)

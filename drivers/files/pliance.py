@@ -98,7 +98,9 @@ def read(path, options, url) -> Recording:
     n = len(sensors)
 
     rows, numbers, end = [], [], len(lines)
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
+    # A frame is never a whole export's last line (the summary pictures, force table and geometry
+    # follow): one with no newline after it is where the file was cut (inside its last value, the
+    # count of values is still right).
     cut_short = None  # the line of the frame the file ends inside, if it does (a copy cut off, a full disk)
     for index in range(start + 1, len(lines)):
         fields = lines[index].split()
@@ -110,10 +112,10 @@ def read(path, options, url) -> Recording:
         if not is_number(fields[0]):  # MPP, MVP: the session's summary pictures
             end = index
             break
+        if index == len(lines) - 1 and rows and len(fields) <= n + 1:
+            cut_short = f"the frame at line {index + 1}"
+            break
         if len(fields) != n + 1:
-            if index == last and rows and len(fields) < n + 1:
-                cut_short = f"the frame at line {index + 1}"
-                break
             raise DriverError(f"{path}: line {index + 1} has {len(fields)} values, expected {n + 1} "
                               f"(time and {n} sensors)")
         rows.append(_numbers(path, index + 1, fields, "a frame"))
@@ -140,10 +142,15 @@ def read(path, options, url) -> Recording:
 
     pressures = data[:, 1:] * UNITS_TO_KPA[units]
     check_pressures(path, pressures, lambda index: f"line {numbers[index[0]]}")
-    geometry = _geometry(path, lines, end, sensors)
+    sensor_area = options["sensor_area_cm2"]
+    try:
+        geometry = _geometry(path, lines, end, sensors)
+    except DriverError as error:  # damaged, or cut off inside it: the sensors read without it if asked
+        if sensor_area is None:
+            raise DriverError(f"{error}; give ?sensor_area_cm2= to read the sensors without the geometry") from None
+        geometry = None
     extras = _reported(path, lines, end, time_abs, rate)
 
-    sensor_area = options["sensor_area_cm2"]
     attrs = {"mat_type": mat_type.group(1).strip() if mat_type else "", "first_frame_time_s": float(time_abs[0])}
     date_time = DATE_TIME.search(header)  # the PC's local time, left naive: the file gives no zone
     attrs.update(header_attrs(date_time.group(1) if date_time else ""))
