@@ -198,14 +198,18 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
     the two heels became one "foot" (and the two rows of toes another), and two touching forefeet
     a blob that is no foot: a pair of real prints 10 mm apart gave three feet, a simulated pair
     touching at the forefeet gave the left foot everything, and real prints side by side with no
-    gap one foot of both heels and a forefoot, 136 mm wide. So where feet loaded together (for
-    at least half the shorter's time) are more than two, or a blob that is no foot but as big as
-    one of them lies among them, all of them are parted as one print of two feet (``split_in_two``),
+    gap one foot of both heels and a forefoot, 136 mm wide. So where more than two feet are
+    loaded at the same moment, or a blob that is no foot but as big as one of them lies among
+    feet loaded together, all of them are parted as one print of two feet (``split_in_two``),
     when it parts into two foot-like halves; two feet, one of them joined from big pieces, are
     parted so when that makes the wider of them narrower."""
     kept_feet, kept_extra = [], []
     big = HAND_OR_KNEE_CM2 / grid.cell_cm2
-    for own, blobs in loaded_together(feet, extra):
+    for group, blobs in loaded_together(feet, extra):
+        # Only the feet loaded at the group's most crowded moment: a foot lifted for a moment
+        # and put back is two contacts, each loaded with the other foot but not with each other.
+        own = at_once(group)
+        kept_feet += [foot for foot in group if not any(foot is other for other in own)]
         among = blobs_among(own, blobs, grid)
         assembled = len(own) == 2 and any(sum(len(part.cells) >= big for part in foot.parts) >= 2 for foot in own)
         halves = []
@@ -255,6 +259,16 @@ def loaded_together(feet: list[Pieces], extra: list[RawContact]) -> list[tuple[l
         else:
             own.append(foot)
     return list(groups.values())
+
+
+def at_once(feet: list[Pieces]) -> list[Pieces]:
+    """The feet loaded at the first moment when the most of them are."""
+    if len(feet) <= 2:
+        return feet
+    moments = sorted({foot.whole.first for foot in feet})
+    counts = [sum(foot.whole.first <= moment <= foot.whole.last for foot in feet) for moment in moments]
+    busiest = moments[int(np.argmax(counts))]
+    return [foot for foot in feet if foot.whole.first <= busiest <= foot.whole.last]
 
 
 def blobs_among(feet: list[Pieces], blobs: list[RawContact], grid: Grid) -> list[RawContact]:
