@@ -353,3 +353,46 @@ def test_a_foot_lifted_for_a_moment_and_put_back_stays_two_contacts():
         ("left", 0, 199), ("right", 0, 99), ("right", 120, 199)]
     assert not results["standing"].values[100:120].any() and results["standing"].values.sum() == 180
     np.testing.assert_allclose(results["load_share"].values, 0.5, atol=0.01)
+
+
+def speedpp2ds_pair(subject: int, trial: int, gap_cells: int):
+    """Two real SpeedPP2DS footprints (peak over the step) side by side, ``gap_cells`` 5 mm cells
+    apart where closest: trial ``trial`` mirrored as the left foot, the next trial as the right,
+    each heel detached by clearing a band of the midfoot (30-38 % of the length from the heel)."""
+    import h5py
+
+    from drivers import Counters, MatInfo, Recording
+
+    prints = []
+    with h5py.File(shared_file(f"speedpp2ds/subj{subject:03d}.h5"), "r") as f:
+        names = sorted(name for name in f if name.startswith("img"))
+        for index in (trial, trial + 1):
+            image = f[names[index]][()].max(axis=2).astype(np.float32)
+            image = np.where(image > 5, image, 0)
+            rows, cols = np.flatnonzero(image.max(axis=1)), np.flatnonzero(image.max(axis=0))
+            image = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            start = int(0.30 * image.shape[0])  # the heel at low rows (the walk goes towards higher rows)
+            image[start:start + int(0.08 * image.shape[0])] = 0
+            prints.append(image)
+    left, right = prints[0][:, ::-1], prints[1]
+    rows = max(left.shape[0], right.shape[0])
+    # Right print's column offset: gap_cells empty cells between the prints in the closest row.
+    offset = max(np.flatnonzero(left[r])[-1] + 1 + gap_cells - np.flatnonzero(right[r])[0]
+                 for r in range(min(left.shape[0], right.shape[0])) if left[r].any() and right[r].any())
+    image = np.zeros((rows + 8, 8 + max(left.shape[1], offset + right.shape[1])), np.float32)
+    image[4:4 + left.shape[0], 4:4 + left.shape[1]] = left
+    window = image[4:4 + right.shape[0], 4 + offset:4 + offset + right.shape[1]]
+    window[right > 0] = right[right > 0]
+    info = MatInfo(rows=image.shape[0], cols=image.shape[1], pitch_x_mm=5.0, pitch_y_mm=5.0, rate_hz=1.0,
+                   device="SpeedPP2DS pair", dtype=np.float32)
+    truth = left.sum() / (left.sum() + right.sum())
+    return Recording(image[None], np.zeros(1, np.int64), np.zeros(1), info, Counters(), "pair"), truth
+
+
+def test_one_foot_of_both_heels_beside_the_other_forefoot_is_parted():
+    """Real prints 5 mm apart, heels detached: both heels and the left forefoot made one 'right'
+    foot 132 mm wide, the right forefoot was left over as a blob: load share 0 / 100 (truth 62 / 38)."""
+    recording, truth = speedpp2ds_pair(4, 55, 1)
+    results, analysis = analyse(recording)
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    assert float(results["load_share"].sel(foot="left")) == pytest.approx(truth, abs=0.01)

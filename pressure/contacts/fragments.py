@@ -272,13 +272,15 @@ def at_once(feet: list[Pieces]) -> list[Pieces]:
 
 
 def blobs_among(feet: list[Pieces], blobs: list[RawContact], grid: Grid) -> list[RawContact]:
-    """The blobs as big as the smallest foot (a knee between two whole feet is smaller) whose
-    centre lies within the feet's bounds."""
+    """The blobs as big as the smallest foot (a knee between two whole feet is smaller), or as a
+    print beside one foot alone, whose centre lies within the feet's bounds."""
     if not feet:
         return []
     cells = grid.xy(np.concatenate([foot.whole.cells for foot in feet]))
     low, high = cells.min(axis=0), cells.max(axis=0)
-    smallest = min(len(foot.whole.cells) for foot in feet)
+    # Beside one foot alone, a blob as big as a print may be the other foot's forefoot, its heel
+    # taken by the first (both heels and one forefoot made one foot 132 mm wide).
+    smallest = min(len(foot.whole.cells) for foot in feet) if len(feet) > 1 else MIN_PRINT_CM2 / grid.cell_cm2
     centres = [grid.xy(blob.cells).mean(axis=0) for blob in blobs]
     return [blob for blob, centre in zip(blobs, centres)
             if len(blob.cells) >= smallest and np.all((low <= centre) & (centre <= high))]
