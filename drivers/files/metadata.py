@@ -130,6 +130,12 @@ def text_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+def unterminated(lines: list[str], number: int) -> bool:
+    """Whether line ``number`` (1-based) of ``text_lines`` is the file's last with no newline after
+    it: where a copy cut off ends (a file that ends with a newline gives an empty last line)."""
+    return number == len(lines)
+
+
 def check_pressures(path, values: np.ndarray, where: str) -> None:
     """Refuse infinite pressures and ones too large for float32 (NaN marks a cell with no sensor)."""
     if values.dtype.kind != "f" or not values.size:

@@ -44,7 +44,8 @@ import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
 from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, check_times, header_attrs, is_number,
-                                    marked_cut_short, positive_number, read_text, relative_times, text_lines)
+                                    marked_cut_short, positive_number, read_text, relative_times, text_lines,
+                                    unterminated)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -94,7 +95,7 @@ def read(path, options, url) -> Recording:
         if not line.strip():
             continue
         fields = line.split("\t")
-        if number == len(lines) and rows and len(fields) <= len(names):
+        if unterminated(lines, number) and rows and len(fields) <= len(names):
             # No newline after it (the exports end each line with one): the file ends inside it.
             cut_short = f"the sample at line {number}"
             break

@@ -46,7 +46,7 @@ import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
 from drivers.files.metadata import (check_pressures, header_attrs, is_number, marked_cut_short, positive_number,
-                                    text_lines)
+                                    text_lines, unterminated)
 from drivers.recording import Recording
 from drivers.url import choice, positive
 
@@ -92,7 +92,7 @@ def read(path, options, url) -> Recording:
         fields = line.split()
         if not fields:
             continue
-        if number == len(lines) and rows and (len(fields) < n_sensors + 1 or tab_ended and not line.endswith("\t")):
+        if unterminated(lines, number) and rows and (len(fields) < n_sensors + 1 or tab_ended and not line.endswith("\t")):
             cut_short = f"the frame at line {number}"
             break
         if len(fields) != n_sensors + 1:

@@ -47,7 +47,8 @@ import numpy as np
 
 from drivers.base import Counters, DriverError, MatInfo
 from drivers.files.metadata import (MAX_FRAME_NUMBER, check_pressures, header_attrs, is_number, marked_cut_short,
-                                    positive_number, read_text, relative_times, text_lines)
+                                    positive_number, read_text, relative_times, text_lines,
+                                    unterminated)
 from drivers.recording import Recording
 from drivers.url import positive
 
@@ -112,7 +113,7 @@ def read(path, options, url) -> Recording:
         if not is_number(fields[0]):  # MPP, MVP: the session's summary pictures
             end = index
             break
-        if index == len(lines) - 1 and rows and len(fields) <= n + 1:
+        if unterminated(lines, index + 1) and rows and len(fields) <= n + 1:
             cut_short = f"the frame at line {index + 1}"
             break
         if len(fields) != n + 1:
