@@ -144,7 +144,7 @@ def results_caption(dataset) -> str:
         text += f"symmetry index - (no {next(f for f in FEET if not foot_seen(dataset, f))} foot in the recording)"
     else:
         text += "symmetry index - (a foot without complete contacts)"
-    if "quiet_standing" in dataset and dataset.attrs.get("activity") == "mixed" and not dataset["quiet_standing"].any():
+    if dataset.attrs.get("activity") == "mixed" and _quiet_seconds(dataset) == 0:
         text += (f"; no quiet standing, so no sway (every stand was within "
                  f"{float(dataset.attrs.get('quiet_transition_s', 1.0)):g} s of walking)")
     elif dataset.attrs.get("activity") in ("standing", "mixed") and np.isfinite(

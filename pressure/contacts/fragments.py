@@ -63,6 +63,13 @@ def nearest_mm(a: np.ndarray, b: np.ndarray, beyond: float = np.inf) -> float:
     return float(np.sqrt(squared.min()))
 
 
+def _root(owner: list[int], i: int) -> int:
+    """The group of item ``i``: its owner followed to the one that owns itself."""
+    while owner[i] != i:
+        i = owner[i]
+    return i
+
+
 def join_pieces(raw: list[RawContact], grid: Grid, rate_hz: float) -> list[list[RawContact]]:
     """Groups of raw contacts that are one foot (or one hand, knee, speck): closest pairs first."""
     slack = int(round(TIME_SLACK_S * rate_hz))
@@ -85,17 +92,12 @@ def join_pieces(raw: list[RawContact], grid: Grid, rate_hz: float) -> list[list[
     pairs.sort()
     owner = list(range(len(groups)))  # each raw contact's group, followed to its root
 
-    def root(i: int) -> int:
-        while owner[i] != i:
-            i = owner[i]
-        return i
-
     refused: set[tuple[int, int, int, int]] = set()
     joined = True
     while joined:  # a pair refused early may fit once one side has grown (toes after the heel joined)
         joined = False
         for _, i, j in pairs:
-            a, b = root(i), root(j)
+            a, b = _root(owner, i), _root(owner, j)
             if a == b:
                 continue
             key = (a, b, len(groups[a]), len(groups[b]))
@@ -239,21 +241,16 @@ def loaded_together(feet: list[Pieces], extra: list[RawContact]) -> list[tuple[l
     items = sorted([(foot.whole, foot) for foot in feet] + [(blob, None) for blob in extra], key=lambda item: item[0].first)
     owner = list(range(len(items)))
 
-    def root(i: int) -> int:
-        while owner[i] != i:
-            i = owner[i]
-        return i
-
     for i, (a, _) in enumerate(items):
         for j in range(i + 1, len(items)):
             b = items[j][0]
             if b.first > a.last:
                 break
             if min(a.last, b.last) - b.first + 1 >= 0.5 * min(a.n_frames, b.n_frames):
-                owner[root(j)] = root(i)
+                owner[_root(owner, j)] = _root(owner, i)
     groups: dict[int, tuple[list[Pieces], list[RawContact]]] = {}
     for i, (contact, foot) in enumerate(items):
-        own, blobs = groups.setdefault(root(i), ([], []))
+        own, blobs = groups.setdefault(_root(owner, i), ([], []))
         if foot is None:
             blobs.append(contact)
         else:

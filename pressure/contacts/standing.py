@@ -25,9 +25,7 @@ def standing_frames(contacts: list[FootContact], n_frames: int) -> np.ndarray:
     """Frames in which every standing foot stands (both feet when both stood, else the one that
     did)."""
     standing = [c for c in contacts if c.kind == "standing"]
-    frames = np.zeros(n_frames, bool)
-    for contact in standing:
-        frames[contact.first: contact.last + 1] = True
+    frames = np.full(n_frames, bool(standing))
     for foot in {c.foot for c in standing}:
         on = np.zeros(n_frames, bool)
         for contact in standing:
