@@ -59,10 +59,14 @@ def recover(path: Path) -> tuple[int, str]:
                 newer = [entry for i, entry in enumerate(newer) if entry.index == n + i]  # contiguous only
                 if newer:
                     _append_entries(f, newer)
+                lost = 0
                 if entries:  # the live capture's counters, as of its last frame
                     for key, value in entries[-1].counters.as_attrs().items():
                         if key in f.attrs:
                             f.attrs.modify(key, np.int64(value))
+                    # Frames the reader had taken from the mat but the kill caught queued, before
+                    # their journal record: received, and honestly counted so, but not in the file.
+                    lost = max(entries[-1].counters.received - (n + len(newer)), 0)
                 f.attrs["recovered_from_journal"] = np.int64(len(newer))
             fsync_file(path)
         except (OSError, KeyError, ValueError, RuntimeError) as error:
@@ -70,6 +74,8 @@ def recover(path: Path) -> tuple[int, str]:
         journal.unlink()
         done.append(f"appended the {len(newer)} frames its journal held beyond the last flush" if newer
                     else "its journal held nothing beyond the last flush")
+        if lost:
+            done.append(f"{lost} frames received just before the kill never reached the journal and are lost")
     recording = read_session(path, str(path))  # raises if it cannot be read
     if not done:
         return recording.n_frames, "nothing to repair: the file opens and no journal is left"

@@ -157,6 +157,28 @@ def test_a_file_still_marked_open_opens_the_documented_ways_and_recover_clears_i
     assert not clear_status_flags(path)
 
 
+def test_frames_received_but_killed_before_the_journal_are_counted_and_told(tmp_path):
+    """A kill can catch frames the reader took from the mat still queued, before their journal
+    record: recovery keeps the true received count and says how many frames that lost (CI caught
+    a capture killed with 247 received and 240 recoverable)."""
+    from drivers.base import Counters, Frame
+    from drivers.journal import JournalWriter
+
+    path = tmp_path / "queued.h5"
+    capture("sim://standing?speed=0&duration=0.5", path)
+    recording = drivers.load(str(path))
+    journal = JournalWriter(path, recording.info, {})
+    for index in range(50, 55):  # five frames past the last flush, ten more queued behind them
+        journal.append(Frame(recording.cells[-1], index, None, float(index)), index, index / 100,
+                       Counters(received=index + 11))
+    journal.close(keep=True)
+    frames, what = recover(path)
+    assert frames == 55
+    assert "appended the 5 frames" in what and "10 frames received just before the kill" in what
+    with xr.open_dataset(path, engine="h5netcdf") as session:
+        assert session.sizes["time"] == 55 and session.attrs["frames_received"] == 65
+
+
 def test_a_clean_stop_keeps_every_frame_and_counts_only_those(tmp_path):
     path = tmp_path / "stopped.h5"
     result = capture("sim://standing?speed=0&duration=0", path, duration_s=0.5)

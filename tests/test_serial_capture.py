@@ -178,7 +178,11 @@ def test_sigkill_during_capture_then_recover(tmp_path):
     with xr.open_dataset(path, engine="h5netcdf") as session:
         assert session.sizes["time"] == frames
         assert session["frame"].values.tolist() == list(range(frames))
-        assert session.attrs["frames_received"] == frames  # the live capture's counters
+        # The live capture's counters: frames the reader had queued when the kill came were
+        # received but never journaled (CI once caught 7 of 247 so); recovery says how many.
+        received = int(session.attrs["frames_received"])
+        assert frames <= received <= frames + 50
+        assert (f"{received - frames} frames received just before the kill" in what) == (received > frames)
         assert session.attrs["recovered_from_journal"] == frames - flushed
     assert not journal.exists()
 
