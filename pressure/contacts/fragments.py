@@ -18,19 +18,17 @@ import numpy as np
 
 from pressure.contacts.geometry import Grid, cut_by_edge, extent
 from pressure.contacts.orientation import heading, left_of
-from pressure.contacts.sizes import (MAX_FOOT_LENGTH_MM, MAX_FOOT_WIDTH_MM, MAX_GAP_MM, MIN_FOOT_LENGTH_MM,
-                                     MIN_FOOT_WIDTH_MM)
+from pressure.contacts.pairing import narrowest_cuts, pair_cost, share_between_two
+from pressure.contacts.sizes import (HAND_OR_KNEE_CM2, MAX_FOOT_LENGTH_MM, MAX_FOOT_WIDTH_MM, MAX_GAP_MM,
+                                     MIN_FOOT_LENGTH_MM, MIN_PRINT_CM2, foot_shaped)
 from pressure.contacts.tracking import RawContact
 
-MIN_ELONGATION = 1.6  # length over width of a foot's print; a knee or two feet side by side are rounder
 MIN_PIECES_ELONGATION = 1.4  # pieces joining may still be a part of a foot (a forefoot and its toes)
 MAX_OFF_AXIS_MM = 55.0  # a small piece (a lesser toe) lies at most half a wide foot aside of the axis
 MAX_OFF_AXIS_BIG_MM = 30.0  # a big one (heel, forefoot, row of toes) lies along it; a knee beside it does not
 TIME_SLACK_S = 0.05
 TOE_REACH_MM = 40.0  # toes lie up to 30 mm beyond the forefoot, and a cell more
 TOE_ZONE = 0.22  # toes lie in the front 22 % of the foot, heel to toe (the metatarsal heads just behind)
-MIN_PRINT_CM2 = 15.0
-HAND_OR_KNEE_CM2 = 5.0
 MIN_PIECE_CM2 = 1.0
 
 
@@ -128,27 +126,17 @@ def foot_like(contact: RawContact, grid: Grid) -> bool:
     shape = extent(xy, grid)
     if cut_by_edge(contact, grid):  # cut by the mat's edge: a foot whatever its visible shape
         return shape.width_mm <= MAX_FOOT_WIDTH_MM * 1.2
-    return (MIN_FOOT_LENGTH_MM <= shape.length_mm <= MAX_FOOT_LENGTH_MM * 1.1
-            and MIN_FOOT_WIDTH_MM <= shape.width_mm <= MAX_FOOT_WIDTH_MM and shape.elongation >= MIN_ELONGATION)
+    return foot_shaped(shape)
 
 
 def split_in_two(contact: RawContact, grid: Grid) -> list[RawContact]:
     """Two feet touching, side by side or one in front of the other (tandem), parted along the row
     or column (whichever leaves two foot-like halves through the fewest cells) in the region's
     middle; [] when none does."""
-    rows, cols = np.divmod(contact.cells, grid.shape[1])
     best: tuple[int, list[RawContact]] | None = None
-    for index in (cols, rows):
-        low, high = index.min(), index.max()
-        inner = np.arange(low + (high - low) // 5, high - (high - low) // 5 + 1)
-        if len(inner) == 0:
-            continue
-        profile = np.bincount(index - low, minlength=high - low + 1)[inner - low]
-        cut = int(inner[np.argmin(profile)])
-        halves = [contact.restricted(index < cut), contact.restricted(index >= cut)]
-        if all(len(h.cells) and foot_like(h, grid) for h in halves):
-            if best is None or profile.min() < best[0]:
-                best = (int(profile.min()), halves)
+    for width, halves in narrowest_cuts(contact, grid):
+        if all(len(h.cells) and foot_like(h, grid) for h in halves) and (best is None or width < best[0]):
+            best = (width, halves)
     return best[1] if best else []
 
 
@@ -212,6 +200,11 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
         # and put back is two contacts, each loaded with the other foot but not with each other.
         own = at_once(group)
         kept_feet += [foot for foot in group if not any(foot is other for other in own)]
+        shared = shared_as_pair(own, blobs, grid)
+        if shared is not None:
+            kept_feet += shared[0]
+            kept_extra += shared[1]
+            continue
         among = blobs_among(own, blobs, grid)
         assembled = len(own) == 2 and any(sum(len(part.cells) >= big for part in foot.parts) >= 2 for foot in own)
         halves = []
@@ -233,6 +226,39 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
             kept_feet.append(Pieces([part for part in mine if len(part.cells)], half))
         kept_extra += [blob for blob in blobs if not any(blob is other for other in among)]
     return kept_feet, kept_extra
+
+
+def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid) -> tuple[list[Pieces], list[RawContact]] | None:
+    """The feet loaded at once and the blobs beside them, shared again between two feet
+    (``pairing``) where they are not already a pair of alike feet: (the feet, the blobs left),
+    or None when they are, or no share of their big pieces makes two feet. Small pieces (a
+    lesser toe) go to the nearer foot; a foot the mat's edge cuts is left as it is."""
+    if not own or any(cut_by_edge(foot.whole, grid) for foot in own):
+        return None
+    if len(own) == 2:
+        a, b = (grid.xy(foot.whole.cells) for foot in own)
+        if pair_cost(extent(a, grid), extent(b, grid), a, b, len(a), len(b)) < float("inf"):
+            return None
+    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    feet_xy = grid.xy(np.concatenate([foot.whole.cells for foot in own]))
+    near = [blob for blob in blobs
+            if len(blob.cells) >= big and nearest_mm(grid.xy(blob.cells), feet_xy, beyond=MAX_GAP_MM) <= MAX_GAP_MM]
+    parts = [part for foot in own for part in foot.parts]
+    large = [part for part in parts if len(part.cells) >= big]
+    if len(own) + len(near) < 2 or len(large) + len(near) < 2:  # one foot alone is no pair
+        return None
+    shared = share_between_two(large + near, [False] * len(large) + [True] * len(near), grid)
+    if shared is None:
+        return None
+    first, second, left_out, _ = shared
+    sides = [first, second]
+    for part in parts:
+        if len(part.cells) < big:
+            xy = grid.xy(part.cells)
+            nearest = min(sides, key=lambda side: min(nearest_mm(xy, grid.xy(p.cells)) for p in side))
+            nearest.append(part)
+    return ([Pieces(side, whole(side)) for side in sides],
+            left_out + [blob for blob in blobs if not any(blob is other for other in near)])
 
 
 def loaded_together(feet: list[Pieces], extra: list[RawContact]) -> list[tuple[list[Pieces], list[RawContact]]]:

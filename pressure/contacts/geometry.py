@@ -60,7 +60,13 @@ def extent(xy: np.ndarray, grid: Grid) -> Extent:
     centre = xy.mean(axis=0)
     if len(xy) < 2:
         return Extent(centre, np.array([0.0, 1.0]), grid.pitch_y_mm, grid.pitch_x_mm)
-    _, vectors = np.linalg.eigh(np.cov((xy - centre).T))
+    return measured_along(centre, np.cov((xy - centre).T), xy, grid)
+
+
+def measured_along(centre: np.ndarray, covariance: np.ndarray, xy: np.ndarray, grid: Grid) -> Extent:
+    """The extent of cells with this centre and covariance, measured on ``xy``: the cells, or any
+    subset holding their extremes in every direction (``Outline``)."""
+    _, vectors = np.linalg.eigh(covariance)
     axis = vectors[:, -1]
     across = np.array([-axis[1], axis[0]])
     # A cell adds its own size along each direction, so a row of n cells is n pitches long.
@@ -68,3 +74,36 @@ def extent(xy: np.ndarray, grid: Grid) -> Extent:
     across_cell = abs(across[0]) * grid.pitch_x_mm + abs(across[1]) * grid.pitch_y_mm
     return Extent(centre, axis, float(np.ptp((xy - centre) @ axis) + along_cell),
                   float(np.ptp((xy - centre) @ across) + across_cell))
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What the extent of a set of cells, and of any union of such sets, needs without all their
+    cells: the count, the sums of x, y, xx, xy and yy, and the first and last cell of each row
+    (along any direction, a row's extremes are its end cells)."""
+
+    count: int
+    sums: np.ndarray
+    rims: np.ndarray
+
+    @classmethod
+    def of(cls, cells: np.ndarray, grid: Grid) -> Outline:
+        xy = grid.xy(np.sort(cells))
+        x, y = xy[:, 0], xy[:, 1]
+        row_starts = np.flatnonzero(np.r_[True, y[1:] != y[:-1]])
+        row_ends = np.r_[row_starts[1:], len(xy)] - 1
+        sums = np.array([x.sum(), y.sum(), (x * x).sum(), (x * y).sum(), (y * y).sum()])
+        return cls(len(xy), sums, xy[np.unique(np.r_[row_starts, row_ends])])
+
+    @staticmethod
+    def union(outlines: list[Outline]) -> Outline:
+        return Outline(sum(o.count for o in outlines), np.sum([o.sums for o in outlines], axis=0),
+                       np.concatenate([o.rims for o in outlines]))
+
+    def extent(self, grid: Grid) -> Extent:
+        if self.count < 2:
+            return extent(self.rims, grid)
+        n = self.count
+        mx, my = self.sums[0] / n, self.sums[1] / n
+        sxx, sxy, syy = self.sums[2] / n - mx * mx, self.sums[3] / n - mx * my, self.sums[4] / n - my * my
+        return measured_along(np.array([mx, my]), np.array([[sxx, sxy], [sxy, syy]]), self.rims, grid)

@@ -1,0 +1,87 @@
+"""Two feet weighed at once (pressure/contacts/pairing.py): the outline of a union of pieces against
+the extent of all their cells, the pair cost's rules, and shares of made-up pieces. Real prints:
+tests/test_contacts.py (tandem, toes out, one foot alone)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pressure.contacts.geometry import Grid, Outline, extent
+from pressure.contacts.pairing import pair_cost, share_between_two
+from pressure.contacts.tracking import RawContact
+
+GRID = Grid((80, 60), 5.0, 5.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.sets(st.integers(0, 80 * 60 - 1), min_size=2, max_size=400), parts=st.integers(1, 4),
+       pitch=st.sampled_from([(5.0, 5.0), (5.0, 7.5), (8.4, 5.0)]), seed=st.integers(0, 2**32 - 1))
+def test_the_outline_of_a_union_measures_as_all_its_cells(cells, parts, pitch, seed):
+    grid = Grid((80, 60), *pitch)
+    cells = np.random.default_rng(seed).permutation(np.array(sorted(cells)))
+    want = extent(grid.xy(cells), grid)
+    got = Outline.union([Outline.of(piece, grid) for piece in np.array_split(cells, parts) if len(piece)]).extent(grid)
+    np.testing.assert_allclose([got.length_mm, got.width_mm], [want.length_mm, want.width_mm], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got.centre, want.centre, atol=1e-9)
+    if not math.isclose(want.length_mm, want.width_mm, rel_tol=1e-6):  # a round set has no one axis
+        assert abs(float(got.axis @ want.axis)) > 1 - 1e-9
+
+
+def block(row: int, col: int, rows: int, cols: int) -> RawContact:
+    r, c = np.mgrid[row:row + rows, col:col + cols]
+    cells = (r * GRID.shape[1] + c).ravel()
+    ones = np.ones(len(cells))
+    return RawContact(0, 9, cells, np.zeros(len(cells), np.int64), ones * 100.0, ones.astype(np.int64))
+
+
+def shape_of(*contacts: RawContact):
+    xy = GRID.xy(np.concatenate([c.cells for c in contacts]))
+    return extent(xy, GRID), xy, len(xy)
+
+
+def cost(a, b) -> float:
+    (ea, xa, na), (eb, xb, nb) = shape_of(*a), shape_of(*b)
+    return pair_cost(ea, eb, xa, xb, na, nb)
+
+
+def test_pair_cost_takes_alike_feet_and_refuses_what_no_person_stands_on():
+    left, right = block(10, 10, 50, 18), block(10, 32, 50, 18)
+    assert cost([left], [right]) == 0.0
+    assert cost([left], [block(10, 32, 36, 18)]) == math.inf  # 250 against 180 mm long
+    assert cost([left], [block(10, 32, 50, 10)]) == math.inf  # half the area
+    assert 0 < cost([left], [block(10, 32, 46, 18)]) < math.inf  # toes that did not touch
+    assert cost([block(0, 10, 50, 18)], [block(30, 20, 50, 18)]) == math.inf  # one across the other
+
+
+def test_two_heels_side_by_side_are_shared_with_their_own_forefeet():
+    """Closest first, two heel islands 5 mm apart made one 'foot' beside two forefeet."""
+    heels = [block(10, 9, 14, 14), block(10, 26, 14, 14)]  # 15 mm apart, mirror images
+    forefeet = [block(30, 6, 24, 18), block(30, 25, 24, 18)]  # touching
+    first, second, left_out, found = share_between_two(heels + forefeet, [False] * 4, GRID)
+    assert not left_out and found == pytest.approx(0.0, abs=1e-9)
+    sides = sorted(sorted(int(p.cells.min()) for p in side) for side in (first, second))
+    assert sides == [sorted([heels[0].cells.min(), forefeet[0].cells.min()]),
+                     sorted([heels[1].cells.min(), forefeet[1].cells.min()])]
+
+
+def test_a_knee_beside_is_left_out_and_a_lone_foot_is_no_pair():
+    left, right, knee = block(10, 10, 50, 18), block(10, 30, 50, 18), block(20, 50, 10, 10)
+    first, second, left_out, _ = share_between_two([left, right, knee], [False, False, True], GRID)
+    assert left_out == [knee] and {id(first[0]), id(second[0])} == {id(left), id(right)}
+    assert share_between_two([left, knee], [False, True], GRID) is None
+
+
+def test_a_piece_of_two_touching_feet_is_cut_at_its_neck():
+    """Tandem: the rear forefoot and the front heel touch through a neck of two cells."""
+    rear_heel, rear_fore = block(2, 20, 14, 14), block(20, 18, 22, 18)
+    neck, front_heel, front_fore = block(42, 25, 1, 2), block(43, 20, 14, 14), block(61, 18, 22, 18)
+    touching = rear_fore.merged(neck).merged(front_heel)
+    first, second, left_out, _ = share_between_two([rear_heel, touching, front_fore], [False] * 3, GRID)
+    rows = [np.concatenate([p.cells for p in side]) // GRID.shape[1] for side in (first, second)]
+    rear, front = sorted(rows, key=lambda r: r.min())
+    assert rear.max() <= 43 and front.min() >= 42 and not left_out
