@@ -469,3 +469,16 @@ def test_one_foot_alone_in_pieces_is_never_shared_as_two():
     image[4:-4, 4:-4] = left
     _, analysis = analyse(static_print(image, "SpeedPP2DS print"))
     assert [c.foot for c in analysis.contacts] == ["left"]
+
+
+@pytest.mark.parametrize("gap_cells", [0, 1, 2])
+def test_very_high_arches_side_by_side_are_two_feet_not_no_foot(gap_cells):
+    """Subject 1's arches leave 75 mm between heel and forefoot: side by side, both heels joined
+    into one blob and both forefeet into another, neither a foot, and the analysis stopped with
+    'no foot found' (209 of the review's 1,200 side-by-side pairs 0-10 mm apart). Blobs loaded
+    together with no foot among them are now shared between two feet."""
+    recording, truth = speedpp2ds_pair(1, 0, gap_cells)
+    results, analysis = analyse(recording)
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    assert float(results["load_share"].sel(foot="left")) == pytest.approx(truth, abs=0.01)
+    np.testing.assert_allclose(results["arch_index"].values, arch_indices_alone(1, 0), atol=0.02)

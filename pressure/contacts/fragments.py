@@ -231,18 +231,21 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
 def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid) -> tuple[list[Pieces], list[RawContact]] | None:
     """The feet loaded at once and the blobs beside them, shared again between two feet
     (``pairing``) where they are not already a pair of alike feet: (the feet, the blobs left),
-    or None when they are, or no share of their big pieces makes two feet. Small pieces (a
-    lesser toe) go to the nearer foot; a foot the mat's edge cuts is left as it is."""
-    if not own or any(cut_by_edge(foot.whole, grid) for foot in own):
+    or None when they are, or no share of their big pieces makes two feet. Blobs loaded together
+    with no foot among them are shared too. Small pieces (a lesser toe) go to the nearer foot; a
+    foot the mat's edge cuts is left as it is."""
+    if any(cut_by_edge(foot.whole, grid) for foot in own):
         return None
     if len(own) == 2:
         a, b = (grid.xy(foot.whole.cells) for foot in own)
         if pair_cost(extent(a, grid), extent(b, grid), a, b, len(a), len(b)) < float("inf"):
             return None
     big = HAND_OR_KNEE_CM2 / grid.cell_cm2
-    feet_xy = grid.xy(np.concatenate([foot.whole.cells for foot in own]))
-    near = [blob for blob in blobs
-            if len(blob.cells) >= big and nearest_mm(grid.xy(blob.cells), feet_xy, beyond=MAX_GAP_MM) <= MAX_GAP_MM]
+    near = [blob for blob in blobs if len(blob.cells) >= big]
+    if own:
+        feet_xy = grid.xy(np.concatenate([foot.whole.cells for foot in own]))
+        near = [blob for blob in near if nearest_mm(grid.xy(blob.cells), feet_xy, beyond=MAX_GAP_MM) <= MAX_GAP_MM]
+    # else no foot at all: very high arches left both heels one blob and both forefeet another
     parts = [part for foot in own for part in foot.parts]
     large = [part for part in parts if len(part.cells) >= big]
     if len(own) + len(near) < 2 or len(large) + len(near) < 2:  # one foot alone is no pair

@@ -29,7 +29,7 @@ MAX_AXES_DEG = 50.0  # toes out or in by up to 25 degrees each
 MAX_CROSSING_MM = 15.0  # two feet lie apart along or across their axes: not crossed, not one inside the other
 MAX_OFF_AXIS_MM = 30.0  # a big piece (heel, forefoot, row of toes) lies along its foot's axis
 MAX_SHARES = 2000  # shares of one set of parts weighed at most: a print of two feet has a handful of big pieces
-MAX_CUT = 1  # pieces cut in two (allowing two found no more pairs among 2,400 real ones)
+MAX_CUT = 2  # pieces cut in two: both heels one piece and both forefeet another
 NECKS = 2  # cuts offered per direction: where two feet touch is a neck, though not always the narrowest
 MIN_CUT_PIECE_CM2 = 2 * MIN_PRINT_CM2  # a piece as big as a whole print may be two feet's parts touching
 
