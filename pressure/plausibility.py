@@ -41,6 +41,16 @@ def feet_at_once(contacts) -> int:
     return most
 
 
+def named_alike_at_once(contacts) -> str | None:
+    """The side two feet standing at the same time were both named, if any."""
+    standing = [c for c in contacts if c.kind == "standing"]
+    for i, a in enumerate(standing):
+        for b in standing[i + 1:]:
+            if a.foot == b.foot and a.first <= b.last and b.first <= a.last:
+                return a.foot
+    return None
+
+
 def assumed_settings(info) -> str:
     """The pitch and scale the source did not tell, as a clause ("" when it told both);
     ``info.assumed`` names them by the source's URL options (a file's scale is ``scale_kpa``)."""
@@ -77,4 +87,9 @@ def plausibility_warnings(recording, dataset, contacts) -> list[str]:
     if standing > 2:
         warnings.append(f"{standing} feet standing at once: more than one person on the mat, or a foot "
                         f"split in pieces (see the picture)")
+    alike = named_alike_at_once(contacts)
+    if alike:
+        warnings.append(f"two feet standing at once are both named {alike}: their shapes named them, one "
+                        f"in front of the other (tandem stance) or too close to tell apart; the load share "
+                        f"and each foot's measures are not to be trusted (see the picture)")
     return warnings

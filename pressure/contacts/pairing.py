@@ -28,7 +28,7 @@ MAX_AREA_RATIO = 1.5  # a foot bearing a fifth of the weight still touches with 
 MAX_AXES_DEG = 50.0  # toes out or in by up to 25 degrees each
 MAX_CROSSING_MM = 15.0  # two feet lie apart along or across their axes: not crossed, not one inside the other
 MAX_OFF_AXIS_MM = 30.0  # a big piece (heel, forefoot, row of toes) lies along its foot's axis
-MAX_SHARES = 2000  # shares of one set of parts weighed at most: a print of two feet has a handful of big pieces
+MAX_SHARES = 2000  # shares of one set of parts weighed at most (2^parts, 3^blobs): a print has a handful
 MAX_CUT = 2  # pieces cut in two: both heels one piece and both forefeet another
 NECKS = 2  # cuts offered per direction: where two feet touch is a neck, though not always the narrowest
 MIN_CUT_PIECE_CM2 = 2 * MIN_PRINT_CM2  # a piece as big as a whole print may be two feet's parts touching
@@ -44,8 +44,7 @@ def narrowest_cuts(contact: RawContact, grid: Grid, per_direction: int = 1) -> I
         inner = np.arange(low + (high - low) // 5, high - (high - low) // 5 + 1)
         if len(inner) == 0:
             continue
-        whole = np.bincount(index - low, minlength=high - low + 1)
-        profile = whole[inner - low]
+        profile = np.bincount(index - low, minlength=high - low + 1)[inner - low]
         padded = np.r_[np.inf, profile, np.inf]
         necks = np.flatnonzero((profile <= padded[:-2]) & (profile <= padded[2:]))  # local minima
         for at in necks[np.argsort(profile[necks], kind="stable")][:per_direction]:
@@ -127,10 +126,10 @@ def share_between_two(pieces: list[RawContact], optional: list[bool], grid: Grid
                       ) -> tuple[list[RawContact], list[RawContact], list[RawContact], float] | None:
     """The pieces shared between two feet that make the most alike pair: (one foot's pieces, the
     other's, those left out, the pair's cost), or None when no share makes two feet. Only
-    ``optional`` pieces (blobs that were no foot: a knee, a hand) may be left out, though a
-    share that leaves out less is better (two touching forefeet are a blob, not a knee). Pieces
-    are taken whole if any share of them makes two feet, else with one of them cut in two at a
-    neck: a cut rarely follows the feet's border."""
+    ``optional`` pieces (blobs that were no foot: a knee, a hand) may be left out. Shares are
+    ranked by the area they leave out (two touching forefeet are a blob, not a knee), then by
+    how many pieces they cut in two at a neck (none, one, then two: a cut rarely follows the
+    feet's border), then by cost; the search stops at the fewest cuts that leave nothing out."""
     cuts = [[halves for _, halves in narrowest_cuts(piece, grid, NECKS) if all(len(h.cells) for h in halves)]
             if len(piece.cells) * grid.cell_cm2 >= MIN_CUT_PIECE_CM2 else [] for piece in pieces]
     feet = _Feet(grid)
