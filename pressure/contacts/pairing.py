@@ -29,6 +29,7 @@ MAX_AXES_DEG = 50.0  # toes out or in by up to 25 degrees each
 MAX_CROSSING_MM = 15.0  # two feet lie apart along or across their axes: not crossed, not one inside the other
 MAX_OFF_AXIS_MM = 30.0  # a big piece (heel, forefoot, row of toes) lies along its foot's axis
 MAX_SHARES = 2000  # shares of one set of parts weighed at most (2^parts, 3^blobs): a print has a handful
+MAX_WEIGHED = 12_000  # shares weighed in all (a few tenths of a second): past it, the best so far
 MAX_CUT = 2  # pieces cut in two: both heels one piece and both forefeet another
 NECKS = 2  # cuts offered per direction: where two feet touch is a neck, though not always the narrowest
 MIN_CUT_PIECE_CM2 = 2 * MIN_PRINT_CM2  # a piece as big as a whole print may be two feet's parts touching
@@ -77,6 +78,7 @@ class _Feet:
         self._index: dict[int, int] = {}  # id of a part -> its bit
         self._parts: list[tuple[Outline, float, float, float, float]] = []  # and x, y lowest, highest
         self._feet: dict[int, _Foot | None] = {}
+        self.budget = MAX_WEIGHED  # shares left to weigh in all
 
     def bit(self, part: RawContact) -> int:
         if id(part) not in self._index:
@@ -157,8 +159,10 @@ def _best_share(parts: list[RawContact], skippable: list[bool], feet: _Feet
                 ) -> tuple[list[RawContact], list[RawContact], list[RawContact], float] | None:
     """The share of these parts between two feet (each part in one, or left out if skippable)
     that makes the most alike pair, or None."""
-    if len(parts) < 2 or 2 ** len(parts) * 1.5 ** sum(skippable) > MAX_SHARES:
+    shares = 2 ** len(parts) * 1.5 ** sum(skippable)
+    if len(parts) < 2 or shares > MAX_SHARES or shares > feet.budget:
         return None
+    feet.budget -= shares
     bits = [feet.bit(part) for part in parts]
     best = None
     for labels in itertools.product(*[(0, 1, 2) if skip else (0, 1) for skip in skippable]):
