@@ -495,3 +495,26 @@ def test_two_feet_standing_at_once_named_alike_are_warned_about():
     warned = "both named" in results.attrs["warnings"]
     assert warned == (feet[0] == feet[-1])
     assert warned  # this pair's feet are named alike today, so the warning is exercised
+
+
+def test_one_foot_beside_a_blob_is_not_made_two_feet():
+    """A single-leg stance with the other foot's toes touching down, or a hand beside the foot:
+    sharing their pieces cut the one foot into two invented feet (load share 36 / 64 where it
+    is 100 / 0). One foot of a foot's width is not shared with a blob (a review's repro)."""
+    left, _ = speedpp2ds_prints(3, 10)
+    image = np.zeros((left.shape[0] + 8, left.shape[1] + 30), np.float32)
+    image[4:-4, 4:4 + left.shape[1]] = left
+    middle = left.shape[0] // 2
+    image[middle:middle + 10, left.shape[1] + 10:left.shape[1] + 20] = 60.0  # a hand, 30 mm beside
+    results, analysis = analyse(static_print(image, "SpeedPP2DS print and a hand"))
+    assert [c.foot for c in analysis.contacts] == ["left"]
+    assert float(results["load_share"].sel(foot="left")) == 1.0
+
+
+def test_touching_forefeet_with_heel_islands_keep_their_forefeet():
+    """Simulated feet touching at the forefeet, heel islands, toes 30 mm beyond: a share of
+    each heel and its toes, the forefeet left out as a blob, gave both feet an arch index of 0.42
+    (flat) where it is 0.17. Two new feet must each come mostly from a different foot."""
+    results, analysis = analyse(drivers.load("sim://standing?speed=0&duration=2&stance=90&toe_gap=30&arch=high&heel=island"))
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    np.testing.assert_allclose(results["arch_index"].values, 0.17, atol=0.02)

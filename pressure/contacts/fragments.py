@@ -27,6 +27,7 @@ MIN_PIECES_ELONGATION = 1.4  # pieces joining may still be a part of a foot (a f
 MAX_OFF_AXIS_MM = 55.0  # a small piece (a lesser toe) lies at most half a wide foot aside of the axis
 MAX_OFF_AXIS_BIG_MM = 30.0  # a big one (heel, forefoot, row of toes) lies along it; a knee beside it does not
 TIME_SLACK_S = 0.05
+WIDE_FOOT_MM = 115.0  # wider than the widest adult forefoot: one 'foot' of pieces of two (120-134 mm)
 TOE_REACH_MM = 40.0  # toes lie up to 30 mm beyond the forefoot, and a cell more
 TOE_ZONE = 0.22  # toes lie in the front 22 % of the foot, heel to toe (the metatarsal heads just behind)
 MIN_PIECE_CM2 = 1.0
@@ -250,11 +251,15 @@ def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid) -> tu
     large = [part for part in parts if len(part.cells) >= big]
     if len(own) + len(near) < 2 or len(large) + len(near) < 2:  # one foot alone is no pair
         return None
+    if len(own) == 1 and extent(grid.xy(own[0].whole.cells), grid).width_mm <= WIDE_FOOT_MM:
+        return None  # one foot of a foot's width beside a blob: a toe touching down, a hand
     shared = share_between_two(large + near, [False] * len(large) + [True] * len(near), grid)
     if shared is None:
         return None
     first, second, left_out, _ = shared
     sides = [first, second]
+    if len(own) == 2 and not each_from_its_own(sides, [foot.whole for foot in own]):
+        return None  # two feet made of one
     for part in parts:
         if len(part.cells) < big:
             xy = grid.xy(part.cells)
@@ -262,6 +267,15 @@ def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid) -> tu
             nearest.append(part)
     return ([Pieces(side, whole(side)) for side in sides],
             left_out + [blob for blob in blobs if not any(blob is other for other in near)])
+
+
+def each_from_its_own(sides: list[list[RawContact]], sources: list[RawContact]) -> bool:
+    """Whether two new feet have most of their cells from different ones of ``sources`` (the feet
+    and blobs they were shared from)."""
+    def mostly_from(side: list[RawContact]) -> int:
+        cells = np.concatenate([part.cells for part in side])
+        return int(np.argmax([np.isin(cells, source.cells).sum() for source in sources]))
+    return mostly_from(sides[0]) != mostly_from(sides[1])
 
 
 def loaded_together(feet: list[Pieces], extra: list[RawContact]) -> list[tuple[list[Pieces], list[RawContact]]]:

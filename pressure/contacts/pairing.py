@@ -132,7 +132,10 @@ def share_between_two(pieces: list[RawContact], optional: list[bool], grid: Grid
     ranked by the area they leave out (two touching forefeet are a blob, not a knee), then by
     how many pieces they cut in two at a neck (none, one, then two: a cut rarely follows the
     feet's border), then by cost; the search stops at the fewest cuts that leave nothing out."""
-    cuts = [[halves for _, halves in narrowest_cuts(piece, grid, NECKS) if all(len(h.cells) for h in halves)]
+    # Each half of a cut is a piece of its own foot (a heel, a forefoot), not a sliver: a heel
+    # island cut 13 / 155 cells gave most of one foot's heel to the other foot, on tiptoe.
+    cuts = [[halves for _, halves in narrowest_cuts(piece, grid, NECKS)
+             if all(len(half.cells) * grid.cell_cm2 >= HAND_OR_KNEE_CM2 for half in halves)]
             if len(piece.cells) * grid.cell_cm2 >= MIN_CUT_PIECE_CM2 else [] for piece in pieces]
     feet = _Feet(grid)
     best, best_key = None, None
