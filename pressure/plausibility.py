@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pressure.contacts.session import overlap
 from pressure.schema import standing_mean
 
 WEIGHT_RANGE_N = (20.0, 2000.0)  # one person, a child's foot to a heavy adult
@@ -46,7 +47,7 @@ def named_alike_at_once(contacts) -> str | None:
     standing = [c for c in contacts if c.kind == "standing"]
     for i, a in enumerate(standing):
         for b in standing[i + 1:]:
-            if a.foot == b.foot and a.first <= b.last and b.first <= a.last:
+            if a.foot == b.foot and overlap(a, b):
                 return a.foot
     return None
 

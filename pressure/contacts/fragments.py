@@ -20,12 +20,11 @@ from pressure.contacts.geometry import Grid, cut_by_edge, extent
 from pressure.contacts.orientation import heading, left_of
 from pressure.contacts.pairing import narrowest_cuts, pair_cost, share_between_two
 from pressure.contacts.sizes import (HAND_OR_KNEE_CM2, MAX_FOOT_LENGTH_MM, MAX_FOOT_WIDTH_MM, MAX_GAP_MM,
-                                     MIN_FOOT_LENGTH_MM, MIN_PRINT_CM2, foot_shaped)
+                                     MAX_OFF_AXIS_BIG_MM, MIN_FOOT_LENGTH_MM, MIN_PRINT_CM2, foot_shaped)
 from pressure.contacts.tracking import RawContact
 
 MIN_PIECES_ELONGATION = 1.4  # pieces joining may still be a part of a foot (a forefoot and its toes)
 MAX_OFF_AXIS_MM = 55.0  # a small piece (a lesser toe) lies at most half a wide foot aside of the axis
-MAX_OFF_AXIS_BIG_MM = 30.0  # a big one (heel, forefoot, row of toes) lies along it; a knee beside it does not
 TIME_SLACK_S = 0.05
 WIDE_FOOT_MM = 115.0  # wider than the widest adult forefoot: one 'foot' of pieces of two (120-134 mm)
 TOE_REACH_MM = 40.0  # toes lie up to 30 mm beyond the forefoot, and a cell more
@@ -229,7 +228,8 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
     return kept_feet, kept_extra
 
 
-def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid) -> tuple[list[Pieces], list[RawContact]] | None:
+def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid
+                   ) -> tuple[list[Pieces], list[RawContact]] | None:
     """The feet loaded at once and the blobs beside them, shared again between two feet
     (``pairing``) where they are not already a pair of alike feet: (the feet, the blobs left),
     or None when they are, or no share of their big pieces makes two feet. Blobs loaded together
@@ -271,7 +271,7 @@ def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid) -> tu
 
 def each_from_its_own(sides: list[list[RawContact]], sources: list[RawContact]) -> bool:
     """Whether two new feet have most of their cells from different ones of ``sources`` (the feet
-    and blobs they were shared from)."""
+    they were shared from)."""
     def mostly_from(side: list[RawContact]) -> int:
         cells = np.concatenate([part.cells for part in side])
         return int(np.argmax([np.isin(cells, source.cells).sum() for source in sources]))

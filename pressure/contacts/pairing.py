@@ -20,14 +20,14 @@ from collections.abc import Iterator
 import numpy as np
 
 from pressure.contacts.geometry import Extent, Grid, Outline
-from pressure.contacts.sizes import HAND_OR_KNEE_CM2, MAX_FOOT_LENGTH_MM, MIN_PRINT_CM2, foot_shaped
+from pressure.contacts.sizes import (HAND_OR_KNEE_CM2, MAX_FOOT_LENGTH_MM, MAX_OFF_AXIS_BIG_MM, MIN_PRINT_CM2,
+                                     foot_shaped)
 from pressure.contacts.tracking import RawContact
 
 MAX_LENGTH_RATIO = 1.25  # one print is shorter than the other by toes that did not touch, not by a third
 MAX_AREA_RATIO = 1.5  # a foot bearing a fifth of the weight still touches with most of its sole
 MAX_AXES_DEG = 50.0  # toes out or in by up to 25 degrees each
 MAX_CROSSING_MM = 15.0  # two feet lie apart along or across their axes: not crossed, not one inside the other
-MAX_OFF_AXIS_MM = 30.0  # a big piece (heel, forefoot, row of toes) lies along its foot's axis
 MAX_SHARES = 2000  # shares of one set of parts weighed at most (2^parts, 3^blobs): a print has a handful
 MAX_WEIGHED = 12_000  # shares weighed in all (a few tenths of a second): past it, the best so far
 MAX_CUT = 2  # pieces cut in two: both heels one piece and both forefeet another
@@ -54,17 +54,18 @@ def narrowest_cuts(contact: RawContact, grid: Grid, per_direction: int = 1) -> I
 
 
 class _Foot:
-    """One candidate foot: a set of pieces, its extent, and whether it makes a foot."""
+    """One candidate foot: a set of pieces (big enough for a print: ``_Feet.foot`` checks), its
+    extent, and whether it makes a foot."""
 
     def __init__(self, outlines: list[Outline], big: list[bool], grid: Grid):
         whole = Outline.union(outlines)
         self.shape = whole.extent(grid)
         self.rims = whole.rims
         self.count = whole.count
-        self.is_foot = whole.count * grid.cell_cm2 >= MIN_PRINT_CM2 and foot_shaped(self.shape)
+        self.is_foot = foot_shaped(self.shape)
         if self.is_foot:
             across = np.array([-self.shape.axis[1], self.shape.axis[0]])
-            self.is_foot = all(abs((o.sums[:2] / o.count - self.shape.centre) @ across) <= MAX_OFF_AXIS_MM
+            self.is_foot = all(abs((o.sums[:2] / o.count - self.shape.centre) @ across) <= MAX_OFF_AXIS_BIG_MM
                                for o, b in zip(outlines, big) if b)
 
 

@@ -16,6 +16,7 @@ MIN_FOOT_WIDTH_MM = 40.0  # a row of toes, however long, is narrower than any fo
 MIN_ELONGATION = 1.6  # length over width of a foot's print; a knee or two feet side by side are rounder
 MIN_PRINT_CM2 = 15.0
 HAND_OR_KNEE_CM2 = 5.0
+MAX_OFF_AXIS_BIG_MM = 30.0  # a heel, forefoot or row of toes lies along its foot's axis; a knee beside it not
 
 
 def foot_shaped(shape: Extent) -> bool:
