@@ -25,6 +25,8 @@ SIMULATED = {
     "standing, feet touching": "sim://standing?speed=0&duration=2&stance=90",
     "standing, feet touching, heel islands": "sim://standing?speed=0&duration=2&stance=90&arch=high&heel=island",
     "standing, knee beside": "sim://standing?speed=0&duration=2&blob=1",
+    "standing, a child's feet touching": "sim://standing?speed=0&duration=2&foot=160&stance=70",
+    "standing, a child's feet touching, heel islands": "sim://standing?speed=0&duration=2&foot=160&stance=70&arch=high&heel=island",
     "walking": "sim://walking?speed=0",
     "walking, toes merged": "sim://walking?speed=0&toes=merged",
     "walking, toes 25 mm beyond": "sim://walking?speed=0&toe_gap=25",

@@ -518,3 +518,46 @@ def test_touching_forefeet_with_heel_islands_keep_their_forefeet():
     results, analysis = analyse(drivers.load("sim://standing?speed=0&duration=2&stance=90&toe_gap=30&arch=high&heel=island"))
     assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
     np.testing.assert_allclose(results["arch_index"].values, 0.17, atol=0.02)
+
+
+def test_real_heels_touching_side_by_side_are_cut_where_they_meet():
+    """Real prints side by side with no gap, heels detached: both heels are one piece, offered
+    cut at its narrowest column (where the heels meet) and at another. The more alike pair won,
+    cut across the wider left heel: load share 48.8 % where it is 61.7 %. The narrower cut wins."""
+    recording, truth = speedpp2ds_pair(4, 55, 0)
+    results, analysis = analyse(recording)
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    assert float(results["load_share"].sel(foot="left")) == pytest.approx(truth, abs=0.01)
+
+
+@pytest.mark.parametrize("url", [
+    "sim://standing?speed=0&duration=2&foot=160&stance=70",
+    "sim://standing?speed=0&duration=2&foot=160&stance=80",
+    "sim://standing?speed=0&duration=2&foot=180&stance=70",
+    "sim://standing?speed=0&duration=2&foot=160&stance=70&arch=high&heel=island",
+])
+def test_a_childs_feet_touching_side_by_side_are_two_feet(url):
+    """A child's feet (160-180 mm) side by side, touching at the heels and the forefeet, make one
+    print no wider than an adult's foot: it was one 'right' foot (load share 0 / 100) or no foot
+    at all. A print alone is parted where it is two alike feet touching at a neck, and a flat
+    neck is cut in its middle (cut at its first column, the left foot lost a column: 44.5 %
+    where it is 48.8 %)."""
+    recording, truth = simulate(url)
+    results, analysis = analyse(recording)
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    np.testing.assert_allclose(results["load_share"].values, [truth.load_share[f] for f in ("left", "right")], atol=0.005)
+    np.testing.assert_allclose(results["arch_index"].values, [truth.arch_index[f] for f in ("left", "right")], atol=0.02)
+
+
+@pytest.mark.parametrize("trial, gap_cells", [(0, 4), (8, 4), (37, 8), (40, 4), (40, 8)])
+def test_very_high_arches_20_to_40_mm_apart_are_two_feet_not_one(trial, gap_cells):
+    """Subject 1's heels lie 75 mm behind their forefeet: 20-40 mm apart, the two heels joined
+    first into one 'foot' (its axis sideways, 70 mm wide across it) and both forefeet into one
+    blob beside it: one foot found, load share 100 / 0 (64 of the 600 side-by-side pairs 20 mm
+    apart). A blob is shared as the pieces it was joined from, and a foot of a foot's width may
+    have its pieces shared whole (never cut) when each new foot takes a piece of the blobs."""
+    recording, truth = speedpp2ds_pair(1, trial, gap_cells)
+    results, analysis = analyse(recording)
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    assert float(results["load_share"].sel(foot="left")) == pytest.approx(truth, abs=0.01)
+    np.testing.assert_allclose(results["arch_index"].values, arch_indices_alone(1, trial), atol=0.02)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pressure.contacts.geometry import Grid, Outline, extent
-from pressure.contacts.pairing import pair_cost, share_between_two
+from pressure.contacts.pairing import apart, narrowest_cuts, pair_cost, parted_at_a_neck, share_between_two
 from pressure.contacts.tracking import RawContact
 
 GRID = Grid((80, 60), 5.0, 5.0)
@@ -98,3 +98,40 @@ def test_a_print_of_many_big_pieces_is_weighed_in_bounded_time():
     started = time.perf_counter()
     assert share_between_two(pieces, [False] * len(pieces), GRID) is None
     assert time.perf_counter() - started < 2.0
+
+
+def test_a_flat_neck_is_cut_in_its_middle_and_measured_against_the_widest_line():
+    """Two feet touching along a bridge two columns wide: cut at the bridge's first column, the
+    right foot took a column of the left's (a child's feet: 44.5 % where it is 48.8 %)."""
+    left, bridge, right = block(10, 10, 40, 9), block(20, 19, 6, 2), block(10, 21, 40, 9)
+    cut = next(narrowest_cuts(left.merged(bridge).merged(right), GRID))  # columns first
+    assert cut.width == 6 and cut.neck == pytest.approx(6 / 40)
+    halves = [half.cells % GRID.shape[1] for half in cut.halves]
+    assert (halves[0].min(), halves[0].max(), halves[1].min(), halves[1].max()) == (10, 19, 20, 29)
+    square = block(10, 10, 20, 20)  # no neck at all: cut at the first line of the middle, as ever
+    assert next(narrowest_cuts(square, GRID)).neck == 1.0
+
+
+def test_a_print_alone_is_parted_only_into_two_feet_side_by_side():
+    """Two small feet touching side by side make one print no wider than an adult foot: parted
+    at the neck. A heel and a forefoot joined by a thin strip (a very high arch) can pass for
+    two short feet one after the other: never parted (two of SpeedPP2DS subject 1's steps were)."""
+    left, bridge, right = block(10, 10, 40, 9), block(20, 19, 6, 2), block(10, 21, 40, 9)
+    halves = parted_at_a_neck(left.merged(bridge).merged(right), GRID)
+    assert halves is not None and [len(h.cells) for h in halves] == [len(left.cells) + 6, len(right.cells) + 6]
+    heel, strip, forefoot = block(10, 20, 24, 12), block(34, 29, 10, 3), block(44, 20, 24, 12)
+    one_foot = heel.merged(strip).merged(forefoot)
+    cut = min(narrowest_cuts(one_foot, GRID, 2), key=lambda cut: cut.neck)
+    a, b = (shape_of(half) for half in cut.halves)
+    assert pair_cost(a[0], b[0], a[1], b[1], a[2], b[2]) < math.inf  # alike enough for a pair in tandem
+    assert parted_at_a_neck(one_foot, GRID) is None
+    assert parted_at_a_neck(block(10, 10, 50, 18), GRID) is None  # one wide foot: no neck
+
+
+def test_a_blob_is_shared_as_the_pieces_it_was_joined_from():
+    """Both forefeet of very high arches made one blob: shared whole, it could go to neither foot."""
+    a, b, speck = block(10, 10, 10, 10), block(10, 30, 10, 10), block(12, 41, 1, 1)
+    pieces = apart(a.merged(b).merged(speck), GRID)
+    assert sorted(sorted(p.cells.tolist()) for p in pieces) == sorted(
+        [sorted(a.cells.tolist()), sorted(b.cells.tolist() + speck.cells.tolist())])
+    assert apart(a.merged(speck), GRID)[0].cells.size == a.cells.size + 1  # one piece and a speck: as it is

@@ -18,7 +18,7 @@ import numpy as np
 
 from pressure.contacts.geometry import Grid, cut_by_edge, extent
 from pressure.contacts.orientation import heading, left_of
-from pressure.contacts.pairing import narrowest_cuts, pair_cost, share_between_two
+from pressure.contacts.pairing import MAX_CUT, apart, narrowest_cuts, pair_cost, parted_at_a_neck, share_between_two
 from pressure.contacts.sizes import (HAND_OR_KNEE_CM2, MAX_FOOT_LENGTH_MM, MAX_FOOT_WIDTH_MM, MAX_GAP_MM,
                                      MAX_OFF_AXIS_BIG_MM, MIN_FOOT_LENGTH_MM, MIN_PRINT_CM2, foot_shaped)
 from pressure.contacts.tracking import RawContact
@@ -134,9 +134,9 @@ def split_in_two(contact: RawContact, grid: Grid) -> list[RawContact]:
     or column (whichever leaves two foot-like halves through the fewest cells) in the region's
     middle; [] when none does."""
     best: tuple[int, list[RawContact]] | None = None
-    for width, halves in narrowest_cuts(contact, grid):
-        if all(len(h.cells) and foot_like(h, grid) for h in halves) and (best is None or width < best[0]):
-            best = (width, halves)
+    for cut in narrowest_cuts(contact, grid):
+        if all(len(h.cells) and foot_like(h, grid) for h in cut.halves) and (best is None or cut.width < best[0]):
+            best = (cut.width, cut.halves)
     return best[1] if best else []
 
 
@@ -200,6 +200,7 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
         # and put back is two contacts, each loaded with the other foot but not with each other.
         own = at_once(group)
         kept_feet += [foot for foot in group if not any(foot is other for other in own)]
+        own, blobs = parted_at_its_neck(own, blobs, grid)
         shared = shared_as_pair(own, blobs, grid)
         if shared is not None:
             kept_feet += shared[0]
@@ -220,20 +221,44 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
             kept_feet += own
             kept_extra += blobs
             continue
-        parts = [part for foot in own for part in foot.parts] + among
-        for half in halves:
-            mine = [part.restricted(np.isin(part.cells, half.cells)) for part in parts]
-            kept_feet.append(Pieces([part for part in mine if len(part.cells)], half))
+        kept_feet += parted([part for foot in own for part in foot.parts] + among, halves)
         kept_extra += [blob for blob in blobs if not any(blob is other for other in among)]
     return kept_feet, kept_extra
+
+
+def parted(parts: list[RawContact], halves: list[RawContact]) -> list[Pieces]:
+    """A foot for each of ``halves``, with the pieces of ``parts`` that lie in it."""
+    feet = []
+    for half in halves:
+        mine = [part.restricted(np.isin(part.cells, half.cells)) for part in parts]
+        feet.append(Pieces([part for part in mine if len(part.cells)], half))
+    return feet
+
+
+def parted_at_its_neck(own: list[Pieces], blobs: list[RawContact], grid: Grid
+                       ) -> tuple[list[Pieces], list[RawContact]]:
+    """One print loaded alone (one foot, or one blob where there is no foot) parted where it is
+    two alike feet touching at a neck: a child's feet side by side make one print no wider than
+    an adult's foot. The feet and the blobs left."""
+    big = [blob for blob in blobs if len(blob.cells) * grid.cell_cm2 >= MIN_PRINT_CM2]
+    if len(own) == 1:
+        lone = own[0]
+    elif not own and len(big) == 1:
+        lone = Pieces([big[0]], big[0])
+    else:
+        return own, blobs
+    halves = parted_at_a_neck(lone.whole, grid)
+    if halves is None:
+        return own, blobs
+    return parted(lone.parts, halves), [blob for blob in blobs if blob is not lone.whole]
 
 
 def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid
                    ) -> tuple[list[Pieces], list[RawContact]] | None:
     """The feet loaded at once and the blobs beside them, shared again between two feet
     (``pairing``) where they are not already a pair of alike feet: (the feet, the blobs left),
-    or None when they are, or no share of their big pieces makes two feet. Blobs loaded together
-    with no foot among them are shared too. Small pieces (a lesser toe) go to the nearer foot; a
+    or None when they are, or no share of their big pieces makes two feet. Blobs are shared as
+    the pieces they were joined from, and blobs loaded together with no foot among them too. Small pieces (a lesser toe) go to the nearer foot; a
     foot the mat's edge cuts is left as it is."""
     if any(cut_by_edge(foot.whole, grid) for foot in own):
         return None
@@ -247,19 +272,26 @@ def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid
         feet_xy = grid.xy(np.concatenate([foot.whole.cells for foot in own]))
         near = [blob for blob in near if nearest_mm(grid.xy(blob.cells), feet_xy, beyond=MAX_GAP_MM) <= MAX_GAP_MM]
     # else no foot at all: very high arches left both heels one blob and both forefeet another
+    near_pieces = [piece for blob in near for piece in apart(blob, grid)]
     parts = [part for foot in own for part in foot.parts]
     large = [part for part in parts if len(part.cells) >= big]
-    if len(own) + len(near) < 2 or len(large) + len(near) < 2:  # one foot alone is no pair
+    if len(own) + len(near_pieces) < 2 or len(large) + len(near_pieces) < 2:  # one foot alone is no pair
         return None
-    if len(own) == 1 and extent(grid.xy(own[0].whole.cells), grid).width_mm <= WIDE_FOOT_MM:
-        return None  # one foot of a foot's width beside a blob: a toe touching down, a hand
-    shared = share_between_two(large + near, [False] * len(large) + [True] * len(near), grid)
+    # One foot of a foot's width beside a blob (a toe touching down, a hand) is never cut: cut,
+    # it made two invented feet. Its pieces are still shared whole, each new foot taking a piece
+    # of the blobs: very high arches 20 mm apart made one 'foot' of both heels (70 mm wide across
+    # its sideways axis) beside a blob of both forefeet.
+    whole_only = len(own) == 1 and extent(grid.xy(own[0].whole.cells), grid).width_mm <= WIDE_FOOT_MM
+    shared = share_between_two(large + near_pieces, [False] * len(large) + [True] * len(near_pieces), grid,
+                               max_cut=0 if whole_only else MAX_CUT)
     if shared is None:
         return None
     first, second, left_out, _ = shared
     sides = [first, second]
     if len(own) == 2 and not each_from_its_own(sides, [foot.whole for foot in own]):
         return None  # two feet made of one
+    if whole_only and not all(any(part is piece for part in side for piece in near_pieces) for side in sides):
+        return None  # a foot's heel with a hand beside it one 'foot', its forefoot alone another
     for part in parts:
         if len(part.cells) < big:
             xy = grid.xy(part.cells)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
+from scipy import ndimage
 
 from pressure.contacts.geometry import Extent, Grid, Outline
 from pressure.contacts.sizes import (HAND_OR_KNEE_CM2, MAX_FOOT_LENGTH_MM, MAX_OFF_AXIS_BIG_MM, MIN_PRINT_CM2,
@@ -32,25 +34,61 @@ MAX_SHARES = 2000  # shares of one set of parts weighed at most (2^parts, 3^blob
 MAX_WEIGHED = 12_000  # shares weighed in all (a few tenths of a second): past it, the best so far
 MAX_CUT = 2  # pieces cut in two: both heels one piece and both forefeet another
 NECKS = 2  # cuts offered per direction: where two feet touch is a neck, though not always the narrowest
-MIN_CUT_PIECE_CM2 = 2 * MIN_PRINT_CM2  # a piece as big as a whole print may be two feet's parts touching
+MIN_CUT_PIECE_CM2 = MIN_PRINT_CM2  # a piece as big as a whole print may be two feet's parts touching (two small heels)
+MAX_NECK = 0.5  # where two prints touch, the line between them crosses at most half the widest line of either
 
 
-def narrowest_cuts(contact: RawContact, grid: Grid, per_direction: int = 1) -> Iterator[tuple[int, list[RawContact]]]:
+class Cut(NamedTuple):
+    """A print cut along a row or column: the cells on the cut's line, the two halves, and how
+    narrow the line is against the widest line of the narrower half (a neck between two touching
+    prints is well under 1; a line across one print is not)."""
+
+    width: int
+    halves: list[RawContact]
+    neck: float
+
+
+def narrowest_cuts(contact: RawContact, grid: Grid, per_direction: int = 1) -> Iterator[Cut]:
     """The contact cut at its narrowest columns and rows (``per_direction`` of each, the
-    narrowest first among the profile's local minima), in the middle three fifths of its extent:
-    (cells on the cut's line, the two halves)."""
+    narrowest first among the profile's local minima), in the middle three fifths of its extent."""
     rows, cols = np.divmod(contact.cells, grid.shape[1])
     for index in (cols, rows):
         low, high = index.min(), index.max()
         inner = np.arange(low + (high - low) // 5, high - (high - low) // 5 + 1)
         if len(inner) == 0:
             continue
-        profile = np.bincount(index - low, minlength=high - low + 1)[inner - low]
+        whole = np.bincount(index - low, minlength=high - low + 1)
+        profile = whole[inner - low]
         padded = np.r_[np.inf, profile, np.inf]
-        necks = np.flatnonzero((profile <= padded[:-2]) & (profile <= padded[2:]))  # local minima
-        for at in necks[np.argsort(profile[necks], kind="stable")][:per_direction]:
-            cut = int(inner[at])
-            yield int(profile[at]), [contact.restricted(index < cut), contact.restricted(index >= cut)]
+        minima = np.flatnonzero((profile <= padded[:-2]) & (profile <= padded[2:]))
+        first = np.r_[True, (np.diff(minima) != 1) | (np.diff(profile[minima]) != 0)]  # one cut per flat stretch
+        starts, ends = minima[first], np.r_[minima[np.flatnonzero(first)[1:] - 1], minima[-1:]]
+        for k in np.argsort(profile[starts], kind="stable")[:per_direction]:
+            width = int(profile[starts[k]])
+            before, after = inner[starts[k]] - low - 1, inner[ends[k]] - low + 1
+            # A flat neck between wider lines (two prints touching along several lines) is cut in
+            # its middle: cut at its first line, one child's foot lost a column to the other.
+            dip = before >= 0 and after < len(whole) and min(whole[before], whole[after]) > width
+            cut = int(inner[starts[k]] + ((ends[k] - starts[k] + 1) // 2 if dip else 0))
+            widest = min(whole[:cut - low].max(initial=0), whole[cut - low:].max(initial=0))
+            yield Cut(width, [contact.restricted(index < cut), contact.restricted(index >= cut)],
+                      width / widest if widest else math.inf)
+
+
+def apart(blob: RawContact, grid: Grid) -> list[RawContact]:
+    """A blob as the pieces it was joined from (cells that do not touch), each speck with the
+    piece of a hand's size nearest to it: pieces join closest first, and both forefeet of very
+    high arches 20 mm apart made one blob, which shared whole could go to neither foot."""
+    labels, n = ndimage.label(blob.mask(grid.shape), structure=np.ones((3, 3), bool))
+    piece = labels.ravel()[blob.cells] - 1
+    big = np.flatnonzero(np.bincount(piece, minlength=n) * grid.cell_cm2 >= HAND_OR_KNEE_CM2)
+    if len(big) < 2:
+        return [blob]
+    xy = grid.xy(blob.cells)
+    for speck in sorted(set(range(n)) - set(big.tolist())):
+        centre = xy[piece == speck].mean(axis=0)
+        piece[piece == speck] = min(big, key=lambda k: np.hypot(*(xy[piece == k] - centre).T).min())
+    return [blob.restricted(piece == k) for k in big]
 
 
 class _Foot:
@@ -105,6 +143,12 @@ class _Feet:
         return self._feet[members]
 
 
+def common_axis(a: Extent, b: Extent) -> np.ndarray:
+    """The unit vector between two prints' axes (whichever way each points)."""
+    along = a.axis + (b.axis if a.axis @ b.axis >= 0 else -b.axis)
+    return along / np.linalg.norm(along)
+
+
 def pair_cost(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray, a_cells: int, b_cells: int) -> float:
     """How unlike a pair of one person's feet two prints are (0: the same length, width and
     area); infinite when they cannot be one: lengths a quarter apart, areas half apart, axes
@@ -114,8 +158,7 @@ def pair_cost(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray, a_ce
     if (longer > MAX_LENGTH_RATIO * shorter or max(a_cells, b_cells) > MAX_AREA_RATIO * min(a_cells, b_cells)
             or cosine < math.cos(math.radians(MAX_AXES_DEG))):
         return math.inf
-    along = a.axis + (b.axis if a.axis @ b.axis >= 0 else -b.axis)
-    along /= np.linalg.norm(along)
+    along = common_axis(a, b)
     crossing = math.inf
     for direction in (along, np.array([-along[1], along[0]])):
         pa, pb = a_rims @ direction, b_rims @ direction
@@ -125,25 +168,28 @@ def pair_cost(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray, a_ce
     return math.log(longer / shorter) + abs(math.log(a.width_mm / b.width_mm)) + abs(math.log(a_cells / b_cells))
 
 
-def share_between_two(pieces: list[RawContact], optional: list[bool], grid: Grid
+def share_between_two(pieces: list[RawContact], optional: list[bool], grid: Grid, max_cut: int = MAX_CUT
                       ) -> tuple[list[RawContact], list[RawContact], list[RawContact], float] | None:
     """The pieces shared between two feet that make the most alike pair: (one foot's pieces, the
     other's, those left out, the pair's cost), or None when no share makes two feet. Only
     ``optional`` pieces (blobs that were no foot: a knee, a hand) may be left out. Shares are
     ranked by the area they leave out (two touching forefeet are a blob, not a knee), then by
-    how many pieces they cut in two at a neck (none, one, then two: a cut rarely follows the
-    feet's border), then by cost; the search stops at the fewest cuts that leave nothing out."""
+    how many pieces they cut in two at a neck (none, one, up to ``max_cut``: a cut rarely
+    follows the feet's border), then by the cells the cuts cross (real heels touching side by side were cut
+    across the wider heel, not where they meet, when the pair so cut was the more alike), then
+    by cost; the search stops at the fewest cuts that leave nothing out."""
     # Each half of a cut is a piece of its own foot (a heel, a forefoot), not a sliver: a heel
     # island cut 13 / 155 cells gave most of one foot's heel to the other foot, on tiptoe.
-    cuts = [[halves for _, halves in narrowest_cuts(piece, grid, NECKS)
-             if all(len(half.cells) * grid.cell_cm2 >= HAND_OR_KNEE_CM2 for half in halves)]
+    cuts = [[cut for cut in narrowest_cuts(piece, grid, NECKS)
+             if all(len(half.cells) * grid.cell_cm2 >= HAND_OR_KNEE_CM2 for half in cut.halves)]
             if len(piece.cells) * grid.cell_cm2 >= MIN_CUT_PIECE_CM2 else [] for piece in pieces]
     feet = _Feet(grid)
     best, best_key = None, None
-    for n_cut in range(MAX_CUT + 1):
+    for n_cut in range(max_cut + 1):
         for cut in itertools.combinations(range(len(pieces)), n_cut):
-            for halves in itertools.product(*[cuts[k] for k in cut]):
-                chosen = dict(zip(cut, halves))
+            for offered in itertools.product(*[cuts[k] for k in cut]):
+                chosen = {k: one.halves for k, one in zip(cut, offered)}
+                cut_cells = sum(one.width for one in offered)
                 parts, skippable = [], []
                 for k, piece in enumerate(pieces):
                     split = chosen.get(k, [piece])
@@ -151,12 +197,39 @@ def share_between_two(pieces: list[RawContact], optional: list[bool], grid: Grid
                     skippable += [optional[k]] * len(split)
                 found = _best_share(parts, skippable, feet)
                 if found is not None:
-                    key = (sum(len(part.cells) for part in found[2]), n_cut, found[3])
+                    key = (sum(len(part.cells) for part in found[2]), n_cut, cut_cells, found[3])
                     if best_key is None or key < best_key:
                         best, best_key = found, key
         if best_key is not None and best_key[0] == 0:
             break
     return best
+
+
+def parted_at_a_neck(lone: RawContact, grid: Grid) -> list[RawContact] | None:
+    """A print alone cut in two where it is two alike feet side by side, touching at a neck, or
+    None. Two small feet side by side (a child's, 160 mm long) make one print no wider than an
+    adult's foot. A foot alone has no neck along its length; across it, a very high arch leaves
+    a heel and a forefoot that can pass for two short feet, but they lie one after the other
+    (two of SpeedPP2DS subject 1's single steps were parted so)."""
+    if len(lone.cells) * grid.cell_cm2 < MIN_CUT_PIECE_CM2:
+        return None
+    feet = _Feet(grid)
+    for cut in sorted(narrowest_cuts(lone, grid, NECKS), key=lambda cut: cut.neck):
+        if cut.neck > MAX_NECK:
+            break
+        a, b = (feet.foot(feet.bit(half)) for half in cut.halves)
+        if (a is not None and b is not None and side_by_side(a.shape, b.shape, a.rims, b.rims)
+                and pair_cost(a.shape, b.shape, a.rims, b.rims, a.count, b.count) < math.inf):
+            return cut.halves
+    return None
+
+
+def side_by_side(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray) -> bool:
+    """Whether two prints lie beside each other: along their axes, they overlap over at least
+    half the shorter one's length."""
+    along = common_axis(a, b)
+    pa, pb = a_rims @ along, b_rims @ along
+    return min(pa.max(), pb.max()) - max(pa.min(), pb.min()) >= 0.5 * min(a.length_mm, b.length_mm)
 
 
 def _best_share(parts: list[RawContact], skippable: list[bool], feet: _Feet
