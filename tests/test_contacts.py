@@ -355,10 +355,12 @@ def test_a_foot_lifted_for_a_moment_and_put_back_stays_two_contacts():
     np.testing.assert_allclose(results["load_share"].values, 0.5, atol=0.01)
 
 
-def speedpp2ds_prints(subject: int, trial: int, toe_out_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def speedpp2ds_prints(subject: int, trial: int, toe_out_deg: float = 0.0, scale: float = 1.0,
+                      detach: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Two real SpeedPP2DS footprints (peak over the step), heel at low rows: trial ``trial``
-    mirrored as the left foot, the next trial as the right, each heel detached by clearing a band
-    of the midfoot (30-38 % of the length from the heel), toes turned out by ``toe_out_deg``."""
+    mirrored as the left foot, the next trial as the right, scaled by ``scale`` (0.64: a child's
+    foot of about 160 mm), each heel detached by clearing a band of the midfoot (30-38 % of the
+    length from the heel) unless ``detach`` is False, toes turned out by ``toe_out_deg``."""
     import h5py
     from scipy import ndimage
 
@@ -372,8 +374,11 @@ def speedpp2ds_prints(subject: int, trial: int, toe_out_deg: float = 0.0) -> tup
         names = sorted(name for name in f if name.startswith("img"))
         for index in (trial, trial + 1):
             image = cropped(f[names[index]][()].max(axis=2).astype(np.float32))
-            start = int(0.30 * image.shape[0])  # the heel at low rows (the walk goes towards higher rows)
-            image[start:start + int(0.08 * image.shape[0])] = 0
+            if scale != 1.0:
+                image = cropped(ndimage.zoom(image, scale, order=0))
+            if detach:
+                start = int(0.30 * image.shape[0])  # the heel at low rows (the walk goes towards higher rows)
+                image[start:start + int(0.08 * image.shape[0])] = 0
             if toe_out_deg:
                 image = cropped(ndimage.rotate(image, toe_out_deg, reshape=True, order=0, prefilter=False))
             prints.append(image)
@@ -388,10 +393,11 @@ def static_print(image: np.ndarray, name: str):
     return Recording(image[None].astype(np.float32), np.zeros(1, np.int64), np.zeros(1), info, Counters(), name)
 
 
-def speedpp2ds_pair(subject: int, trial: int, gap_cells: int, toe_out_deg: float = 0.0):
+def speedpp2ds_pair(subject: int, trial: int, gap_cells: int, toe_out_deg: float = 0.0, scale: float = 1.0,
+                    detach: bool = True):
     """The prints of ``speedpp2ds_prints`` side by side, ``gap_cells`` 5 mm cells apart where
     closest; and the left foot's true load share."""
-    left, right = speedpp2ds_prints(subject, trial, toe_out_deg)
+    left, right = speedpp2ds_prints(subject, trial, toe_out_deg, scale, detach)
     rows = max(left.shape[0], right.shape[0])
     # Right print's column offset: gap_cells empty cells between the prints in the closest row.
     offset = max(np.flatnonzero(left[r])[-1] + 1 + gap_cells - np.flatnonzero(right[r])[0]
@@ -545,8 +551,9 @@ def test_a_childs_feet_touching_side_by_side_are_two_feet(url):
     recording, truth = simulate(url)
     results, analysis = analyse(recording)
     assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
-    np.testing.assert_allclose(results["load_share"].values, [truth.load_share[f] for f in ("left", "right")], atol=0.005)
-    np.testing.assert_allclose(results["arch_index"].values, [truth.arch_index[f] for f in ("left", "right")], atol=0.02)
+    feet = ("left", "right")
+    np.testing.assert_allclose(results["load_share"].values, [truth.load_share[f] for f in feet], atol=0.005)
+    np.testing.assert_allclose(results["arch_index"].values, [truth.arch_index[f] for f in feet], atol=0.02)
 
 
 @pytest.mark.parametrize("trial, gap_cells", [(0, 4), (8, 4), (37, 8), (40, 4), (40, 8)])
@@ -561,3 +568,32 @@ def test_very_high_arches_20_to_40_mm_apart_are_two_feet_not_one(trial, gap_cell
     assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
     assert float(results["load_share"].sel(foot="left")) == pytest.approx(truth, abs=0.01)
     np.testing.assert_allclose(results["arch_index"].values, arch_indices_alone(1, trial), atol=0.02)
+
+
+def test_a_childs_feet_toed_out_in_a_v_stay_a_pair():
+    """Real prints at a child's size (x0.64), heels touching, toes out 15 degrees: their axes lie
+    over 50 degrees apart, so the pair was shared again, and the share of both heels against both
+    forefeet named both feet 'right', load share 0 / 100 where it is 43 / 57 (a review's repro).
+    Two alike feet are kept as a pair up to 65 degrees apart."""
+    recording, truth = speedpp2ds_pair(3, 6, 0, toe_out_deg=15, scale=0.64, detach=False)
+    results, analysis = analyse(recording)
+    assert sorted(c.foot for c in analysis.contacts) == ["left", "right"]
+    assert float(results["load_share"].sel(foot="left")) == pytest.approx(truth, abs=0.01)
+    apart = analyse(speedpp2ds_pair(3, 6, 40, toe_out_deg=15, scale=0.64, detach=False)[0])[0]
+    np.testing.assert_allclose(results["arch_index"].values, apart["arch_index"].values, atol=0.02)
+
+
+def test_one_high_arched_foot_with_a_hand_against_its_heel_is_not_parted_in_two():
+    """A print alone is parted where it is two feet touching at a neck; a very high arched foot
+    with a hand against its heel was cut lengthwise into two 'feet' (22.7 / 77.3 where it is one
+    foot; a review's repro). Two touching feet are both cut through; a piece wholly on one side
+    of the cut (the hand) says it is not that."""
+    left, _ = speedpp2ds_prints(1, 0, detach=False)
+    right = left[:, ::-1]  # subject 1's trial 0 as it was recorded: a right foot
+    image = np.zeros((right.shape[0] + 10, right.shape[1] + 18), np.float32)
+    image[4:4 + right.shape[0], 4:4 + right.shape[1]] = right
+    hand = image[4:14, 2 + right.shape[1]:12 + right.shape[1]]  # 50 x 50 mm, overlapping the heel's edge
+    hand[hand == 0] = 30.0
+    results, analysis = analyse(static_print(image, "SpeedPP2DS print and a hand"))
+    assert len(analysis.contacts) == 1
+    assert float(results["load_share"].max()) == 1.0

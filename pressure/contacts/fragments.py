@@ -18,7 +18,8 @@ import numpy as np
 
 from pressure.contacts.geometry import Grid, cut_by_edge, extent
 from pressure.contacts.orientation import heading, left_of
-from pressure.contacts.pairing import MAX_CUT, apart, narrowest_cuts, pair_cost, parted_at_a_neck, share_between_two
+from pressure.contacts.pairing import (MAX_CUT, MAX_V_STANCE_DEG, apart, narrowest_cuts, pair_cost, parted_at_a_neck,
+                                      share_between_two)
 from pressure.contacts.sizes import (HAND_OR_KNEE_CM2, MAX_FOOT_LENGTH_MM, MAX_FOOT_WIDTH_MM, MAX_GAP_MM,
                                      MAX_OFF_AXIS_BIG_MM, MIN_FOOT_LENGTH_MM, MIN_PRINT_CM2, foot_shaped)
 from pressure.contacts.tracking import RawContact
@@ -240,15 +241,21 @@ def parted_at_its_neck(own: list[Pieces], blobs: list[RawContact], grid: Grid
     """One print loaded alone (one foot, or one blob where there is no foot) parted where it is
     two alike feet touching at a neck: a child's feet side by side make one print no wider than
     an adult's foot. The feet and the blobs left."""
-    big = [blob for blob in blobs if len(blob.cells) * grid.cell_cm2 >= MIN_PRINT_CM2]
+    prints = [blob for blob in blobs if len(blob.cells) * grid.cell_cm2 >= MIN_PRINT_CM2]
     if len(own) == 1:
         lone = own[0]
-    elif not own and len(big) == 1:
-        lone = Pieces([big[0]], big[0])
+    elif not own and len(prints) == 1:
+        lone = Pieces([prints[0]], prints[0])
     else:
         return own, blobs
     halves = parted_at_a_neck(lone.whole, grid)
     if halves is None:
+        return own, blobs
+    # Two touching feet are cut through; a big piece wholly on one side is a hand against a foot
+    # (a very high arched foot and a hand by its heel were cut into two 'feet', 23 / 77).
+    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    if any(len(part.cells) >= big and not all(np.isin(part.cells, half.cells).any() for half in halves)
+           for part in lone.parts):
         return own, blobs
     return parted(lone.parts, halves), [blob for blob in blobs if blob is not lone.whole]
 
@@ -258,13 +265,13 @@ def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid
     """The feet loaded at once and the blobs beside them, shared again between two feet
     (``pairing``) where they are not already a pair of alike feet: (the feet, the blobs left),
     or None when they are, or no share of their big pieces makes two feet. Blobs are shared as
-    the pieces they were joined from, and blobs loaded together with no foot among them too. Small pieces (a lesser toe) go to the nearer foot; a
-    foot the mat's edge cuts is left as it is."""
+    the pieces they were joined from, and blobs loaded together with no foot among them too.
+    Small pieces (a lesser toe) go to the nearer foot; a foot the mat's edge cuts is left as it is."""
     if any(cut_by_edge(foot.whole, grid) for foot in own):
         return None
-    if len(own) == 2:
+    if len(own) == 2:  # a pair already; toes out in a V stance, its axes may lie further apart than a share's
         a, b = (grid.xy(foot.whole.cells) for foot in own)
-        if pair_cost(extent(a, grid), extent(b, grid), a, b, len(a), len(b)) < float("inf"):
+        if pair_cost(extent(a, grid), extent(b, grid), a, b, len(a), len(b), max_axes_deg=MAX_V_STANCE_DEG) < np.inf:
             return None
     big = HAND_OR_KNEE_CM2 / grid.cell_cm2
     near = [blob for blob in blobs if len(blob.cells) >= big]

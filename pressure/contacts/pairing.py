@@ -29,6 +29,11 @@ from pressure.contacts.tracking import RawContact
 MAX_LENGTH_RATIO = 1.25  # one print is shorter than the other by toes that did not touch, not by a third
 MAX_AREA_RATIO = 1.5  # a foot bearing a fifth of the weight still touches with most of its sole
 MAX_AXES_DEG = 50.0  # toes out or in by up to 25 degrees each
+# Two feet already alike are kept as a pair with their axes up to this far apart: toes out in a
+# V (up to 30 degrees each). Shared again, a child's feet toed out 15 degrees were both heels
+# against both forefeet, 'right' and 'right', 0 / 100. Not further: both heels side by side
+# make a 'foot' lying across, at 70-90 degrees to a forefoot.
+MAX_V_STANCE_DEG = 65.0
 MAX_CROSSING_MM = 15.0  # two feet lie apart along or across their axes: not crossed, not one inside the other
 MAX_SHARES = 2000  # shares of one set of parts weighed at most (2^parts, 3^blobs): a print has a handful
 MAX_WEIGHED = 12_000  # shares weighed in all (a few tenths of a second): past it, the best so far
@@ -149,14 +154,15 @@ def common_axis(a: Extent, b: Extent) -> np.ndarray:
     return along / np.linalg.norm(along)
 
 
-def pair_cost(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray, a_cells: int, b_cells: int) -> float:
+def pair_cost(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray, a_cells: int, b_cells: int,
+              max_axes_deg: float = MAX_AXES_DEG) -> float:
     """How unlike a pair of one person's feet two prints are (0: the same length, width and
     area); infinite when they cannot be one: lengths a quarter apart, areas half apart, axes
-    crossed at over 50 degrees, or the prints not apart along or across their axes."""
+    crossed at over ``max_axes_deg``, or the prints not apart along or across their axes."""
     longer, shorter = max(a.length_mm, b.length_mm), min(a.length_mm, b.length_mm)
     cosine = abs(float(a.axis @ b.axis))
     if (longer > MAX_LENGTH_RATIO * shorter or max(a_cells, b_cells) > MAX_AREA_RATIO * min(a_cells, b_cells)
-            or cosine < math.cos(math.radians(MAX_AXES_DEG))):
+            or cosine < math.cos(math.radians(max_axes_deg))):
         return math.inf
     along = common_axis(a, b)
     crossing = math.inf
