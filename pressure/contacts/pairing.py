@@ -241,21 +241,28 @@ def side_by_side(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray) -
 def _best_share(parts: list[RawContact], skippable: list[bool], feet: _Feet
                 ) -> tuple[list[RawContact], list[RawContact], list[RawContact], float] | None:
     """The share of these parts between two feet (each part in one, or left out if skippable)
-    that makes the most alike pair, or None."""
+    that leaves the least area out and, of those, makes the most alike pair; or None. (By
+    likeness alone, a child's feet 5 mm apart, all blobs, lost 39 cells of a heel: a share that
+    left them out was more alike than the whole feet.)"""
     shares = 2 ** len(parts) * 1.5 ** sum(skippable)
     if len(parts) < 2 or shares > MAX_SHARES or shares > feet.budget:
         return None
     feet.budget -= shares
     bits = [feet.bit(part) for part in parts]
-    best = None
+    sizes = [len(part.cells) for part in parts]
+    best, best_key = None, (math.inf, math.inf)
     for labels in itertools.product(*[(0, 1, 2) if skip else (0, 1) for skip in skippable]):
         if 0 not in labels or 1 not in labels or labels.index(0) > labels.index(1):  # each share once
+            continue
+        left_out = sum(size for size, label in zip(sizes, labels) if label == 2)
+        if left_out > best_key[0]:
             continue
         a = feet.foot(sum(bit for bit, label in zip(bits, labels) if label == 0))
         b = feet.foot(sum(bit for bit, label in zip(bits, labels) if label == 1)) if a is not None else None
         if b is None:
             continue
         cost = pair_cost(a.shape, b.shape, a.rims, b.rims, a.count, b.count)
-        if cost < (best[3] if best else math.inf):
+        if cost < math.inf and (left_out, cost) < best_key:
+            best_key = (left_out, cost)
             best = tuple([part for part, label in zip(parts, labels) if label == side] for side in (0, 1, 2)) + (cost,)
     return best
