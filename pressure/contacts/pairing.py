@@ -154,6 +154,12 @@ def common_axis(a: Extent, b: Extent) -> np.ndarray:
     return along / np.linalg.norm(along)
 
 
+def overlap_along(direction: np.ndarray, a_rims: np.ndarray, b_rims: np.ndarray) -> float:
+    """How far two prints overlap along ``direction`` (mm; negative: the gap between them)."""
+    pa, pb = a_rims @ direction, b_rims @ direction
+    return float(min(pa.max(), pb.max()) - max(pa.min(), pb.min()))
+
+
 def pair_cost(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray, a_cells: int, b_cells: int,
               max_axes_deg: float = MAX_AXES_DEG) -> float:
     """How unlike a pair of one person's feet two prints are (0: the same length, width and
@@ -165,10 +171,7 @@ def pair_cost(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray, a_ce
             or cosine < math.cos(math.radians(max_axes_deg))):
         return math.inf
     along = common_axis(a, b)
-    crossing = math.inf
-    for direction in (along, np.array([-along[1], along[0]])):
-        pa, pb = a_rims @ direction, b_rims @ direction
-        crossing = min(crossing, min(pa.max(), pb.max()) - max(pa.min(), pb.min()))
+    crossing = min(overlap_along(direction, a_rims, b_rims) for direction in (along, np.array([-along[1], along[0]])))
     if crossing > MAX_CROSSING_MM:
         return math.inf
     return math.log(longer / shorter) + abs(math.log(a.width_mm / b.width_mm)) + abs(math.log(a_cells / b_cells))
@@ -233,9 +236,7 @@ def parted_at_a_neck(lone: RawContact, grid: Grid) -> list[RawContact] | None:
 def side_by_side(a: Extent, b: Extent, a_rims: np.ndarray, b_rims: np.ndarray) -> bool:
     """Whether two prints lie beside each other: along their axes, they overlap over at least
     half the shorter one's length."""
-    along = common_axis(a, b)
-    pa, pb = a_rims @ along, b_rims @ along
-    return min(pa.max(), pb.max()) - max(pa.min(), pb.min()) >= 0.5 * min(a.length_mm, b.length_mm)
+    return overlap_along(common_axis(a, b), a_rims, b_rims) >= 0.5 * min(a.length_mm, b.length_mm)
 
 
 def _best_share(parts: list[RawContact], skippable: list[bool], feet: _Feet
