@@ -12,7 +12,7 @@ import ctypes
 import sys
 import sysconfig
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -168,34 +168,43 @@ class SessionFrames:
                 self._index = chunk_reader.ChunkIndex.of(self._dataset)
             except MemoryError:
                 raise DriverError(f"{self.path}: the index of its chunks does not fit in memory") from None
-        firsts = range(start, stop, size)
-        if len(firsts) <= 1:
-            for first in firsts:
-                yield first, self._read(first, min(first + size, stop))
-            return
-        memory = BlockMemory()
-
-        def read(first: int) -> Future:
-            last = min(first + size, stop)
-            return reader.submit(self._read, first, last, memory.take((last - first, *self.shape[1:]), self.dtype))
-
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
-            ahead = deque(read(first) for first in firsts[:READ_AHEAD])
-            for k, first in enumerate(firsts):
-                frames = ahead.popleft().result()  # the future dropped: its result would keep the block
-                if k + READ_AHEAD < len(firsts):
-                    ahead.append(read(firsts[k + READ_AHEAD]))
-                yield first, frames
+        spans = [(first, min(first + size, stop)) for first in range(start, stop, size)]
+        yield from read_ahead(spans, self._read, self.shape[1:], self.dtype)
 
     def close(self) -> None:
         self._index = None
         self._file.close()
 
 
+def read_ahead(spans: list[tuple[int, int]], read: Callable[[int, int, np.ndarray | None], np.ndarray],
+               frame_shape: tuple[int, ...], dtype) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first frame, frames)`` of each span ``(start, stop)``, as ``read(start, stop, out)``
+    reads them into ``out`` (None: an array of its own), the next ``READ_AHEAD`` spans read on a
+    thread of its own while the caller works on this one, into arrays used again."""
+    if len(spans) <= 1:
+        for start, stop in spans:
+            yield start, read(start, stop, None)
+        return
+    memory = BlockMemory()
+
+    def submit(span: tuple[int, int]) -> Future:
+        start, stop = span
+        return reader.submit(read, start, stop, memory.take((stop - start, *frame_shape), dtype))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+        ahead = deque(submit(span) for span in spans[:READ_AHEAD])
+        for k, (start, _) in enumerate(spans):
+            frames = ahead.popleft().result()  # the future dropped: its result would keep the block
+            if k + READ_AHEAD < len(spans):
+                ahead.append(submit(spans[k + READ_AHEAD]))
+            yield start, frames
+
+
 def frame_blocks(frames, start: int = 0, stop: int | None = None, size: int | None = None
                  ) -> Iterator[tuple[int, np.ndarray]]:
-    """Blocks ``(first frame, frames)`` of an in-memory array (views) or of SessionFrames."""
-    if isinstance(frames, SessionFrames):
+    """Blocks ``(first frame, frames)`` of an in-memory array (views), or of frames read a block
+    at a time (anything with a ``blocks`` method, as SessionFrames)."""
+    if hasattr(frames, "blocks"):
         yield from frames.blocks(start, stop, size)
         return
     stop = len(frames) if stop is None else min(stop, len(frames))

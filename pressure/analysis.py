@@ -75,7 +75,7 @@ from pressure.measures.selection import StepSelection, selected_steps
 from pressure.measures.series_store import SeriesStore
 from pressure.measures.session import Measured, SessionMeasures
 from pressure.plausibility import assumed_settings, plausibility_warnings
-from pressure.reading import LocalReader
+from pressure.reading import LocalReader, Preparation
 from pressure.regions import REGIONS as ANATOMICAL_REGIONS
 from pressure.regions import (
     UserMasks,
@@ -179,10 +179,19 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
     (``pressure.reading.LocalReader`` of the recording's frames by default; on a Dask cluster,
     ``pressure.cluster.ClusterReader``)."""
     options = options or Options()
+    if reader is not None:
+        return _analysed(recording, options, scratch_folder, reader)
+    reader = LocalReader(recording.cells, scratch_folder)
+    try:
+        return _analysed(recording, options, scratch_folder, reader)
+    finally:
+        reader.close()  # its scratch file, if any, whatever happened
+
+
+def _analysed(recording: Recording, options: Options, scratch_folder: Path | None, reader):
     info = recording.info
     name = recording.source_url or "recording"
     frames = recording.cells
-    reader = reader or LocalReader(frames)
     convert, scale = kernel_conversion(recording, options.calibration)
     threshold = options.threshold_kpa
     n_frames = len(frames)
@@ -211,7 +220,7 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
         assumed = assumed_settings(info)
         raise InputError(f"{name}: no foot found (nothing above {threshold:g} kPa the size of a foot)"
                          + (f"; {assumed}" if assumed else ""))
-    prepare = _prepared(convert, _repair_under_feet(faults, contacts, grid))
+    prepare = Preparation(convert, _repair_under_feet(faults, contacts, grid))
     windows = [(c.first, c.last) for c in contacts]
     spatial = grid if info.foot_map is None else None
 
@@ -257,10 +266,6 @@ def analyse(recording: Recording, options: Options | None = None, scratch_folder
     return results, analysis
 
 
-def _prepared(convert, repair) -> Callable[[int, np.ndarray], np.ndarray]:
-    def prepare(first: int, block: np.ndarray) -> np.ndarray:
-        return repair(convert(block))
-    return prepare
 
 
 def _settle_kinds(reader, prepare, contacts, windows, n_frames, spatial, options, rate_hz, geometry_args) -> None:
@@ -377,13 +382,13 @@ def neighbour_count(mask: np.ndarray) -> np.ndarray:
 
 
 def _repair_under_feet(faults: np.ndarray, contacts: list[FootContact], grid: Grid
-                       ) -> Callable[[np.ndarray], np.ndarray]:
+                       ) -> Callable[[np.ndarray], np.ndarray] | None:
     """Stuck or saturated cells inside a print (most of their neighbours in it) join the contact,
     loaded as long as it is, and read their neighbours' mean; elsewhere they are simply left out.
-    Returns what repairs a block of frames."""
+    Returns what repairs a block of frames, or None where nothing needs it."""
     faulty = (faults == STUCK) | (faults == SATURATED)
     if not faulty.any():
-        return lambda frames: frames
+        return None
     inside = np.zeros_like(faulty)
     for contact in contacts:
         mask = contact.raw.mask(grid.shape)
@@ -395,7 +400,7 @@ def _repair_under_feet(faults: np.ndarray, contacts: list[FootContact], grid: Gr
                                                         np.zeros(n), np.full(n, contact.last - contact.first + 1)))
             inside |= joining
     if not inside.any():
-        return lambda frames: frames
+        return None
     return lambda frames: fill_from_neighbours(frames, inside, faults == 0)
 
 

@@ -9,18 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from drivers.session_frames import BLOCK_BYTES, frame_blocks, give_back_memory
 from pressure.contacts.series import CellSlots, contact_metrics
 from pressure.contacts.tracking import ContactTracker
+from pressure.kept_frames import KeptFrames
 from pressure.kernels.cell_runs import Runs
 from pressure.kernels.frame_metrics import FrameMetrics
 from pressure.kernels.peak_image import CellExtremes, CellSummary
 from pressure.measures.session import SessionMeasures
 
 Prepare = Callable[[int, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What a block of frames goes through before it is measured: into the kernels' units
+    (``convert``), then the faulty cells under a foot repaired (``repair``; None where there are
+    none). Called as ``prepare(first frame, block)``."""
+
+    convert: Callable[[np.ndarray], np.ndarray]
+    repair: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def __call__(self, first: int, block: np.ndarray) -> np.ndarray:
+        block = self.convert(block)
+        return block if self.repair is None else self.repair(block)
 
 
 class FrameChecks:
@@ -78,12 +94,15 @@ class Scan:
 
 
 def scan_frames(frames, convert: Callable[[np.ndarray], np.ndarray], tracker: ContactTracker | None,
-                start: int = 0, stop: int | None = None) -> tuple[FrameChecks, CellSummary | None]:
-    """The first pass over frames ``start:stop``: their checks and cell summary, and ``tracker``
-    (if any) fed them."""
+                start: int = 0, stop: int | None = None, keep: KeptFrames | None = None
+                ) -> tuple[FrameChecks, CellSummary | None]:
+    """The first pass over frames ``start:stop``: their checks and cell summary, ``tracker`` (if
+    any) fed them, and their loaded cells kept in ``keep`` (if any) for the passes after."""
     checks, summary = FrameChecks(), None
-    for _, block in frame_blocks(frames, start, stop):
+    for first, block in frame_blocks(frames, start, stop):
         block = convert(block)
+        if keep is not None:
+            keep.add(first, block)
         if len(block) == 0:
             continue
         extremes = CellExtremes.of(block)  # one reading of the block for the checks, the summary and the tracker
@@ -97,26 +116,53 @@ def scan_frames(frames, convert: Callable[[np.ndarray], np.ndarray], tracker: Co
 
 class LocalReader:
     """Reads the frames here, a block at a time (``frames``: an array, or a session left in its
-    file, ``drivers.session_frames.SessionFrames``)."""
+    file, ``drivers.session_frames.SessionFrames``). A session left in its file is decoded once:
+    the first pass keeps its loaded cells in a scratch file in ``scratch_folder`` (the system's
+    temporary folder by default) that the later passes read instead (``KeptFrames``), wherever
+    that file may be kept and nothing but loaded cells is read (no faulty cell under a foot)."""
 
-    def __init__(self, frames):
+    def __init__(self, frames, scratch_folder: Path | None = None):
         self.frames = frames
+        self.scratch_folder = scratch_folder
+        self.kept: KeptFrames | None = None
 
     def scan(self, convert: Callable[[np.ndarray], np.ndarray], threshold: float, rate_hz: float,
              track: bool) -> Scan:
         tracker = ContactTracker(tuple(self.frames.shape[1:]), threshold, rate_hz) if track else None
-        checks, summary = scan_frames(self.frames, convert, tracker)
+        if not isinstance(self.frames, np.ndarray):  # in memory: nothing to decode again
+            self.close()
+            self.kept = KeptFrames(tuple(self.frames.shape), threshold, self.scratch_folder)
+        checks, summary = scan_frames(self.frames, convert, tracker, keep=self.kept)
+        if self.kept is not None:
+            self.kept.finish()
         self._give_back_memory()
         return Scan(checks, summary, tracker.runs() if tracker is not None else None)
 
+    def _source(self, prepare: Prepare) -> tuple[object, Prepare]:
+        """The frames a later pass reads, and how it prepares them: the kept cells, already in
+        the kernels' units, where they stand for the frames."""
+        if (self.kept is not None and self.kept.complete and isinstance(prepare, Preparation)
+                and prepare.repair is None):
+            return self.kept, lambda first, block: block
+        return self.frames, prepare
+
     def contact_series(self, prepare: Prepare, cell_slots: list[CellSlots], windows: list[tuple[int, int]],
                        only: list[int], geometry: dict) -> list[FrameMetrics | None]:
-        return contact_metrics(self.frames, cell_slots, windows, 1, prepare, only, **geometry)
+        frames, prepare = self._source(prepare)
+        return contact_metrics(frames, cell_slots, windows, 1, prepare, only, **geometry)
 
     def measure(self, measures: SessionMeasures, prepare: Prepare,
                 write: Callable[[int, dict[str, np.ndarray]], None]) -> None:
-        measures.read(self.frames, prepare, write)
+        frames, prepare = self._source(prepare)
+        measures.read(frames, prepare, write)
         self._give_back_memory()
+        self.close()  # the last pass
+
+    def close(self) -> None:
+        """Deletes the kept cells, if any."""
+        if self.kept is not None:
+            self.kept.close()
+            self.kept = None
 
     def _give_back_memory(self) -> None:
         if self.frames.nbytes > BLOCK_BYTES:  # a short session's pass frees little (0.7 ms a call)

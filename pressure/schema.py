@@ -17,7 +17,8 @@ FEET = ("left", "right")
 # the analysis or a reader): a study folder redoes the sessions its results came from before.
 # 2: insoles seen from above, CPEI between the foot's borders, standing frames (2026-11-26).
 # 3: standing measured in quiet standing, the weight shifts next to walking left out (2026-11-26).
-RESULTS_REVISION = 3
+# 4: the mean pressure image counts a cell while it is loaded, as every other measure (2026-11-27).
+RESULTS_REVISION = 4
 TIME_BLOCK_FRAMES = 1 << 20  # per-frame results read at once where a day's would not fit
 
 
@@ -122,7 +123,7 @@ RESULTS = {
        for stat, word in (("mean", "mean"), ("sd", "standard deviation"))},
     "peak_pressure_image": Variable(("y", "x"), "kPa", "highest pressure of each cell over the session"),
     "foot_map": Variable(("y", "x"), "", "foot of each cell: 0 left, 1 right, -1 none"),
-    "mean_pressure_image": Variable(("y", "x"), "kPa", "mean pressure of each cell in quiet standing (NaN without)"),
+    "mean_pressure_image": Variable(("y", "x"), "kPa", "mean pressure of each cell in quiet standing, 0 while at or below the threshold (NaN without)"),
     "anatomical_region_map": Variable(("y", "x"), "", "anatomical region of each cell (index into the regions whose region_set is anatomical), -1 none"),
     "region_map": Variable(("y", "x"), "", "region of each cell: 0 hindfoot, 1 midfoot, 2 forefoot, 3 toes, -1 none"),
     "cell_mask": Variable(("y", "x"), "", "0 usable, 1 stuck, 2 saturated, 3 not a sensor"),

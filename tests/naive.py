@@ -27,6 +27,19 @@ def frame_sums(frames, labels, n_labels, threshold):
     return out
 
 
+def loaded_cells(frames, above):
+    """A bit per cell, set where it exceeds ``above`` (first cell in the lowest bit), and those
+    cells' values in memory order."""
+    flat = frames.ravel()
+    loaded = flat > above  # NaN compares False
+    return np.packbits(loaded, bitorder="little"), flat[loaded]
+
+
+def loaded_totals(frames, above):
+    """Each cell's sum over the frames in which it exceeds ``above``."""
+    return np.where(frames > above, frames, frames.dtype.type(0)).sum(axis=0, dtype=np.float64)
+
+
 def cell_summary(frames):
     values = frames.astype(np.float64)
     peak = np.fmax.reduce(np.concatenate([np.zeros((1,) + frames.shape[1:]), values]), axis=0)

@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 from benchmarks.reference import frame_metrics_numpy
 from pressure.kernels.cell_totals import cell_totals
 from pressure.kernels.components import label_components
+from pressure.kernels.loaded_cells import KeptCells, keep_loaded, restore_loaded
 from pressure.kernels.frame_metrics import FRAMES_PER_TASK, LANES, PREFETCH_AHEAD, frame_metrics, plan_boxes
 from pressure.kernels.peak_image import CellExtremes, cell_summary
 from tests import naive
@@ -342,6 +343,66 @@ def test_cell_extremes_on_real_recordings(name):
         np.testing.assert_array_equal(got.highest, np.fmax.reduce(frames, axis=0))
         np.testing.assert_array_equal(got.lowest, np.fmin.reduce(frames, axis=0))
         np.testing.assert_array_equal(got.some_nan, np.isnan(frames).any(axis=0))
+
+
+LOADED_DTYPES = ["uint8", "int8", "uint16", "int16", "int32", "uint32", "int64", "float32", "float64"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(dtype=st.sampled_from(LOADED_DTYPES), shape=st.tuples(st.integers(0, 30), st.integers(1, 9), st.integers(1, 9)),
+       above=st.floats(-300, 300), data=st.data())
+def test_loaded_cells_kept_and_restored_are_numpys(dtype, shape, above, data):
+    """Bits and values as NumPy's packbits and boolean index give them, for any size (a last byte
+    part filled); restored, the frames with every other cell 0. Extremes, NaN and infinities."""
+    from pressure.kernels import counted_above
+
+    frames = data.draw(arrays(np.dtype(dtype), shape))
+    threshold = counted_above(frames.dtype, above)
+    if threshold is None:
+        return  # every value counts: nothing is left out (KeptFrames keeps nothing then)
+    want_bits, want_values = naive.loaded_cells(frames, threshold)
+    bits, values = keep_loaded(frames, threshold)
+    np.testing.assert_array_equal(bits, want_bits)
+    np.testing.assert_array_equal(values, want_values)
+    restored = restore_loaded(bits, values, np.full_like(frames, 7))
+    np.testing.assert_array_equal(restored, np.where(frames > threshold, frames, frames.dtype.type(0)))
+    np.testing.assert_array_equal(cell_totals(frames, above), naive.loaded_totals(frames, threshold))
+
+
+def test_loaded_cells_of_blocks_one_after_another_in_one_room():
+    """A room used again for a smaller block keeps nothing of the one before."""
+    rng = np.random.default_rng(5)
+    room = KeptCells(5 * 8 * 8, np.uint16)
+    for n in (5, 3, 5, 1):
+        frames = rng.integers(0, 100, (n, 8, 8)).astype(np.uint16)
+        bits, values = keep_loaded(frames, 60, room)
+        restored = restore_loaded(bits, values, np.empty_like(frames))
+        np.testing.assert_array_equal(restored, np.where(frames > 60, frames, 0))
+
+
+def test_restoring_from_bits_that_ask_for_more_values_than_kept_is_refused():
+    frames = np.arange(20, dtype=np.uint16).reshape(1, 4, 5)
+    bits, values = keep_loaded(frames, 10)
+    with pytest.raises(ValueError, match="not the loaded cells"):
+        restore_loaded(bits, values[:-1], np.empty_like(frames))
+    with pytest.raises(ValueError, match="not the loaded cells"):
+        restore_loaded(bits, values, np.empty((2, 4, 5), np.uint16))
+
+
+@pytest.mark.parametrize("name", ["tekscan_fscan/FrasP01L.asf", "pressuRe_extdata/emed_test.lst"])
+def test_loaded_cells_of_real_recordings(name):
+    """F-Scan: float kPa with NaN outside the insole; emed: a plate's print."""
+    import drivers
+
+    for cells in (np.asarray(drivers.load(str(shared_file(name))).cells),):
+        for frames in (cells, cells.astype(np.float32)):
+            bits, values = keep_loaded(frames, 5.0)
+            want_bits, want_values = naive.loaded_cells(frames, frames.dtype.type(5.0))
+            np.testing.assert_array_equal(bits, want_bits)
+            np.testing.assert_array_equal(values, want_values)
+            assert 0 < len(values) < frames.size
+            np.testing.assert_array_equal(restore_loaded(bits, values, np.empty_like(frames)),
+                                          np.where(frames > 5.0, frames, 0))
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
+
 # Explicit fast-math flags without nnan/ninf, so NaN checks (masked cells, unloaded COP) keep working.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -29,7 +31,20 @@ def threads_for(work: int):
         numba.set_num_threads(previous)
 
 
-KERNEL_MODULES = ("cell_runs", "cell_totals", "components", "frame_metrics", "peak_image")
+def counted_above(dtype, threshold: float):
+    """The value of ``dtype`` that a cell's value must exceed to count as loaded (``value >
+    threshold``, compared in the frames' own type: an integer exceeds t when it exceeds floor(t),
+    a float32 is compared with the float32 nearest t), or None where every value of the type does."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub":
+        limits = np.iinfo(np.uint8 if dtype.kind == "b" else dtype)
+        if threshold < limits.min:
+            return None
+        return (np.uint8 if dtype.kind == "b" else dtype.type)(min(np.floor(threshold), limits.max))
+    return dtype.type(threshold)
+
+
+KERNEL_MODULES = ("cell_runs", "cell_totals", "components", "frame_metrics", "loaded_cells", "peak_image")
 
 
 def compiled_before() -> bool:

@@ -14,7 +14,7 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from pressure.kernels import FASTMATH, threads_for
+from pressure.kernels import FASTMATH, counted_above, threads_for
 
 LANES = 8  # 32-bit sums in one 256-bit vector: box widths are a multiple of this where the mat allows
 ROW_COST = 2  # fixed cost of a box row in vectors of LANES cells (callgrind: ~28 instructions a row, ~15 a vector)
@@ -344,8 +344,7 @@ def frame_metrics(
         if frames.dtype.kind == "u" and frames.dtype.itemsize >= 4:
             frames = frames.astype(np.int64)  # Numba sums uint64 with int64 in float64
         limits = np.iinfo(frames.dtype)
-        # value > t for an integer value is value > floor(t); clip into the dtype's range.
-        threshold = frames.dtype.type(min(np.floor(threshold), limits.max))
+        threshold = counted_above(frames.dtype, threshold)
         plan = plan_boxes(labels, threshold, frames.dtype.type(limits.max))
         frame_sum = np.zeros(1, np.int64)
         tallest = int((plan.boxes[:, END_ROW] - plan.boxes[:, FIRST_ROW]).max(initial=0))
@@ -354,7 +353,7 @@ def frame_metrics(
         column_sum = np.zeros(1, np.int32 if narrow else np.int64)
         column_cumulative = np.zeros(1, np.int32 if fits_int32 else np.int64)
     else:
-        threshold = frames.dtype.type(threshold)
+        threshold = counted_above(frames.dtype, threshold)
         plan = plan_boxes(labels, threshold, frames.dtype.type(np.inf))
         frame_sum = column_sum = column_cumulative = np.zeros(1, np.float64)
     with _threads(frames.size):

@@ -7,7 +7,8 @@ division of its cells into regions, turned as they come into what the results ke
   its first and last frame and its highest force (whether the recording cut it);
 - per step (short by nature): its whole series and its regions' force, kept for the step table
   and the step curves;
-- the summed frames over those in which the person stood (the mean pressure image).
+- the summed frames over those in which the person stood (the mean pressure image), each
+  cell counted while it is loaded, as in every other measure.
 
 Nothing here holds a long contact's series whole, so a day-long standing session is measured
 in the memory of a few blocks of frames. Spans of a session measured apart (on the workers of a
@@ -131,7 +132,7 @@ class SessionMeasures:
                     tally.force.append(force)
             write(first, self._frame_results(contacts, wholes, local_windows, on_foot, region_force, n))
             for a, b in runs_of(self.standing[first:first + n]):  # slices, not a copy of the chosen frames
-                total = cell_totals(block[a:b])
+                total = cell_totals(block[a:b], self.geometry["threshold_kpa"] / self.geometry["scale_kpa"])
                 self.standing_sum = total if self.standing_sum is None else self.standing_sum + total
                 self.standing_frames += b - a
 

@@ -1,0 +1,143 @@
+"""A session analysed from its file is decoded once: its first pass keeps the loaded cells for the
+passes after it (pressure/kept_frames.py), and the results are those of the whole session in
+memory, kept or not (dropped past its budget, on a full disk, or with faulty cells to repair)."""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pytest
+
+import drivers
+import drivers.session_frames as session_frames
+import pressure.kept_frames as kept_frames
+from pressure.analysis import analyse
+from pressure.kept_frames import KeptFrames
+from pressure.reading import LocalReader, Preparation
+from tests.conftest import FIXTURES
+from tests.test_streaming import assert_same_results, blocks_of
+
+
+def decoded_frames(monkeypatch) -> list[int]:
+    """Counts every frame decoded from a session file (one number, in a list)."""
+    count = [0]
+    read = session_frames.SessionFrames._read
+
+    def counting(self, start, stop, out=None):
+        count[0] += stop - start
+        return read(self, start, stop, out)
+
+    monkeypatch.setattr(session_frames.SessionFrames, "_read", counting)
+    return count
+
+
+@pytest.mark.parametrize("name", ["standing.h5", "walking.h5"])
+def test_a_session_from_its_file_is_decoded_once(name, tmp_path, monkeypatch):
+    """Standing takes two passes and walking three (the steps are measured to tell them from
+    standing); each is decoded once, in blocks that cut its contacts anywhere."""
+    source = str(FIXTURES / name)
+    whole, _ = analyse(drivers.load(source))
+    recording = drivers.load(source, stream_above_bytes=0)
+    assert isinstance(recording.cells, session_frames.SessionFrames)
+    blocks_of(monkeypatch, 97, recording)
+    decoded = decoded_frames(monkeypatch)
+    streamed, _ = analyse(recording, scratch_folder=tmp_path)
+    assert decoded[0] == len(recording.cells)
+    assert_same_results(whole, streamed)
+    assert list(tmp_path.iterdir()) == []  # the kept cells' file has no name: nothing is left
+
+
+@pytest.mark.parametrize("how", ["over its budget", "disk full", "no room at all"])
+def test_kept_cells_given_up_the_session_is_decoded_again_with_the_same_results(how, tmp_path, monkeypatch):
+    source = str(FIXTURES / "walking.h5")
+    whole, _ = analyse(drivers.load(source))
+    recording = drivers.load(source, stream_above_bytes=0)
+    blocks_of(monkeypatch, 50, recording)
+    if how == "over its budget":  # foreseen from the first blocks: a tenth of what this walk needs
+        monkeypatch.setattr(KeptFrames, "default_budget", staticmethod(lambda folder: 10_000))
+    elif how == "no room at all":
+        monkeypatch.setattr(KeptFrames, "default_budget", staticmethod(lambda folder: 0))
+    else:
+        write, writes = KeptFrames._write, [0]
+
+        def failing(self, record, size, at):
+            writes[0] += 1
+            if writes[0] == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return write(self, record, size, at)
+
+        monkeypatch.setattr(KeptFrames, "_write", failing)
+    decoded = decoded_frames(monkeypatch)
+    given_up = []
+    drop = KeptFrames.drop
+    monkeypatch.setattr(KeptFrames, "drop", lambda self: (given_up.append(self.complete), drop(self)))
+    streamed, _ = analyse(recording, scratch_folder=tmp_path)
+    assert given_up and not given_up[0]  # dropped before it was complete
+    assert decoded[0] > 2 * len(recording.cells)  # the later passes decode it (the steps' frames, then all)
+    assert_same_results(whole, streamed)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_faulty_cells_to_repair_are_read_from_the_frames_themselves(tmp_path):
+    """Repairs read the faulty cell's neighbours, loaded or not: the kept cells cannot stand for
+    the frames then."""
+    recording = drivers.load(str(FIXTURES / "standing.h5"), stream_above_bytes=0)
+    reader = LocalReader(recording.cells, tmp_path)
+    reader.scan(lambda block: block, 20.0, recording.info.rate_hz, track=True)
+    assert reader.kept is not None and reader.kept.complete
+    plain = Preparation(lambda block: block)
+    repairing = Preparation(lambda block: block, repair=lambda block: block)
+    assert reader._source(plain)[0] is reader.kept
+    assert reader._source(repairing)[0] is recording.cells
+    assert reader._source(lambda first, block: block)[0] is recording.cells  # not known to repair nothing
+    reader.close()
+    assert reader.kept is None
+
+
+def test_kept_frames_read_back_any_span_as_the_frames_thresholded(tmp_path):
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 100, (1003, 7, 9)).astype(np.uint16)
+    kept = KeptFrames(frames.shape, 50.5, tmp_path, budget_bytes=1 << 30)
+    for first in range(0, len(frames), 100):
+        kept.add(first, frames[first:first + 100])
+    kept.finish()
+    assert kept.complete and 0 < kept.kept_bytes
+    want = np.where(frames > 50, frames, 0)
+    for start, stop in ((0, 1003), (150, 777), (999, 1003), (100, 200), (5, 6)):
+        got = [(first, block.copy()) for first, block in session_frames.frame_blocks(kept, start, stop)]
+        assert got[0][0] == start
+        np.testing.assert_array_equal(np.concatenate([block for _, block in got]), want[start:stop])
+    kept.close()
+    with pytest.raises(RuntimeError):
+        next(kept.blocks())
+
+
+def test_blocks_out_of_order_or_of_another_type_are_not_kept(tmp_path):
+    frames = np.arange(2 * 4 * 4, dtype=np.uint16).reshape(2, 4, 4)
+    skipped = KeptFrames((4, 4, 4), 3.0, tmp_path, budget_bytes=1 << 20)
+    skipped.add(2, frames)  # frames 0-1 never added
+    assert skipped.dropped
+    mixed = KeptFrames((4, 4, 4), 3.0, tmp_path, budget_bytes=1 << 20)
+    mixed.add(0, frames)
+    mixed.add(2, frames.astype(np.float32))
+    mixed.finish()
+    assert not mixed.complete
+    short = KeptFrames((4, 4, 4), 3.0, tmp_path, budget_bytes=1 << 20)
+    short.add(0, frames)
+    short.finish()  # half the session: of no use
+    assert not short.complete
+
+
+def test_without_o_direct_the_file_is_an_ordinary_nameless_one(tmp_path, monkeypatch):
+    """Systems and file systems without O_DIRECT (macOS, tmpfs) keep the cells through the cache."""
+    monkeypatch.delattr(kept_frames.os, "O_DIRECT", raising=False)
+    frames = np.random.default_rng(3).integers(0, 100, (40, 5, 5)).astype(np.uint16)
+    kept = KeptFrames(frames.shape, 50, tmp_path, budget_bytes=1 << 20)
+    kept.add(0, frames[:25])
+    kept.add(25, frames[25:])
+    kept.finish()
+    assert kept.complete and list(tmp_path.iterdir()) == []
+    got = np.concatenate([block.copy() for _, block in kept.blocks()])
+    np.testing.assert_array_equal(got, np.where(frames > 50, frames, 0))
+    kept.close()
