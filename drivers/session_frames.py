@@ -177,10 +177,11 @@ class SessionFrames:
 
 
 def read_ahead(spans: list[tuple[int, int]], read: Callable[[int, int, np.ndarray | None], np.ndarray],
-               frame_shape: tuple[int, ...], dtype) -> Iterator[tuple[int, np.ndarray]]:
+               frame_shape: tuple[int, ...] | None, dtype) -> Iterator[tuple[int, np.ndarray]]:
     """``(first frame, frames)`` of each span ``(start, stop)``, as ``read(start, stop, out)``
     reads them into ``out`` (None: an array of its own), the next ``READ_AHEAD`` spans read on a
-    thread of its own while the caller works on this one, into arrays used again."""
+    thread of its own while the caller works on this one, into arrays used again (``frame_shape``
+    None: ``read`` always given None, its arrays its own)."""
     if len(spans) <= 1:
         for start, stop in spans:
             yield start, read(start, stop, None)
@@ -189,7 +190,8 @@ def read_ahead(spans: list[tuple[int, int]], read: Callable[[int, int, np.ndarra
 
     def submit(span: tuple[int, int]) -> Future:
         start, stop = span
-        return reader.submit(read, start, stop, memory.take((stop - start, *frame_shape), dtype))
+        out = None if frame_shape is None else memory.take((stop - start, *frame_shape), dtype)
+        return reader.submit(read, start, stop, out)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
         ahead = deque(submit(span) for span in spans[:READ_AHEAD])

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers.session_frames import read_ahead
+from drivers.session_frames import BlockMemory, read_ahead
 from pressure.kernels import counted_above
 from pressure.kernels.loaded_cells import KeptCells, bits_for, keep_loaded, restore_loaded
 
@@ -141,6 +141,9 @@ class KeptFrames:
         self._records: list[_Record | None] = [None] * (WRITING + 1)  # block k in record k % (WRITING + 1)
         self._writer: ThreadPoolExecutor | None = None
         self._writing: deque[Future] = deque()
+        self._memory = BlockMemory()  # the restored blocks' arrays, used again
+        self._last: tuple[int, np.ndarray] | None = None  # the block restored last: (first frame, frames)
+        self._read_room: np.ndarray | None = None
 
     @staticmethod
     def default_budget(folder: Path | None) -> int:
@@ -237,6 +240,7 @@ class KeptFrames:
         self._shut_writer()
         self.dropped, self.complete = True, False
         self._blocks, self._records = [], [None] * len(self._records)
+        self._last = self._read_room = None
         if self._fd is not None:
             # Closing gives the file's blocks back to the disk, 0.15 s for an hour's kept cells
             # here (ext4 mounted with discard): not a wait for the results.
@@ -247,34 +251,39 @@ class KeptFrames:
 
     def blocks(self, start: int = 0, stop: int | None = None, size: int | None = None
                ) -> Iterator[tuple[int, np.ndarray]]:
-        """``(first frame, frames)`` of ``start:stop``, in the blocks they were added in (``size``
-        is theirs), the next ones read ahead while the caller works on this one."""
+        """``(first frame, frames)`` of ``start:stop``, within the blocks they were added in (``size``
+        is theirs), the next ones read ahead while the caller works on this one. A pass asks for
+        each contact's frames apart: a block is read and restored once for all the spans in it
+        (restored again for each, the contacts of a walk cost more than decoding their chunks)."""
         if not self.complete:
             raise RuntimeError("the kept frames are read only once every frame was kept")
         stop = len(self) if stop is None else min(stop, len(self))
         wanted = {max(block.first, start): block for block in self._blocks if block.first < stop and block.stop > start}
         spans = [(lo, min(block.stop, stop)) for lo, block in wanted.items()]
-        frame_cells = int(np.prod(self.shape[1:]))
-        itemsize = self.dtype.itemsize
-        sizes = {lo: _rounded(block.values_at + block.n_values * itemsize) for lo, block in wanted.items()}
-        buffer = _aligned(max(sizes.values(), default=0))  # read into on the read-ahead thread only
 
-        def read(lo: int, hi: int, out: np.ndarray | None) -> np.ndarray:
+        def read(lo: int, hi: int, _) -> np.ndarray:
             block = wanted[lo]
-            n_frames = block.stop - block.first
-            if os.preadv(self._fd, [buffer[:sizes[lo]]], block.at) != sizes[lo]:
-                raise OSError(f"the scratch file of kept frames ends early (frames {block.first}-{block.stop - 1})")
-            bits = buffer[:bits_for(n_frames * frame_cells)]
-            values = buffer[block.values_at:block.values_at + block.n_values * itemsize].view(self.dtype)
-            whole = out if (lo, hi) == (block.first, block.stop) and out is not None else \
-                np.empty((n_frames, *self.shape[1:]), self.dtype)
-            restore_loaded(bits, values, whole)
-            if whole is out:
-                return out
-            part = whole[lo - block.first:hi - block.first]
-            if out is None:
-                return part
-            out[...] = part
-            return out
+            return self._restored(block)[lo - block.first:hi - block.first]
 
-        yield from read_ahead(spans, read, self.shape[1:], self.dtype)
+        yield from read_ahead(spans, read, None, self.dtype)
+
+    def _restored(self, block: _Block) -> np.ndarray:
+        """The block's frames, read back (on the read-ahead thread), the last block's kept for the
+        next span in it."""
+        if self._last is not None and self._last[0] == block.first:
+            return self._last[1]
+        self._last = None  # its array may be used again
+        frame_cells = int(np.prod(self.shape[1:]))
+        n_frames = block.stop - block.first
+        size = _rounded(block.values_at + block.n_values * self.dtype.itemsize)
+        if self._read_room is None or len(self._read_room) < size:
+            largest = max(_rounded(b.values_at + b.n_values * self.dtype.itemsize) for b in self._blocks)
+            self._read_room = _aligned(largest)
+        room = self._read_room[:size]
+        if os.preadv(self._fd, [room], block.at) != size:
+            raise OSError(f"the scratch file of kept frames ends early (frames {block.first}-{block.stop - 1})")
+        bits = room[:bits_for(n_frames * frame_cells)]
+        values = room[block.values_at:block.values_at + block.n_values * self.dtype.itemsize].view(self.dtype)
+        whole = restore_loaded(bits, values, self._memory.take((n_frames, *self.shape[1:]), self.dtype))
+        self._last = (block.first, whole)
+        return whole

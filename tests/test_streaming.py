@@ -222,3 +222,29 @@ def test_info_of_a_session_reads_none_of_its_frames(monkeypatch):
     monkeypatch.setattr(chunk_reader, "read_cells", refuse)
     found = describe(str(FIXTURES / "walking.h5"))
     assert found["kind"] == "session" and found["recording"].n_frames == len(found["recording"].time_s) > 100
+
+
+def test_the_measuring_pass_computes_one_block_ahead_in_order_and_passes_errors_on():
+    from pressure.measures.session import one_ahead
+
+    assert list(one_ahead(iter(range(5)))) == [0, 1, 2, 3, 4]
+    assert list(one_ahead(iter([]))) == []
+
+    def failing():
+        yield 1
+        raise ValueError("damaged block")
+
+    with pytest.raises(ValueError, match="damaged block"):
+        list(one_ahead(failing()))
+    closed = []
+
+    def blocks():
+        try:
+            yield from range(100)
+        finally:
+            closed.append(True)
+
+    ahead = one_ahead(blocks())
+    assert next(ahead) == 0
+    ahead.close()  # the caller stops early (an error of its own): the blocks are closed too
+    assert closed == [True]
