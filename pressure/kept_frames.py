@@ -7,9 +7,10 @@ cell only while it exceeds the load threshold. So the first pass keeps each bloc
 in a file that has no name (nothing is left behind, whatever stops the process), and the later
 passes read them back (0.35-0.45 ns a cell) instead of decoding the session again.
 
-The file is written and read around the system's file cache where it can be (``O_DIRECT``): on
-this machine writing 0.9 GB through the cache of an ext4 disk cost 1.7-3.5 s of CPU, and straight
-to the disk 0.1 s (0.85 s of waiting, on a thread of its own, while the frames are decoded).
+The cells are picked out and written on a thread of their own, around the system's file cache
+where it can be (``O_DIRECT``): on this machine writing 0.9 GB through the cache of an ext4 disk
+cost 1.7-3.5 s of CPU, and straight to the disk 0.1 s (0.85 s of waiting, while the frames are
+decoded).
 
 It is kept only while it stays small enough for the memory the system has available (half of it)
 and for the disk's room; past that, or on any error writing it, it is dropped and the later passes
@@ -37,7 +38,7 @@ from pressure.kernels.loaded_cells import KeptCells, bits_for, keep_loaded, rest
 ALIGN = 4096  # what O_DIRECT asks of buffers, offsets and sizes (a page; more than any disk's block)
 DISK_RESERVE_BYTES = 1 << 30  # never take a disk's last GiB
 ESTIMATE_AFTER = 0.05  # of the session's frames: its size is then foreseen from what was kept so far
-WRITING = 2  # blocks being written while the next is kept
+WRITING = 2  # blocks in the writing thread's hands while the next is handed over
 
 
 def _rounded(size: int) -> int:
@@ -136,8 +137,10 @@ class KeptFrames:
                 self._fd = _scratch_file(folder)
             except OSError:
                 self.dropped = True
-        self._blocks: list[_Block] = []
-        self._written = 0
+        self._blocks: list[_Block] = []  # those on disk, in order
+        self._written = 0  # bytes written (by the writing thread)
+        self._submitted = 0  # blocks handed to the writing thread
+        self._next_first = 0  # the frame the next block must begin with
         self._records: list[_Record | None] = [None] * (WRITING + 1)  # block k in record k % (WRITING + 1)
         self._writer: ThreadPoolExecutor | None = None
         self._writing: deque[Future] = deque()
@@ -169,36 +172,44 @@ class KeptFrames:
 
     def add(self, first: int, frames: np.ndarray) -> None:
         """Keeps the loaded cells of ``frames``, the session's frames from ``first`` on (each
-        block right after the one before); drops the file once it would grow past its budget or
-        cannot be written."""
+        block right after the one before), on the writing thread: the first pass's own thread
+        goes on with the block at once (kept there, they slowed a walk's first pass, whose thread
+        the tracker keeps busy, more than decoding them again cost). The file is dropped once it
+        would grow past its budget or cannot be written."""
         if self.dropped:
             return
-        expected = self._blocks[-1].stop if self._blocks else 0
         above = counted_above(frames.dtype, self.threshold)
-        if first != expected or self.dtype not in (None, frames.dtype) or above is None:
+        if first != self._next_first or self.dtype not in (None, frames.dtype) or above is None:
             self.drop()  # not the session's blocks in order, or every value counts: nothing to keep
             return
         self.dtype = frames.dtype
-        record = self._free_record(len(self._blocks), frames.size, frames.dtype)
+        record = self._free_record(self._submitted, frames.size, frames.dtype)
         if record is None:
             return
-        bits, values = keep_loaded(np.ascontiguousarray(frames), above, record.room)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-frames")
+        self._writing.append(self._writer.submit(self._keep, record, frames, above, first))
+        self._submitted += 1
+        self._next_first = first + len(frames)
+
+    def _keep(self, record: _Record, frames: np.ndarray, above, first: int) -> _Block | None:
+        """Keeps a block's loaded cells and writes them after the blocks before (on the writing
+        thread, one block after another); None where the file would grow past its budget."""
+        _, values = keep_loaded(np.ascontiguousarray(frames), above, record.room)
         size = record.size(len(values))
         stop = first + len(frames)
         foreseen = (self._written + size) * len(self) / stop if stop >= ESTIMATE_AFTER * len(self) else 0
         if max(self._written + size, foreseen) > self.budget_bytes:
-            self.drop()
-            return
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-frames")
-        self._writing.append(self._writer.submit(self._write, record, size, self._written))
-        self._blocks.append(_Block(first, stop, self._written, record.bits_bytes, len(values)))
+            return None
+        self._write(record, size, self._written)
+        block = _Block(first, stop, self._written, record.bits_bytes, len(values))
         self._written += size
+        return block
 
     def _free_record(self, index: int, cells: int, dtype) -> _Record | None:
-        """The record for block ``index``, once the block written from it before is on disk (None
-        when a write failed: the file is dropped)."""
-        while len(self._writing) > WRITING:  # the oldest write was of the record wanted now
+        """The record for block ``index``, once the block kept in it before is on disk (None when
+        the file was dropped)."""
+        while len(self._writing) > WRITING:  # the oldest block in hand was kept in the record wanted now
             if not self._finished_writing(self._writing.popleft()):
                 return None
         slot = index % len(self._records)
@@ -213,11 +224,14 @@ class KeptFrames:
 
     def _finished_writing(self, future: Future) -> bool:
         try:
-            future.result()
-            return True
+            block = future.result()
         except OSError:  # a full disk, say: the passes after this one decode the session instead
+            block = None
+        if block is None:
             self.drop()
             return False
+        self._blocks.append(block)
+        return True
 
     def finish(self) -> None:
         """The first pass is over: usable if every frame was added and written."""
