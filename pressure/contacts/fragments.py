@@ -41,7 +41,7 @@ def one_foot(a: np.ndarray, b: np.ndarray, grid: Grid) -> bool:
     if union.length_mm >= MIN_FOOT_LENGTH_MM and union.elongation < MIN_PIECES_ELONGATION:
         return False
     across = np.array([-union.axis[1], union.axis[0]])
-    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    big = grid.cells_in(HAND_OR_KNEE_CM2)
     return all(abs((xy.mean(axis=0) - union.centre) @ across) <= (MAX_OFF_AXIS_BIG_MM if len(xy) >= big else MAX_OFF_AXIS_MM)
                for xy in (a, b))
 
@@ -195,7 +195,7 @@ def part_crowded(feet: list[Pieces], extra: list[RawContact], grid: Grid) -> tup
     when it parts into two foot-like halves; two feet, one of them joined from big pieces, are
     parted so when that makes the wider of them narrower."""
     kept_feet, kept_extra = [], []
-    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    big = grid.cells_in(HAND_OR_KNEE_CM2)
     for group, blobs in loaded_together(feet, extra):
         # Only the feet loaded at the group's most crowded moment: a foot lifted for a moment
         # and put back is two contacts, each loaded with the other foot but not with each other.
@@ -253,7 +253,7 @@ def parted_at_its_neck(own: list[Pieces], blobs: list[RawContact], grid: Grid
         return own, blobs
     # Two touching feet are cut through; a big piece wholly on one side is a hand against a foot
     # (a very high arched foot and a hand by its heel were cut into two 'feet', 23 / 77).
-    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    big = grid.cells_in(HAND_OR_KNEE_CM2)
     if any(len(part.cells) >= big and not all(np.isin(part.cells, half.cells).any() for half in halves)
            for part in lone.parts):
         return own, blobs
@@ -273,7 +273,7 @@ def shared_as_pair(own: list[Pieces], blobs: list[RawContact], grid: Grid
         a, b = (grid.xy(foot.whole.cells) for foot in own)
         if pair_cost(extent(a, grid), extent(b, grid), a, b, len(a), len(b), max_axes_deg=MAX_V_STANCE_DEG) < np.inf:
             return None
-    big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+    big = grid.cells_in(HAND_OR_KNEE_CM2)
     near = [blob for blob in blobs if len(blob.cells) >= big]
     if own:
         feet_xy = grid.xy(np.concatenate([foot.whole.cells for foot in own]))
@@ -359,7 +359,7 @@ def blobs_among(feet: list[Pieces], blobs: list[RawContact], grid: Grid) -> list
     low, high = cells.min(axis=0), cells.max(axis=0)
     # Beside one foot alone, a blob as big as a print may be the other foot's forefoot, its heel
     # taken by the first (both heels and one forefoot made one foot 132 mm wide).
-    smallest = min(len(foot.whole.cells) for foot in feet) if len(feet) > 1 else MIN_PRINT_CM2 / grid.cell_cm2
+    smallest = min(len(foot.whole.cells) for foot in feet) if len(feet) > 1 else grid.cells_in(MIN_PRINT_CM2)
     centres = [grid.xy(blob.cells).mean(axis=0) for blob in blobs]
     return [blob for blob, centre in zip(blobs, centres)
             if len(blob.cells) >= smallest and np.all((low <= centre) & (centre <= high))]

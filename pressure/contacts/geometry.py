@@ -21,6 +21,10 @@ class Grid:
     def cell_cm2(self) -> float:
         return self.pitch_x_mm * self.pitch_y_mm / 100.0
 
+    def cells_in(self, area_cm2: float) -> float:
+        """How many cells cover ``area_cm2`` (not rounded: a count of cells is compared with it)."""
+        return area_cm2 / self.cell_cm2
+
     def xy(self, cells: np.ndarray) -> np.ndarray:
         rows, cols = np.divmod(cells, self.shape[1])
         return np.column_stack([cols * self.pitch_x_mm, rows * self.pitch_y_mm]).astype(float)

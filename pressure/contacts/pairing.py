@@ -118,7 +118,7 @@ class _Feet:
 
     def __init__(self, grid: Grid):
         self.grid = grid
-        self.big = HAND_OR_KNEE_CM2 / grid.cell_cm2
+        self.big = grid.cells_in(HAND_OR_KNEE_CM2)
         self._index: dict[int, int] = {}  # id of a part -> its bit
         self._parts: list[tuple[Outline, float, float, float, float]] = []  # and x, y lowest, highest
         self._feet: dict[int, _Foot | None] = {}
