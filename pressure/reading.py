@@ -148,13 +148,26 @@ class LocalReader:
 
     def contact_series(self, prepare: Prepare, cell_slots: list[CellSlots], windows: list[tuple[int, int]],
                        only: list[int], geometry: dict) -> list[FrameMetrics | None]:
-        frames, prepare = self._source(prepare)
-        return contact_metrics(frames, cell_slots, windows, 1, prepare, only, **geometry)
+        frames, prepared = self._source(prepare)
+        try:
+            return contact_metrics(frames, cell_slots, windows, 1, prepared, only, **geometry)
+        except OSError:
+            if frames is self.frames:
+                raise
+        self.close()  # the kept cells could not be read back: the frames themselves, decoded again
+        return contact_metrics(self.frames, cell_slots, windows, 1, prepare, only, **geometry)
 
     def measure(self, measures: SessionMeasures, prepare: Prepare,
                 write: Callable[[int, dict[str, np.ndarray]], None]) -> None:
-        frames, prepare = self._source(prepare)
-        measures.read(frames, prepare, write)
+        frames, prepared = self._source(prepare)
+        try:
+            measures.read(frames, prepared, write)
+        except OSError:
+            if frames is self.frames:
+                raise
+            self.close()  # the kept cells could not be read back: the pass again, from the frames
+            measures.restart()
+            measures.read(self.frames, prepare, write)
         self._give_back_memory()
         self.close()  # the last pass
 

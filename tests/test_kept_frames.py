@@ -161,3 +161,28 @@ def test_many_spans_of_one_pass_read_each_kept_block_once(tmp_path, monkeypatch)
         np.testing.assert_array_equal(got, want[start:start + 10])
     assert sorted(read) == sorted(set(read)) and len(read) == 4  # each of the four blocks once
     kept.close()
+
+
+@pytest.mark.parametrize("failing_read", [3, 8])
+def test_kept_cells_that_cannot_be_read_back_give_way_to_the_frames(failing_read, tmp_path, monkeypatch):
+    """A read of the kept cells fails in a later pass (a disk error): that pass is read again from
+    the frames themselves, with the same results (each pass reads the five blocks: the third read
+    fails in the steps' pass, the eighth in the measuring pass, two blocks measured)."""
+    source = str(FIXTURES / "walking.h5")
+    whole, _ = analyse(drivers.load(source))
+    recording = drivers.load(source, stream_above_bytes=0)
+    blocks_of(monkeypatch, 50, recording)
+    reads = [0]
+    real = KeptFrames._restored
+
+    def failing(self, block):
+        reads[0] += 1
+        if reads[0] == failing_read:
+            raise OSError(5, "Input/output error")
+        return real(self, block)
+
+    monkeypatch.setattr(KeptFrames, "_restored", failing)
+    decoded = decoded_frames(monkeypatch)
+    streamed, _ = analyse(recording, scratch_folder=tmp_path)
+    assert reads[0] >= failing_read and decoded[0] > len(recording.cells)
+    assert_same_results(whole, streamed)

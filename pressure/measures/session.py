@@ -121,6 +121,11 @@ class SessionMeasures:
         return SessionMeasures(self.divisions, self.windows, self.feet, self.keep_series, self.standing,
                                self.geometry, self.rate_hz, self.positions, self.undivided)
 
+    def restart(self) -> None:
+        """Forgets what was measured: the pass begins again (each frame's results are written
+        again over those written before)."""
+        self.__dict__.update(self.fresh().__dict__)
+
     def read(self, frames, prepare: Callable[[int, np.ndarray], np.ndarray],
              write: Callable[[int, dict[str, np.ndarray]], None], span: tuple[int, int] | None = None) -> None:
         """Measures the frames of ``span`` (all by default), in time order, handing each block's
