@@ -14,7 +14,7 @@ decoded).
 
 It is kept only while it stays small enough for the memory the system has available (half of it)
 and for the disk's room; past that, or on any error writing it, it is dropped and the later passes
-decode the session as before. The results are the same either way (tests/test_streaming.py).
+decode the session as before. The results are the same either way (tests/test_kept_frames.py).
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class _Block:
     at: int  # where its record begins in the file: its bits, then its values
     values_at: int  # from the record's beginning
     n_values: int
+    size: int  # of its record, padded to ``ALIGN``
 
 
 class _Record:
@@ -75,7 +76,6 @@ class _Record:
 
     def size(self, n_values: int) -> int:
         return _rounded(self.bits_bytes + n_values * self.dtype.itemsize)
-
 
 
 def available_memory() -> int | None:
@@ -121,8 +121,6 @@ class KeptFrames:
     ``threshold``: in the units of the frames added; ``budget_bytes``: the most the file may take
     (by default half the memory available, within the disk's room)."""
 
-    ndim = 3
-
     def __init__(self, shape: tuple[int, ...], threshold: float, folder: Path | None = None,
                  budget_bytes: int | None = None):
         self.shape = tuple(shape)
@@ -163,10 +161,6 @@ class KeptFrames:
         return self.shape[0]
 
     @property
-    def nbytes(self) -> int:
-        return 0 if self.dtype is None else int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-
-    @property
     def kept_bytes(self) -> int:
         return self._written
 
@@ -202,7 +196,7 @@ class KeptFrames:
         if max(self._written + size, foreseen) > self.budget_bytes:
             return None
         self._write(record, size, self._written)
-        block = _Block(first, stop, self._written, record.bits_bytes, len(values))
+        block = _Block(first, stop, self._written, record.bits_bytes, len(values), size)
         self._written += size
         return block
 
@@ -289,12 +283,10 @@ class KeptFrames:
         self._last = None  # its array may be used again
         frame_cells = int(np.prod(self.shape[1:]))
         n_frames = block.stop - block.first
-        size = _rounded(block.values_at + block.n_values * self.dtype.itemsize)
-        if self._read_room is None or len(self._read_room) < size:
-            largest = max(_rounded(b.values_at + b.n_values * self.dtype.itemsize) for b in self._blocks)
-            self._read_room = _aligned(largest)
-        room = self._read_room[:size]
-        if os.preadv(self._fd, [room], block.at) != size:
+        if self._read_room is None or len(self._read_room) < block.size:
+            self._read_room = _aligned(max(b.size for b in self._blocks))
+        room = self._read_room[:block.size]
+        if os.preadv(self._fd, [room], block.at) != block.size:
             raise OSError(f"the scratch file of kept frames ends early (frames {block.first}-{block.stop - 1})")
         bits = room[:bits_for(n_frames * frame_cells)]
         values = room[block.values_at:block.values_at + block.n_values * self.dtype.itemsize].view(self.dtype)

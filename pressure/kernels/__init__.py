@@ -36,11 +36,11 @@ def counted_above(dtype, threshold: float):
     threshold``, compared in the frames' own type: an integer exceeds t when it exceeds floor(t),
     a float32 is compared with the float32 nearest t), or None where every value of the type does."""
     dtype = np.dtype(dtype)
-    if dtype.kind in "iub":
-        limits = np.iinfo(np.uint8 if dtype.kind == "b" else dtype)
+    if dtype.kind in "iu":
+        limits = np.iinfo(dtype)
         if threshold < limits.min:
             return None
-        return (np.uint8 if dtype.kind == "b" else dtype.type)(min(np.floor(threshold), limits.max))
+        return dtype.type(min(np.floor(threshold), limits.max))
     return dtype.type(threshold)
 
 

@@ -102,7 +102,7 @@ class KeptCells:
         self.values = np.empty(cells + 1, dtype) if values is None else values  # stores run one past the last kept
 
     def fits(self, cells: int, dtype) -> bool:
-        return cells < len(self.values) and self.values.dtype == dtype
+        return cells < len(self.values) and bits_for(cells) <= len(self.bits) and self.values.dtype == dtype
 
 
 def bits_for(cells: int) -> int:
