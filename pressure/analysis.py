@@ -22,7 +22,6 @@ import numpy as np
 
 from drivers import Recording
 from drivers.recording import kpa_of
-from drivers.session_frames import frame_blocks
 from pressure import __version__
 from pressure.arch import (
     REGIONS,
@@ -62,7 +61,7 @@ from pressure.contacts.session import (
 from pressure.contacts.standing import TRANSITION_S, quiet_standing, standing_frames
 from pressure.contacts.tracking import MIN_RUN_FRAMES, RawContact, bridge_frames, contacts_of_session
 from pressure.gait import STEP_MEASURES, cadence, path_length, step_table
-from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
+from pressure.kernels.frame_metrics import FrameMetrics
 from pressure.measures.curves import (
     STANCE,
     STANCE_POINTS,
@@ -210,7 +209,8 @@ def _analysed(recording: Recording, options: Options, scratch_folder: Path | Non
                          pitch_y_mm=info.pitch_y_mm, cell_area_mm2=info.cell_area_mm2)
 
     if info.foot_map is not None:
-        contacts, extra = _insole_contacts(frames, convert, faults, info.foot_map, info.rate_hz, geometry_args)
+        contacts, extra = _insole_contacts(reader, convert, n_frames, faults, info.foot_map, info.rate_hz,
+                                           geometry_args)
     else:
         raw = contacts_of_session(scan.runs, n_frames, grid.shape, bridge_frames(info.rate_hz), scale,
                                   dead=faults != 0)
@@ -266,8 +266,6 @@ def _analysed(recording: Recording, options: Options, scratch_folder: Path | Non
     return results, analysis
 
 
-
-
 def _settle_kinds(reader, prepare, contacts, windows, n_frames, spatial, options, rate_hz, geometry_args) -> None:
     """Each contact's kind (and, on a mat, whether the recording cuts it): contacts longer than
     any stance are standing without a look at their frames; the others are measured (pass 2).
@@ -311,17 +309,22 @@ def _measure_cuts(reader, prepare, contacts, windows, n_frames, chosen, spatial,
     return series
 
 
-def _insole_contacts(frames, convert, faults, foot_map, rate_hz, geometry_args) -> tuple[list[FootContact], list]:
-    """Insoles: each grid's force curve gives its contacts; all its cells belong to its foot."""
+def _insole_contacts(reader, convert, n_frames: int, faults, foot_map, rate_hz, geometry_args
+                     ) -> tuple[list[FootContact], list]:
+    """Insoles: each grid's force curve gives its contacts; all its cells belong to its foot. The
+    curves are a pass of the ``reader`` (each grid one contact over the whole recording), read
+    from the kept cells where the first pass kept them."""
     labels = np.where((faults == 0) & (foot_map >= 0), foot_map, -1).astype(np.int32)
-    force = np.concatenate([frame_metrics(convert(block), labels, len(FEET), **geometry_args).force_n
-                            for _, block in frame_blocks(frames)])
+    grids = [np.flatnonzero(labels.ravel() == side) for side in range(len(FEET))]
+    sides = [side for side, cells in enumerate(grids) if len(cells)]
+    series = reader.contact_series(Preparation(convert), [(grids[side], np.zeros(len(grids[side]), np.int64))
+                                                          for side in sides],
+                                   [(0, n_frames - 1)] * len(sides), list(range(len(sides))), geometry_args)
     contacts = []
-    for side, foot in enumerate(FEET):
-        cells = np.flatnonzero(labels.ravel() == side)
-        if len(cells) == 0:
-            continue
-        for found in insole_contacts(force[:, side], rate_hz):
+    for side, metrics in zip(sides, series):
+        cells = grids[side]
+        foot = FEET[side]
+        for found in insole_contacts(metrics.force_n[:, 0], rate_hz):
             raw = RawContact(found.first, found.last, cells, np.full(len(cells), found.first), np.zeros(len(cells)),
                              np.full(len(cells), found.n_frames))
             contacts.append(FootContact(0, raw, [raw], INSOLE_HEADING, foot, cut_start=found.cut_start,

@@ -15,7 +15,7 @@ import pressure.kept_frames as kept_frames
 from pressure.analysis import analyse
 from pressure.kept_frames import KeptFrames
 from pressure.reading import LocalReader, Preparation
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, shared_file
 from tests.test_streaming import assert_same_results, blocks_of
 
 
@@ -186,3 +186,25 @@ def test_kept_cells_that_cannot_be_read_back_give_way_to_the_frames(failing_read
     streamed, _ = analyse(recording, scratch_folder=tmp_path)
     assert reads[0] >= failing_read and decoded[0] > len(recording.cells)
     assert_same_results(whole, streamed)
+
+
+@pytest.mark.parametrize("name", ["pressuRe_extdata/emed_test.lst", "pressuRe_extdata/pliance_test.asc",
+                                  "tekscan_fscan/FrasP01L.asf", "xsensor_insole/xsensor_data.csv"])
+def test_real_recordings_captured_into_a_session_are_decoded_once(name, tmp_path, monkeypatch):
+    """Real prints (an emed and a pliance plate, F-Scan and XSENSOR insoles, NaN outside the
+    insole) recorded through the capture path: the session from its file, its loaded cells kept,
+    gives the results of the same session read whole."""
+    from pressure.pipeline import capture
+
+    path = tmp_path / "session.h5"
+    assert capture(str(shared_file(name)), path).stopped_by == "end"
+    whole, _ = analyse(drivers.load(str(path)))
+    recording = drivers.load(str(path), stream_above_bytes=0)
+    blocks_of(monkeypatch, 13, recording)
+    decoded = decoded_frames(monkeypatch)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    streamed, analysis = analyse(recording, scratch_folder=scratch)
+    assert decoded[0] == len(recording.cells)  # the later passes read the kept cells
+    assert_same_results(whole, streamed)
+    assert len(analysis.contacts) > 0 and list(scratch.iterdir()) == []
