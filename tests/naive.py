@@ -27,6 +27,17 @@ def frame_sums(frames, labels, n_labels, threshold):
     return out
 
 
+def grouped_sums(sums, group, n_groups):
+    """``frame_sums``' output with its labels added up into groups (-1: none), then all groups."""
+    out = {key: np.zeros((len(values), n_groups + 1)) for key, values in sums.items()}
+    for g in range(n_groups + 1):
+        members = np.flatnonzero(group >= 0) if g == n_groups else np.flatnonzero(group == g)
+        for key, values in sums.items():
+            part = values[:, members]
+            out[key][:, g] = part.max(axis=1, initial=0.0) if key == "peak" else part.sum(axis=1)
+    return out
+
+
 def loaded_cells(frames, above):
     """A bit per cell, set where it exceeds ``above`` (first cell in the lowest bit), and those
     cells' values in memory order."""

@@ -12,7 +12,8 @@ from benchmarks.reference import frame_metrics_numpy
 from pressure.kernels.cell_totals import cell_totals
 from pressure.kernels.components import label_components
 from pressure.kernels.loaded_cells import KeptCells, keep_loaded, restore_loaded
-from pressure.kernels.frame_metrics import FRAMES_PER_TASK, LANES, PREFETCH_AHEAD, frame_metrics, plan_boxes
+from pressure.kernels.frame_metrics import (FRAMES_PER_TASK, LANES, PREFETCH_AHEAD, frame_metrics, frame_sums,
+                                            plan_boxes)
 from pressure.kernels.peak_image import CellExtremes, cell_summary
 from tests import naive
 from tests.conftest import FIXTURES, shared_file
@@ -92,6 +93,43 @@ def test_frame_metrics_single_cell_cop_is_the_cell_centre():
 def test_frame_metrics_rejects_mismatched_labels():
     with pytest.raises(ValueError, match="labels"):
         frame_metrics(np.zeros((2, 3, 3)), np.zeros((3, 4), int), 1, threshold_kpa=0.0, pitch_x_mm=1, pitch_y_mm=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32]), n_labels=st.integers(1, 7),
+       n_groups=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+def test_grouped_sums_match_numpy_and_summing_the_groups_cells(dtype, n_labels, n_groups, seed):
+    """Labels summed once and added up into groups give the groups' own sums: exactly for integer
+    frames, to the last bits of a float sum's order otherwise."""
+    rng = np.random.default_rng(seed)
+    frames = (rng.random((9, 6, 11)) * 120).astype(dtype)
+    labels = rng.integers(-1, n_labels, size=(6, 11))
+    group = rng.integers(-1, n_groups, size=n_labels)
+    geometry = dict(threshold_kpa=30.0, scale_kpa=0.5, pitch_x_mm=PITCH_X, pitch_y_mm=PITCH_Y)
+    sums = frame_sums(frames, labels, n_labels, **geometry)
+    grouped = sums.grouped(group, n_groups)
+    raw = {key: getattr(sums, key).astype(np.float64) for key in ("total", "moment_col", "moment_row", "count", "peak")}
+    want = naive.grouped_sums(raw, group, n_groups)
+    for key, values in want.items():
+        np.testing.assert_allclose(getattr(grouped, key), values, rtol=1e-12, err_msg=key)
+    coarse = np.where(labels >= 0, group[np.maximum(labels, 0)], -1)
+    direct = frame_metrics(frames, coarse, n_groups, **geometry)
+    exact = np.issubdtype(frames.dtype, np.integer)
+    for name in ("force_n", "contact_area_cm2", "peak_kpa", "cop_x_mm", "cop_y_mm"):
+        got, expected = getattr(grouped.metrics(), name), getattr(direct, name)
+        if exact:
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+        else:
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_grouped_sums_refuse_groups_that_do_not_fit():
+    sums = frame_sums(np.ones((2, 3, 3), np.uint16), np.zeros((3, 3), int), 1, threshold_kpa=0.0,
+                      pitch_x_mm=1, pitch_y_mm=1)
+    with pytest.raises(ValueError, match="group has 2 labels"):
+        sums.grouped(np.array([0, 0]), 1)
+    with pytest.raises(ValueError, match="groups go up to 3"):
+        sums.grouped(np.array([3]), 2)
 
 
 def feet_and_regions(rows: int, cols: int) -> np.ndarray:

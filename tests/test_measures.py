@@ -227,3 +227,44 @@ def test_two_frames_have_time_integrals():
     measures = contact_region_measures(force, np.ones_like(force), force * 2, rate_hz=100.0)
     assert measures["fti"][0] == pytest.approx(0.3) and measures["pti"][0] == pytest.approx(0.6)
     assert measures["time_of_peak"][0] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("source", ["walking", "emed"])
+def test_every_division_from_one_read_of_the_frames(source):
+    """block_metrics sums each cell once, in the piece of its contact that lies in the same regions
+    of every division, and adds the pieces up into each division's regions: each contact's
+    metrics in each division are those of its own cells summed alone over its own frames, exactly
+    (integer frames). Contacts overlap in cells and time; the second division leaves cells out."""
+    import drivers
+    from pressure.contacts.series import block_metrics
+    from pressure.kernels.frame_metrics import frame_metrics
+    from tests.conftest import shared_file
+
+    path = FIXTURES / "walking.h5" if source == "walking" else shared_file("pressuRe_extdata/emed_test.lst")
+    recording = drivers.load(str(path))
+    frames = np.asarray(recording.cells)
+    if frames.dtype.kind == "f":
+        frames = np.round(frames).astype(np.int32)
+    n, rows, cols = frames.shape
+    rng = np.random.default_rng(5)
+    windows, thirds, quarters = [], [], []
+    for _ in range(6):
+        first = int(rng.integers(0, n - 1))
+        windows.append((first, int(rng.integers(first, n))))
+        cells = np.sort(rng.choice(rows * cols, size=int(rng.integers(1, rows * cols // 2)), replace=False))
+        thirds.append((cells, rng.integers(0, 3, len(cells))))
+        kept = rng.random(len(cells)) < 0.7
+        quarters.append((cells[kept], rng.integers(0, 4, int(kept.sum()))))
+    geometry = dict(threshold_kpa=2.0, scale_kpa=1.0, pitch_x_mm=5.0, pitch_y_mm=7.0)
+    pieces: dict[int, list[list]] = {}
+    for _, _, measured in block_metrics(frames, [(3, thirds), (4, quarters)], windows, geometry, block_frames=7):
+        for index, (_, metrics) in measured.items():
+            pieces.setdefault(index, []).append(metrics)
+    for index, (first, last) in enumerate(windows):
+        for d, (slots, division) in enumerate([(3, thirds), (4, quarters)]):
+            labels = np.full(rows * cols, -1)
+            labels[division[index][0]] = division[index][1]
+            alone = frame_metrics(frames[first:last + 1], labels.reshape(rows, cols), slots, **geometry)
+            for name in ("force_n", "contact_area_cm2", "peak_kpa", "cop_x_mm", "cop_y_mm"):
+                got = np.concatenate([getattr(block[d], name) for block in pieces[index]])
+                np.testing.assert_array_equal(got, getattr(alone, name)[:, :slots], err_msg=f"{index} {d} {name}")

@@ -9,7 +9,9 @@ length times its number of contacts; ``combine`` adds contacts up into whole-ses
 (per foot, the whole mat).
 
 The frames are read a block at a time (``block_metrics``): only blocks that some contact spans,
-and each once for every division of the contacts' cells, so a session need not fit in memory.
+and each once whatever the divisions of the contacts' cells (each cell summed once in the piece
+of the contact it shares with the same regions of every division, the pieces then added up into
+each division's regions), so a session need not fit in memory.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from drivers.session_frames import frame_blocks
-from pressure.kernels.frame_metrics import FrameMetrics, frame_metrics
+from pressure.kernels.frame_metrics import FrameMetrics, frame_sums
 
 CellSlots = tuple[np.ndarray, np.ndarray]  # a contact's cells and the slot of each
 
@@ -35,6 +37,23 @@ def batches(cells: list[np.ndarray], n_cells: int) -> list[list[int]]:
         groups[-1].append(index)
         taken[contact_cells] = True
     return groups
+
+
+class JointSlots:
+    """A contact's cells in every division of them at once: each cell's piece (``slot``), the cells
+    of one piece lying in the same slot of every division; ``of_division[d]``: each piece's slot
+    in division d (-1 where the division leaves it out)."""
+
+    def __init__(self, divisions_cells: list[CellSlots]):
+        cells = np.unique(np.concatenate([cells for cells, _ in divisions_cells]))
+        slots = np.full((len(cells), len(divisions_cells)), -1, np.int64)
+        for d, (division_cells, division_slots) in enumerate(divisions_cells):
+            slots[np.searchsorted(cells, division_cells), d] = division_slots
+        pieces, self.slot = np.unique(slots, axis=0, return_inverse=True)
+        self.cells = cells
+        self.slot = self.slot.reshape(-1)
+        self.n_pieces = len(pieces)
+        self.of_division = [np.ascontiguousarray(pieces[:, d]) for d in range(len(divisions_cells))]
 
 
 def window_of(metrics: FrameMetrics, rows: slice, columns: slice) -> FrameMetrics:
@@ -80,6 +99,7 @@ def block_metrics(
     n_cells = shape[0] * shape[1]
     upcoming = 0
     active: list[int] = []
+    joint: dict[int, JointSlots] = {}  # the contacts' pieces, made when first measured
     lowest, highest = span if span is not None else (0, len(frames))
     for start, stop in spans([windows[i] for i in wanted]):
         start, stop = max(start, lowest), min(stop, highest)
@@ -96,18 +116,24 @@ def block_metrics(
                 continue
             block = prepare(first, block)
             out = {i: (max(first, windows[i][0]) - first, []) for i in here}
-            for slots_per_contact, cell_slots in divisions:
-                for group in batches([cell_slots[i][0] for i in here], n_cells):
-                    members = [here[k] for k in group]
-                    labels = np.full(n_cells, -1, np.int32)
+            for index in here:
+                if index not in joint:
+                    joint[index] = JointSlots([cell_slots[index] for _, cell_slots in divisions])
+            for group in batches([joint[i].cells for i in here], n_cells):
+                members = [here[k] for k in group]
+                labels = np.full(n_cells, -1, np.int32)
+                offsets = np.cumsum([0] + [joint[i].n_pieces for i in members])
+                for position, index in enumerate(members):
+                    labels[joint[index].cells] = offsets[position] + joint[index].slot
+                lo = max(first, min(windows[i][0] for i in members))
+                hi = min(end, max(windows[i][1] for i in members) + 1)
+                sums = frame_sums(block[lo - first:hi - first], labels.reshape(shape), int(offsets[-1]), **geometry)
+                for d, (slots_per_contact, _) in enumerate(divisions):
                     # Contact k of the batch owns slots k * slots_per_contact + slot.
-                    for position, index in enumerate(members):
-                        cells, slot = cell_slots[index]
-                        labels[cells] = position * slots_per_contact + slot
-                    lo = max(first, min(windows[i][0] for i in members))
-                    hi = min(end, max(windows[i][1] for i in members) + 1)
-                    metrics = frame_metrics(block[lo - first:hi - first], labels.reshape(shape),
-                                            len(members) * slots_per_contact, **geometry)
+                    pieces = [joint[index].of_division[d] for index in members]
+                    into = np.concatenate([np.where(slot >= 0, position * slots_per_contact + slot, -1)
+                                           for position, slot in enumerate(pieces)])
+                    metrics = sums.grouped(into, len(members) * slots_per_contact).metrics()
                     for position, index in enumerate(members):
                         a, b = max(lo, windows[index][0]), min(hi, windows[index][1] + 1)
                         out[index][1].append(window_of(metrics, slice(a - lo, b - lo),

@@ -248,6 +248,37 @@ def _frame_sums(frames, boxes, members, thresholds, n_labels, frame_sum, column_
     return total, moment_col, moment_row, count, peak
 
 
+@njit(cache=True, nogil=True)
+def _grouped_sums(total, moment_col, moment_row, count, peak, group, n_groups):
+    """The sums of labels added up into groups (``group``: each label's group, -1 for none); slot
+    ``n_groups`` is all groups together. Integer sums stay exact, so a group's sums are the ones a
+    pass over its cells alone gives."""
+    n_frames = total.shape[0]
+    slots = n_groups + 1
+    out_total = np.zeros((n_frames, slots), total.dtype)
+    out_moment_col = np.zeros((n_frames, slots), moment_col.dtype)
+    out_moment_row = np.zeros((n_frames, slots), moment_row.dtype)
+    out_count = np.zeros((n_frames, slots), count.dtype)
+    out_peak = np.zeros((n_frames, slots), peak.dtype)
+    for t in range(n_frames):
+        for k in range(group.shape[0]):
+            g = group[k]
+            if g < 0:
+                continue
+            out_total[t, g] += total[t, k]
+            out_moment_col[t, g] += moment_col[t, k]
+            out_moment_row[t, g] += moment_row[t, k]
+            out_count[t, g] += count[t, k]
+            out_peak[t, g] = max(out_peak[t, g], peak[t, k])
+        for g in range(n_groups):
+            out_total[t, n_groups] += out_total[t, g]
+            out_moment_col[t, n_groups] += out_moment_col[t, g]
+            out_moment_row[t, n_groups] += out_moment_row[t, g]
+            out_count[t, n_groups] += out_count[t, g]
+            out_peak[t, n_groups] = max(out_peak[t, n_groups], out_peak[t, g])
+    return out_total, out_moment_col, out_moment_row, out_count, out_peak
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def _in_units(total, moment_col, moment_row, count, peak, scale_kpa, cell_area_mm2, pitch_x_mm, pitch_y_mm):
     """Force (N), contact area (cm2), peak (kPa) and COP (mm, NaN without load) from the sums."""
@@ -312,6 +343,39 @@ class FrameMetrics:
     cop_y_mm: np.ndarray
 
 
+@dataclass(frozen=True)
+class FrameSums:
+    """Per frame (rows) and slot (columns: one per label, then all labels together): the sums of
+    loaded cells the metrics come from, in the frames' units, and the units they are in."""
+
+    total: np.ndarray
+    moment_col: np.ndarray  # total times column index
+    moment_row: np.ndarray  # total times row index
+    count: np.ndarray  # loaded cells
+    peak: np.ndarray  # highest loaded cell (0 without)
+    scale_kpa: float
+    cell_area_mm2: float
+    pitch_x_mm: float
+    pitch_y_mm: float
+
+    def grouped(self, group: np.ndarray, n_groups: int) -> "FrameSums":
+        """The labels' sums added up into ``n_groups`` groups (``group``: each label's group in
+        0..n_groups-1, or -1 for none), as if the frames had been summed by groups of cells."""
+        group = np.ascontiguousarray(group, np.int64)
+        if len(group) != self.total.shape[1] - 1:
+            raise ValueError(f"group has {len(group)} labels, the sums {self.total.shape[1] - 1}")
+        if group.size and group.max() >= n_groups:
+            raise ValueError(f"groups go up to {group.max()}, more than n_groups={n_groups} allows")
+        sums = _grouped_sums(self.total, self.moment_col, self.moment_row, self.count, self.peak, group,
+                             int(n_groups))
+        return FrameSums(*sums, self.scale_kpa, self.cell_area_mm2, self.pitch_x_mm, self.pitch_y_mm)
+
+    def metrics(self) -> FrameMetrics:
+        return FrameMetrics(*_in_units(self.total, self.moment_col, self.moment_row, self.count, self.peak,
+                                       float(self.scale_kpa), float(self.cell_area_mm2), float(self.pitch_x_mm),
+                                       float(self.pitch_y_mm)))
+
+
 def frame_metrics(
     frames: np.ndarray,
     labels: np.ndarray,
@@ -329,6 +393,23 @@ def frame_metrics(
     counted; the last slot sums every labelled cell. A cell counts when its pressure exceeds
     ``threshold_kpa``; NaN cells never count. COP is NaN where a slot carries no load.
     """
+    return frame_sums(frames, labels, n_labels, threshold_kpa=threshold_kpa, scale_kpa=scale_kpa,
+                      pitch_x_mm=pitch_x_mm, pitch_y_mm=pitch_y_mm, cell_area_mm2=cell_area_mm2).metrics()
+
+
+def frame_sums(
+    frames: np.ndarray,
+    labels: np.ndarray,
+    n_labels: int,
+    *,
+    threshold_kpa: float,
+    scale_kpa: float = 1.0,
+    pitch_x_mm: float,
+    pitch_y_mm: float,
+    cell_area_mm2: float | None = None,
+) -> FrameSums:
+    """The sums ``frame_metrics`` computes its metrics from (same arguments): labels summed once
+    can be grouped in several ways (``FrameSums.grouped``) without reading the frames again."""
     if frames.ndim != 3:
         raise ValueError(f"frames must be (time, row, col), got {frames.shape}")
     if labels.shape != frames.shape[1:]:
@@ -361,5 +442,5 @@ def frame_metrics(
             np.ascontiguousarray(frames), plan.boxes, plan.members, plan.thresholds.astype(column_sum.dtype),
             int(n_labels), frame_sum, column_sum, column_cumulative)
     area = cell_area_mm2 if cell_area_mm2 is not None else pitch_x_mm * pitch_y_mm
-    return FrameMetrics(*_in_units(total, moment_col, moment_row, count, peak, float(scale_kpa), float(area),
-                                   float(pitch_x_mm), float(pitch_y_mm)))
+    return FrameSums(total, moment_col, moment_row, count, peak, float(scale_kpa), float(area), float(pitch_x_mm),
+                     float(pitch_y_mm))
