@@ -38,6 +38,36 @@ def grouped_sums(sums, group, n_groups):
     return out
 
 
+def add_series(force, area, peak, moment_x, moment_y, first_row, column, force_n, area_cm2, peak_kpa, cop_x_mm,
+               cop_y_mm):
+    """A contact's series, every slot, added into a column of whole-session sums (as NumPy did it)."""
+    rows = slice(first_row, first_row + len(force_n))
+    loaded = force_n > 0
+    force[rows, column] += force_n.sum(axis=1)
+    area[rows, column] += area_cm2.sum(axis=1)
+    peak[rows, column] = np.maximum(peak[rows, column], peak_kpa.max(axis=1))
+    moment_x[rows, column] += np.where(loaded, cop_x_mm * force_n, 0.0).sum(axis=1)
+    moment_y[rows, column] += np.where(loaded, cop_y_mm * force_n, 0.0).sum(axis=1)
+
+
+def feed_regions(force_n, area_cm2, peak_kpa, frames_before, n_per_cm2_in_kpa, state):
+    """The next (frames, regions) series fed into regions' running measures (``state``: a dict of
+    the arrays of ``RegionMeasures``), as NumPy did it."""
+    loaded = area_cm2 > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pressure = np.where(loaded, n_per_cm2_in_kpa * force_n / area_cm2, 0.0)
+    highest = peak_kpa.max(axis=0)
+    later = highest > state["peak"]
+    state["peak_frame"][later] = frames_before + np.argmax(peak_kpa, axis=0)[later]
+    state["peak"] = np.maximum(state["peak"], highest)
+    state["area"] = np.maximum(state["area"], area_cm2.max(axis=0))
+    state["force"] = np.maximum(state["force"], force_n.max(axis=0))
+    state["force_sum"] += force_n.sum(axis=0)
+    state["peak_sum"] += peak_kpa.sum(axis=0)
+    state["pressure_sum"] += pressure.sum(axis=0)
+    state["loaded_frames"] += loaded.sum(axis=0)
+
+
 def loaded_cells(frames, above):
     """A bit per cell, set where it exceeds ``above`` (first cell in the lowest bit), and those
     cells' values in memory order."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from drivers.session_frames import frame_blocks
 from pressure.kernels.frame_metrics import FrameMetrics, frame_sums
+from pressure.kernels.series_sums import add_series
 
 CellSlots = tuple[np.ndarray, np.ndarray]  # a contact's cells and the slot of each
 
@@ -180,16 +181,13 @@ def combine(per_contact: list[FrameMetrics], windows: list[tuple[int, int]], gro
     moment_x, moment_y = np.zeros(shape), np.zeros(shape)
     for column, members in enumerate(groups):
         for index in members:
-            first, last = windows[index]
-            rows = slice(first, last + 1)
             metrics = per_contact[index]
-            f = metrics.force_n
-            loaded = f > 0
-            force[rows, column] += f.sum(axis=1)
-            area[rows, column] += metrics.contact_area_cm2.sum(axis=1)
-            peak[rows, column] = np.maximum(peak[rows, column], metrics.peak_kpa.max(axis=1))
-            moment_x[rows, column] += np.where(loaded, metrics.cop_x_mm * f, 0.0).sum(axis=1)
-            moment_y[rows, column] += np.where(loaded, metrics.cop_y_mm * f, 0.0).sum(axis=1)
+            first, last = windows[index]
+            if len(metrics.force_n) != last - first + 1 or not 0 <= first <= last < n_frames:
+                raise ValueError(f"contact {index}: {len(metrics.force_n)} frames of series for its frames "
+                                 f"{first}-{last} of {n_frames}")
+            add_series(force, area, peak, moment_x, moment_y, first, column, metrics.force_n,
+                       metrics.contact_area_cm2, metrics.peak_kpa, metrics.cop_x_mm, metrics.cop_y_mm)
     with np.errstate(invalid="ignore", divide="ignore"):
         cop_x = np.where(force > 0, moment_x / force, np.nan)
         cop_y = np.where(force > 0, moment_y / force, np.nan)

@@ -44,7 +44,8 @@ def counted_above(dtype, threshold: float):
     return dtype.type(threshold)
 
 
-KERNEL_MODULES = ("cell_runs", "cell_totals", "components", "frame_metrics", "loaded_cells", "peak_image")
+KERNEL_MODULES = ("cell_runs", "cell_totals", "components", "frame_metrics", "loaded_cells", "peak_image",
+                  "series_sums")
 
 
 def compiled_before() -> bool:

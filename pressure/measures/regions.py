@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 
+from pressure.kernels.series_sums import feed_regions
+
 REGION_MEASURES = ("peak_pressure", "mean_pressure", "contact_area", "force", "fti", "pti", "time_of_peak",
                    "relative_load")
 N_PER_CM2_IN_KPA = 10.0
@@ -38,19 +40,10 @@ class RegionMeasures:
     def feed(self, force_n: np.ndarray, area_cm2: np.ndarray, peak_kpa: np.ndarray) -> None:
         if len(force_n) == 0:
             return
-        loaded = area_cm2 > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pressure = np.where(loaded, N_PER_CM2_IN_KPA * force_n / area_cm2, 0.0)
-        highest = peak_kpa.max(axis=0)
-        later = highest > self.peak  # the first frame of the highest peak is kept
-        self.peak_frame[later] = self.frames + np.argmax(peak_kpa, axis=0)[later]
-        self.peak = np.maximum(self.peak, highest)
-        self.area = np.maximum(self.area, area_cm2.max(axis=0))
-        self.force = np.maximum(self.force, force_n.max(axis=0))
-        self.force_sum += force_n.sum(axis=0)
-        self.peak_sum += peak_kpa.sum(axis=0)
-        self.pressure_sum += pressure.sum(axis=0)
-        self.loaded_frames += loaded.sum(axis=0)
+        feed_regions(np.ascontiguousarray(force_n, np.float64), np.ascontiguousarray(area_cm2, np.float64),
+                     np.ascontiguousarray(peak_kpa, np.float64), self.frames, N_PER_CM2_IN_KPA, self.peak,
+                     self.peak_frame, self.area, self.force, self.force_sum, self.peak_sum, self.pressure_sum,
+                     self.loaded_frames)
         self.frames += len(force_n)
 
     def merge(self, later: "RegionMeasures") -> None:
