@@ -111,6 +111,8 @@ def block_metrics(
             while upcoming < len(wanted) and windows[wanted[upcoming]][0] < end:
                 active.append(wanted[upcoming])
                 upcoming += 1
+            for ended in [i for i in active if windows[i][1] < first]:
+                joint.pop(ended, None)  # a day's thousands of steps are not all held
             active = [i for i in active if windows[i][1] >= first]
             here = [i for i in active if windows[i][0] < end]
             if not here:
