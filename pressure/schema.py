@@ -223,12 +223,15 @@ def standing_mean(results, name: str) -> np.ndarray | None:
         return np.where(counted > 0, total / np.maximum(counted, 1), np.nan)
 
 
+def span_seconds(times, rate_hz: float) -> float:
+    """The time frames at ``times`` (s, in order) cover, the last frame's period included (205
+    frames at 31.25 Hz: 6.56 s; the last frame's time alone said 6.53); 0 without frames."""
+    return float(times[-1]) + 1.0 / float(rate_hz) if len(times) else 0.0
+
+
 def covered_seconds(dataset) -> float:
-    """The time the results' frames cover, the last frame's period included, as ``info`` says of
-    a session (205 frames at 31.25 Hz: 6.56 s; the last frame's time alone said 6.53)."""
-    if not dataset.sizes["time"]:
-        return 0.0
-    return float(dataset["time"][-1]) + 1.0 / float(dataset.attrs["rate_hz"])
+    """The time the results' frames cover, as ``info`` says of the session they came from."""
+    return span_seconds(dataset["time"], dataset.attrs["rate_hz"])
 
 
 def foot_seen(results, foot: str) -> bool:

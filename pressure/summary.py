@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
-from pressure.schema import FEET, covered_seconds, foot_seen, standing_mean
+from pressure.schema import FEET, covered_seconds, foot_seen, span_seconds, standing_mean
 
 
 def _fmt(value: float, pattern: str) -> str:
@@ -162,7 +162,7 @@ def results_caption(dataset) -> str:
 
 def recorded_seconds(recording) -> float:
     """The time a recording's frames cover, the last frame's period included."""
-    return float(recording.time_s[-1]) + 1.0 / recording.info.rate_hz if recording.n_frames else 0.0
+    return span_seconds(recording.time_s, recording.info.rate_hz)
 
 
 def session_lines(recording) -> list[str]:
