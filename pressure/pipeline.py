@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -149,41 +147,6 @@ def recover(path: Path) -> tuple[int, str]:
     return rebuild(path)
 
 
-RESULTS_MODULES = ("scipy.signal", "scipy.stats", "xarray")  # what the results need: 1.0 s of imports here
-
-
-@contextmanager
-def imported_ahead(*modules: str):
-    """Import ``modules`` on a thread of their own while the block runs: a session read from its
-    file is decoded on threads and measured by kernels that release the GIL, so the imports the
-    results need later cost no time of their own. Joined before the block's end (a fork after it
-    finds no import half done)."""
-    if not modules:
-        yield
-        return
-
-    def load() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # said where the results import it, not here
-                return
-        if "xarray" in modules:
-            # xarray's first Variable looks for dask arrays: it imports dask.array where dask is
-            # installed (the cluster extra), 0.31 s here that the results would wait for.
-            try:
-                importlib.import_module("xarray").Variable((), 0)
-            except Exception:  # a broken dask: said where the results meet it, not here
-                return
-
-    loader = threading.Thread(target=load, name="import-ahead", daemon=True)
-    loader.start()
-    try:
-        yield
-    finally:
-        loader.join()
-
-
 def process(
     source: str,
     output: Path,
@@ -216,8 +179,7 @@ def process(
             dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent, reader=reader)
     else:
         stage(f"analysing {recording.n_frames:,} frames{streamed}{compiling}")
-        with imported_ahead(*(RESULTS_MODULES if streamed else ())):
-            dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent)
+        dataset, analysis = analyse(recording, options, scratch_folder=Path(output).parent)
     try:
         dataset.attrs["source_url"] = absolute_source(source)  # read again later from anywhere (report, picture)
         unused = unused_settings(source, recording.info, fallbacks)

@@ -16,6 +16,7 @@ import numpy as np
 from drivers.session_frames import BLOCK_BYTES, frame_blocks, give_back_memory
 from pressure.contacts.series import CellSlots, contact_metrics
 from pressure.contacts.tracking import ContactTracker
+from pressure.imports_ahead import RESULTS_MODULES, imported_ahead
 from pressure.kept_frames import KeptFrames
 from pressure.kernels.cell_runs import Runs
 from pressure.kernels.frame_metrics import FrameMetrics
@@ -159,17 +160,21 @@ class LocalReader:
 
     def measure(self, measures: SessionMeasures, prepare: Prepare,
                 write: Callable[[int, dict[str, np.ndarray]], None]) -> None:
-        frames, prepared = self._source(prepare)
-        try:
-            measures.read(frames, prepared, write)
-        except OSError:
-            if frames is self.frames:
-                raise
-            self.close()  # the kept cells could not be read back: the pass again, from the frames
-            measures.restart()
-            measures.read(self.frames, prepare, write)
+        """The measuring pass, the last; beside it, for a session read from its file, the imports
+        the results need (``imported_ahead``)."""
+        streamed = not isinstance(self.frames, np.ndarray)
+        with imported_ahead(*(RESULTS_MODULES if streamed else ())):
+            frames, prepared = self._source(prepare)
+            try:
+                measures.read(frames, prepared, write)
+            except OSError:
+                if frames is self.frames:
+                    raise
+                self.close()  # the kept cells could not be read back: the pass again, from the frames
+                measures.restart()
+                measures.read(self.frames, prepare, write)
         self._give_back_memory()
-        self.close()  # the last pass
+        self.close()
 
     def close(self) -> None:
         """Deletes the kept cells, if any."""

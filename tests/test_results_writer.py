@@ -249,7 +249,7 @@ def test_the_results_imports_are_done_ahead_while_a_long_session_is_analysed():
     imported on the import-ahead thread, not after the passes; and never ``distributed``."""
     code = """
 import sys
-from pressure.pipeline import RESULTS_MODULES, imported_ahead
+from pressure.imports_ahead import RESULTS_MODULES, imported_ahead
 with imported_ahead(*RESULTS_MODULES):
     pass
 import xarray
