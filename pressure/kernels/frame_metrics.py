@@ -376,25 +376,16 @@ class FrameSums:
                                        float(self.pitch_y_mm)))
 
 
-def frame_metrics(
-    frames: np.ndarray,
-    labels: np.ndarray,
-    n_labels: int,
-    *,
-    threshold_kpa: float,
-    scale_kpa: float = 1.0,
-    pitch_x_mm: float,
-    pitch_y_mm: float,
-    cell_area_mm2: float | None = None,
-) -> FrameMetrics:
+def frame_metrics(frames: np.ndarray, labels: np.ndarray, n_labels: int, **geometry) -> FrameMetrics:
     """Metrics of ``frames`` (time, row, col) in device values, kPa = value * ``scale_kpa``.
 
     ``labels`` (row, col) gives each cell's slot in 0..n_labels-1, or -1 for a cell never
     counted; the last slot sums every labelled cell. A cell counts when its pressure exceeds
     ``threshold_kpa``; NaN cells never count. COP is NaN where a slot carries no load.
+    ``geometry``: ``threshold_kpa``, ``scale_kpa`` (1 by default), ``pitch_x_mm``, ``pitch_y_mm``
+    and ``cell_area_mm2`` (their product by default), as ``frame_sums`` takes them.
     """
-    return frame_sums(frames, labels, n_labels, threshold_kpa=threshold_kpa, scale_kpa=scale_kpa,
-                      pitch_x_mm=pitch_x_mm, pitch_y_mm=pitch_y_mm, cell_area_mm2=cell_area_mm2).metrics()
+    return frame_sums(frames, labels, n_labels, **geometry).metrics()
 
 
 def frame_sums(
@@ -408,8 +399,8 @@ def frame_sums(
     pitch_y_mm: float,
     cell_area_mm2: float | None = None,
 ) -> FrameSums:
-    """The sums ``frame_metrics`` computes its metrics from (same arguments): labels summed once
-    can be grouped in several ways (``FrameSums.grouped``) without reading the frames again."""
+    """The sums ``frame_metrics`` computes its metrics from: labels summed once can be grouped
+    in several ways (``FrameSums.grouped``) without reading the frames again."""
     if frames.ndim != 3:
         raise ValueError(f"frames must be (time, row, col), got {frames.shape}")
     if labels.shape != frames.shape[1:]:
