@@ -18,9 +18,10 @@ def imported_ahead(*modules: str):
 
     Not during the first pass: its decoding threads, its keeping of the loaded cells and the
     reductions of each block each take the GIL for moments, thousands of times, and each waited
-    for the imports' turn; an hour of 64x64 took 9.4-10.0 s with the imports beside the whole
+    for the imports' turn. An hour of 64x64 took 9.4-10.0 s with the imports beside the whole
     analysis against 8.9-9.7 s with them beside the measuring pass (CPU 14.5-15.4 s against
-    13.8-15.2 s), four rounds alternated."""
+    13.8-15.2 s), four rounds alternated; at a slower hour of this machine 11.3-11.7 s against
+    10.9-11.9 s, three rounds: a small gain, within the machine's noise at times."""
     if not modules:
         yield
         return
