@@ -96,3 +96,25 @@ def test_on_the_series_of_a_recorded_walk():
     naive.feed_regions(*series[:3], 0, N_PER_CM2_IN_KPA, want)
     for name in STATE:
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+def test_combine_adds_contacts_and_refuses_a_series_longer_than_its_window():
+    import pytest
+
+    from pressure.contacts.series import combine, summed
+    from pressure.kernels.frame_metrics import FrameMetrics
+
+    def series(force, cop_x):
+        force, cop_x = np.array(force, float), np.array(cop_x, float)
+        return FrameMetrics(force, force / 10, force * 2, cop_x, cop_x + 1)
+
+    a = series([[10.0, 30.0], [0.0, 0.0]], [[1.0, 5.0], [np.nan, np.nan]])
+    b = series([[20.0, 0.0]], [[7.0, np.nan]])
+    both = combine([a, b], [(0, 1), (1, 1)], [[0, 1]], 3)
+    np.testing.assert_array_equal(both.force_n[:, 0], [40.0, 20.0, 0.0])
+    np.testing.assert_array_equal(both.peak_kpa[:, 0], [60.0, 40.0, 0.0])
+    np.testing.assert_allclose(both.cop_x_mm[:, 0], [4.0, 7.0, np.nan])  # force-weighted, NaN without load
+    empty = summed(series(np.zeros((0, 2)), np.zeros((0, 2))))
+    assert empty.force_n.shape == (0, 1)
+    with pytest.raises(ValueError, match="contact 0: 2 frames of series for its frames 2-3 of 3"):
+        combine([a], [(2, 3)], [[0]], 3)

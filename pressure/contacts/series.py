@@ -185,7 +185,7 @@ def combine(per_contact: list[FrameMetrics], windows: list[tuple[int, int]], gro
         for index in members:
             metrics = per_contact[index]
             first, last = windows[index]
-            if len(metrics.force_n) != last - first + 1 or not 0 <= first <= last < n_frames:
+            if len(metrics.force_n) != last - first + 1 or first < 0 or last >= n_frames:
                 raise ValueError(f"contact {index}: {len(metrics.force_n)} frames of series for its frames "
                                  f"{first}-{last} of {n_frames}")
             add_series(force, area, peak, moment_x, moment_y, first, column, metrics.force_n,
