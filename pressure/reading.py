@@ -8,6 +8,7 @@ loading run of the cells), the series of chosen contacts, and the measuring pass
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pressure.kernels.peak_image import CellExtremes, CellSummary
 from pressure.measures.session import SessionMeasures
 
 Prepare = Callable[[int, np.ndarray], np.ndarray]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,15 @@ class LocalReader:
         self.scratch_folder = scratch_folder
         self.kept: KeptFrames | None = None
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the frames are read from their file (not held in memory)."""
+        return not isinstance(self.frames, np.ndarray)
+
     def scan(self, convert: Callable[[np.ndarray], np.ndarray], threshold: float, rate_hz: float,
              track: bool) -> Scan:
         tracker = ContactTracker(tuple(self.frames.shape[1:]), threshold, rate_hz) if track else None
-        if not isinstance(self.frames, np.ndarray):  # in memory: nothing to decode again
+        if self.streamed:  # its loaded cells kept for the later passes (in memory: nothing to decode again)
             self.close()
             self.kept = KeptFrames(tuple(self.frames.shape), threshold, self.scratch_folder)
         checks, summary = scan_frames(self.frames, convert, tracker, keep=self.kept)
@@ -147,32 +154,32 @@ class LocalReader:
             return self.kept, lambda first, block: block
         return self.frames, prepare
 
+    def _later_pass(self, prepare: Prepare, run: Callable[[object, Prepare], T],
+                    again: Callable[[], None] = lambda: None) -> T:
+        """``run(frames, prepare)`` over what ``_source`` gives; where the kept cells cannot be
+        read back (a disk error), ``again()`` and then the pass over the frames themselves,
+        decoded again."""
+        frames, prepared = self._source(prepare)
+        if frames is self.kept:
+            try:
+                return run(frames, prepared)
+            except OSError:
+                self.close()
+                again()
+        return run(self.frames, prepare)
+
     def contact_series(self, prepare: Prepare, cell_slots: list[CellSlots], windows: list[tuple[int, int]],
                        only: list[int], geometry: dict) -> list[FrameMetrics | None]:
-        frames, prepared = self._source(prepare)
-        try:
-            return contact_metrics(frames, cell_slots, windows, 1, prepared, only, **geometry)
-        except OSError:
-            if frames is self.frames:
-                raise
-        self.close()  # the kept cells could not be read back: the frames themselves, decoded again
-        return contact_metrics(self.frames, cell_slots, windows, 1, prepare, only, **geometry)
+        return self._later_pass(prepare, lambda frames, prepared: contact_metrics(
+            frames, cell_slots, windows, 1, prepared, only, **geometry))
 
     def measure(self, measures: SessionMeasures, prepare: Prepare,
                 write: Callable[[int, dict[str, np.ndarray]], None]) -> None:
         """The measuring pass, the last; beside it, for a session read from its file, the imports
         the results need (``imported_ahead``)."""
-        streamed = not isinstance(self.frames, np.ndarray)
-        with imported_ahead(*(RESULTS_MODULES if streamed else ())):
-            frames, prepared = self._source(prepare)
-            try:
-                measures.read(frames, prepared, write)
-            except OSError:
-                if frames is self.frames:
-                    raise
-                self.close()  # the kept cells could not be read back: the pass again, from the frames
-                measures.restart()
-                measures.read(self.frames, prepare, write)
+        with imported_ahead(*(RESULTS_MODULES if self.streamed else ())):
+            self._later_pass(prepare, lambda frames, prepared: measures.read(frames, prepared, write),
+                             again=measures.restart)  # each frame's results written again
         self._give_back_memory()
         self.close()
 
