@@ -239,13 +239,19 @@ def _frame_sums(frames, boxes, members, thresholds, n_labels, frame_sum, column_
                     moment_row[t, label] = label_sum * boxes[b, END_ROW] - label_cumulative
                     count[t, label] = label_count
                     peak[t, label] = label_peak
-            for k in range(n_labels):
-                total[t, n_labels] += total[t, k]
-                moment_col[t, n_labels] += moment_col[t, k]
-                moment_row[t, n_labels] += moment_row[t, k]
-                count[t, n_labels] += count[t, k]
-                peak[t, n_labels] = max(peak[t, n_labels], peak[t, k])
+            _all_slots(total, moment_col, moment_row, count, peak, t, n_labels)
     return total, moment_col, moment_row, count, peak
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _all_slots(total, moment_col, moment_row, count, peak, t, n):
+    """Slot ``n`` of frame ``t``: slots 0..n-1 together (sums added, the highest peak)."""
+    for k in range(n):
+        total[t, n] += total[t, k]
+        moment_col[t, n] += moment_col[t, k]
+        moment_row[t, n] += moment_row[t, k]
+        count[t, n] += count[t, k]
+        peak[t, n] = max(peak[t, n], peak[t, k])
 
 
 @njit(cache=True, nogil=True)
@@ -270,12 +276,7 @@ def _grouped_sums(total, moment_col, moment_row, count, peak, group, n_groups):
             out_moment_row[t, g] += moment_row[t, k]
             out_count[t, g] += count[t, k]
             out_peak[t, g] = max(out_peak[t, g], peak[t, k])
-        for g in range(n_groups):
-            out_total[t, n_groups] += out_total[t, g]
-            out_moment_col[t, n_groups] += out_moment_col[t, g]
-            out_moment_row[t, n_groups] += out_moment_row[t, g]
-            out_count[t, n_groups] += out_count[t, g]
-            out_peak[t, n_groups] = max(out_peak[t, n_groups], out_peak[t, g])
+        _all_slots(out_total, out_moment_col, out_moment_row, out_count, out_peak, t, n_groups)
     return out_total, out_moment_col, out_moment_row, out_count, out_peak
 
 
