@@ -2,8 +2,10 @@
 
 HDF5 undoes a chunk's filters (deflate, shuffle, fletcher32) on the thread that reads, one chunk
 after another, so ``dataset[...]`` of a gzip session decodes on one core. Here a pool of threads
-undoes the filters, a run of chunks at a time: libdeflate releases the GIL while it inflates, and
-``byte_planes`` while it joins a shuffled chunk's bytes, so the chunks decode in parallel. Each
+undoes the filters, a run of chunks at a time: libdeflate inflates a run and joins its shuffled
+bytes in one call without the GIL (``chunk_inflate``), so the chunks decode in parallel. Chunks
+that call cannot take (cut by the frames asked for, another pipeline, damage) are undone one at
+a time: libdeflate releases the GIL while it inflates, and ``byte_planes`` while it joins. Each
 run's stored bytes are read straight from the file on its thread when the chunks' places are
 known (``ChunkIndex``: one ``os.pread`` for chunks stored one after another), or else fetched by
 the calling thread (``read_direct_chunk``: h5py serialises every HDF5 call behind one lock). At
@@ -118,6 +120,15 @@ class _Plan:
         self.rest = (0,) * (dataset.ndim - 1)
         # (index in the pipeline, filter id), in the order a read undoes them
         self.steps = [(index, code) for index, (code, _flags, _values) in reversed(list(enumerate(filters)))]
+        codes = [code for _index, code in self.steps]
+        # Runs of chunks inflate in one call (``chunk_inflate``) when the pipeline is deflate, with
+        # a fletcher32 after it and a shuffle before it or not, and nothing else.
+        self.runs_inflate = (codes in ([FILTER_DEFLATE], [FILTER_FLETCHER32, FILTER_DEFLATE],
+                                       [FILTER_DEFLATE, FILTER_SHUFFLE],
+                                       [FILTER_FLETCHER32, FILTER_DEFLATE, FILTER_SHUFFLE])
+                             and LITTLE_ENDIAN)  # (the kernel joins the planes of 2-byte items as words)
+        self.checksum_bytes = 4 if codes[:1] == [FILTER_FLETCHER32] else 0  # after each stored stream
+        self.shuffled = FILTER_SHUFFLE in codes and self.itemsize > 1
 
 
 def _plan(dataset) -> _Plan | None:
@@ -268,24 +279,61 @@ class ChunkIndex:
 
     def fetch(self, plan: "_Plan", chunks: range) -> list[tuple[int, memoryview]]:
         """``(filter mask, stored bytes)`` of each chunk, as ``read_direct_chunk`` gives them."""
+        together = self.span(chunks) if len(chunks) > 1 else None
+        if together is not None:
+            span, at, size = together
+            stored = [span[a:a + n] for a, n in zip(at.tolist(), size.tolist())]
+        else:  # apart, or the run cut short: one at a time, naming the chunk cut
+            stored = [self._read(plan, c, int(o), int(n))
+                      for c, o, n in zip(chunks, self.offset[chunks.start:chunks.stop].tolist(),
+                                         self.size[chunks.start:chunks.stop].tolist())]
+        return list(zip(self.mask[chunks.start:chunks.stop].tolist(), stored))
+
+    def span(self, chunks: range) -> tuple[memoryview, np.ndarray, np.ndarray] | None:
+        """The stored bytes of ``chunks`` read at once, with where each chunk begins in them and
+        its size; None when they do not lie one after another, or the file ends before them."""
         offset, size = self.offset[chunks.start:chunks.stop], self.size[chunks.start:chunks.stop]
         if len(chunks) != len(offset):
             raise ValueError(f"chunks {chunks.start}-{chunks.stop - 1} are not all in the index")
-        stored = None
-        if len(chunks) > 1 and (offset[1:] == offset[:-1] + size[:-1]).all():
-            span = memoryview(os.pread(self.fd, int(offset[-1] + size[-1] - offset[0]), int(offset[0])))
-            at = offset - offset[0]
-            if len(span) == at[-1] + size[-1]:
-                stored = [span[a:a + n] for a, n in zip(at.tolist(), size.tolist())]
-        if stored is None:  # apart, or the run cut short: one at a time, naming the chunk cut
-            stored = [self._read(plan, c, int(o), int(n)) for c, o, n in zip(chunks, offset.tolist(), size.tolist())]
-        return list(zip(self.mask[chunks.start:chunks.stop].tolist(), stored))
+        if len(chunks) == 0 or not (offset[1:] == offset[:-1] + size[:-1]).all():
+            return None
+        span = memoryview(os.pread(self.fd, int(offset[-1] + size[-1] - offset[0]), int(offset[0])))
+        at = offset - offset[0]
+        return (span, at, size) if len(span) == at[-1] + size[-1] else None
 
     def _read(self, plan: "_Plan", chunk: int, at: int, size: int) -> memoryview:
         data = os.pread(self.fd, size, at)
         if len(data) != size:
             raise _damaged(chunk * plan.chunk_frames, plan, f"the file ends {size - len(data)} bytes short of it")
         return memoryview(data)
+
+
+# -- a run of chunks in one call ------------------------------------------------------------------
+def _runs_inflate() -> bool:
+    """Whether libdeflate's C API can be called from Numba here (``chunk_inflate``; imported by
+    the first read that could use it, not by ``import drivers``)."""
+    from drivers import chunk_inflate
+
+    return chunk_inflate.available()
+
+
+def _inflate_run(plan: _Plan, index: ChunkIndex, chunks: range, out: np.ndarray) -> int:
+    """Inflates ``chunks`` (each wholly read) into ``out`` (their bytes in the result) in one
+    call without the GIL; how many of them, from the first on, it did (the rest: none of them
+    written with a filter skipped, lying one after another, and libdeflate taking each)."""
+    if not chunks or plan.itemsize * plan.frame_items == 0 or (index.mask[chunks.start:chunks.stop] != 0).any():
+        return 0
+    together = index.span(chunks)
+    if together is None:
+        return 0
+    from drivers.chunk_inflate import inflate_chunks
+
+    span, at, size = together
+    if (size < plan.checksum_bytes).any():  # too short for its checksum: said by the per-chunk path
+        return 0
+    refused = inflate_chunks(np.frombuffer(span, np.uint8), at, size - plan.checksum_bytes, plan.chunk_bytes,
+                             plan.itemsize, plan.shuffled, out)
+    return len(chunks) if refused < 0 else int(refused)
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -317,13 +365,28 @@ def read_cells(dataset, start: int = 0, stop: int | None = None, threads: int | 
         out = np.empty(shape, dtype=dataset.dtype)
     if index is None and (start, stop) == (0, n):
         index = ChunkIndex.of(dataset)
-    out_items = out.reshape(-1).view(np.uint8).reshape(-1, plan.itemsize)
+    out_bytes = out.reshape(-1).view(np.uint8)
+    out_items = out_bytes.reshape(-1, plan.itemsize)
     per = plan.chunk_frames
     items = plan.frame_items
+    frame_bytes = items * plan.itemsize
+    inflate_runs = index is not None and plan.runs_inflate and _runs_inflate()
 
     def work(chunks: range, stored: list[tuple[int, bytes]] | None) -> None:
-        for chunk, (mask, raw) in zip(chunks, stored if stored is not None else index.fetch(plan, chunks),
-                                      strict=True):
+        if stored is not None or not inflate_runs:
+            each(chunks, stored if stored is not None else index.fetch(plan, chunks))
+            return
+        # the chunks wholly within start:stop in one call, the others (and any refused) one by one
+        lo = min(max(chunks.start, -(-start // per)), chunks.stop)
+        hi = max(lo, min(chunks.stop, stop // per))
+        done = _inflate_run(plan, index, range(lo, hi),
+                            out_bytes[(lo * per - start) * frame_bytes:(hi * per - start) * frame_bytes])
+        for rest in (range(chunks.start, lo), range(lo + done, chunks.stop)):
+            if rest:
+                each(rest, index.fetch(plan, rest))
+
+    def each(chunks: range, stored: list[tuple[int, bytes]]) -> None:
+        for chunk, (mask, raw) in zip(chunks, stored, strict=True):
             first = chunk * per
             decoded, planes = _decode(plan, first, mask, raw)
             lo, hi = max(first, start), min(first + per, stop)

@@ -169,11 +169,14 @@ def test_out_must_match_what_is_read():
     dtype=st.sampled_from(["u2", "<f4", ">u2", "i1"]), pipeline=st.sampled_from(sorted(set(PIPELINES) - {"lzf+shuffle"})),
     order=st.sampled_from(["in time", "scattered"]), task_chunks=st.integers(1, 5), threads=st.integers(1, 3),
     start=st.integers(-130, 130), stop=st.one_of(st.none(), st.integers(-130, 130)), seed=st.integers(0, 2**16),
+    runs=st.booleans(),
 )
 def test_chunks_read_straight_from_the_file(frames, frame_shape, chunk, dtype, pipeline, order, task_chunks,
-                                            threads, start, stop, seed):
+                                            threads, start, stop, seed, runs):
     """The ChunkIndex path: runs of chunks stored one after another read with one pread, chunks
-    stored apart (written out of time order) one by one; the same bytes as h5py's."""
+    stored apart (written out of time order) one by one; the same bytes as h5py's. ``runs``: the
+    chunks of a run inflated in one call (``chunk_inflate``) where the pipeline allows, or each
+    on its own as where libdeflate's symbols are not found."""
     rng = np.random.default_rng(seed)
     shape = (frames, *frame_shape)
     data = (rng.integers(0, 120, shape) * rng.integers(0, 2, shape)).astype(dtype)
@@ -194,8 +197,40 @@ def test_chunks_read_straight_from_the_file(frames, frame_shape, chunk, dtype, p
             item_bytes = int(np.prod(frame_shape)) * np.dtype(dtype).itemsize * chunk
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(chunk_reader, "TASK_BYTES", task_chunks * item_bytes)
+                if not runs:
+                    patch.setattr(chunk_reader, "_runs_inflate", lambda: False)
                 same(read_cells(dataset, start, stop, threads=threads, index=index), data[slice(start, stop)])
                 same(read_cells(dataset, threads=threads), data)  # the index made here
+
+
+def test_a_sessions_chunks_inflate_in_runs_without_the_gil(tmp_path, monkeypatch):
+    """A session's chunks (fletcher32, deflate, shuffle) are inflated a run at a time by libdeflate
+    called from Numba, the GIL released; only the chunks cut by the frames asked for, and a
+    damaged one, go through the per-chunk path."""
+    from drivers import chunk_inflate
+
+    assert chunk_inflate.available(), "the deflate package exports libdeflate's symbols"
+    path = tmp_path / "s.h5"
+    cells = session(path, frames=300, rows=8, cols=8)
+    decoded_alone = []
+    decode = chunk_reader._decode
+    monkeypatch.setattr(chunk_reader, "_decode", lambda plan, first, *rest: (decoded_alone.append(first),
+                                                                             decode(plan, first, *rest))[1])
+    with h5py.File(path, "r") as f:
+        dataset = f["pressure"]
+        per = dataset.chunks[0]
+        index = chunk_reader.ChunkIndex.of(dataset)
+        same(read_cells(dataset, threads=2), cells)
+        assert decoded_alone == ([] if len(cells) % per == 0 else [len(cells) // per * per])  # the last, cut
+        decoded_alone.clear()
+        same(read_cells(dataset, 5, 2 * per + 3, index=index), cells[5:2 * per + 3])
+        assert decoded_alone == [0, 2 * per]  # the first and the last chunk are cut; the one between is whole
+    flip(path, 1, 0.5)  # the second chunk damaged: refused by the run, said by the per-chunk path
+    decoded_alone.clear()
+    with h5py.File(path, "r") as f:
+        with pytest.raises(DamagedChunk, match=f"frames {per}-{2 * per - 1}"):
+            read_cells(f["pressure"], threads=1)
+    assert decoded_alone == [per]
 
 
 def test_no_chunk_index_where_the_file_is_not_read_as_hdf5_reads_it(tmp_path):
