@@ -7,7 +7,7 @@ the loaded cells, the other decoding thread.
 
 Here a Numba loop calls libdeflate's C API (``libdeflate_zlib_decompress``) for every chunk of a
 run, the GIL released once for the run. The functions are those of the ``deflate`` package's own
-extension module, which exports libdeflate's symbols; LLVM is told to look there, and the loop
+extension module, which exports libdeflate's symbols; LLVM is given their addresses, and the loop
 names them as external symbols, so its compiled code is cached as any other kernel's. Where the
 module or a symbol is missing (another build of ``deflate``), ``available()`` is False and the
 chunks are inflated one call at a time, as before. An hour of 64x64 gzip, ``pressure process``
@@ -28,14 +28,20 @@ SYMBOLS = ("libdeflate_alloc_decompressor", "libdeflate_free_decompressor", "lib
 
 
 def _bind() -> bool:
-    """Loads the ``deflate`` package's extension module for LLVM; whether its symbols are found."""
+    """Tells LLVM where the ``deflate`` package's extension module has libdeflate's functions
+    (``add_symbol``: for the kernels alone; the module's symbols are not made global, where they
+    could stand in for another library's own libdeflate); whether every one was found."""
     try:
+        import ctypes
+
         import llvmlite.binding as llvm
         from deflate import _deflate
 
-        llvm.load_library_permanently(_deflate.__file__)
-        return all(llvm.address_of_symbol(name) for name in SYMBOLS)
-    except (ImportError, AttributeError, OSError, RuntimeError):
+        library = ctypes.CDLL(_deflate.__file__)
+        for name in SYMBOLS:
+            llvm.add_symbol(name, ctypes.cast(getattr(library, name), ctypes.c_void_p).value)
+        return True
+    except (ImportError, AttributeError, OSError, TypeError):
         return False
 
 
