@@ -5,6 +5,7 @@ memory, kept or not (dropped past its budget, on a full disk, or with faulty cel
 from __future__ import annotations
 
 import errno
+import os
 
 import numpy as np
 import pytest
@@ -55,9 +56,9 @@ def test_kept_cells_given_up_the_session_is_decoded_again_with_the_same_results(
     recording = drivers.load(source, stream_above_bytes=0)
     blocks_of(monkeypatch, 50, recording)
     if how == "over its budget":  # foreseen from the first blocks: a tenth of what this walk needs
-        monkeypatch.setattr(KeptFrames, "default_budget", staticmethod(lambda folder: 10_000))
+        monkeypatch.setattr(KeptFrames, "default_budget", staticmethod(lambda folder, direct: 10_000))
     elif how == "no room at all":
-        monkeypatch.setattr(KeptFrames, "default_budget", staticmethod(lambda folder: 0))
+        monkeypatch.setattr(KeptFrames, "default_budget", staticmethod(lambda folder, direct: 0))
     else:
         write, writes = KeptFrames._write, [0]
 
@@ -127,6 +128,38 @@ def test_blocks_out_of_order_or_of_another_type_are_not_kept(tmp_path):
     short.add(0, frames)
     short.finish()  # half the session: of no use
     assert not short.complete
+
+
+def test_the_budget_is_the_disks_room_to_spare_and_through_the_cache_half_the_memory(tmp_path, monkeypatch):
+    """Straight to the disk (O_DIRECT) the kept cells take no memory: only the disk's room limits
+    them, its last quarter and last GiB spared (before, half the memory dropped a day's 21 GB
+    after 5 % of it, and the passes after the first decoded the whole day again)."""
+    gib = 1 << 30
+    usage = type("Usage", (), {"free": 40 * gib})
+    monkeypatch.setattr(kept_frames.shutil, "disk_usage", lambda folder: usage)
+    monkeypatch.setattr(kept_frames, "available_memory", lambda: 24 * gib)
+    assert KeptFrames.default_budget(tmp_path, direct=True) == 30 * gib
+    assert KeptFrames.default_budget(tmp_path, direct=False) == 12 * gib
+    usage.free = 2 * gib  # a nearly full disk: never its last GiB
+    assert KeptFrames.default_budget(tmp_path, direct=True) == gib
+    usage.free = gib // 2
+    assert KeptFrames.default_budget(tmp_path, direct=True) == 0
+    monkeypatch.setattr(kept_frames, "available_memory", lambda: None)  # memory unknown: only O_DIRECT keeps
+    usage.free = 40 * gib
+    assert KeptFrames.default_budget(tmp_path, direct=False) == 0
+    assert KeptFrames.default_budget(tmp_path, direct=True) == 30 * gib
+
+
+def test_no_budget_no_scratch_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(KeptFrames, "default_budget", staticmethod(lambda folder, direct: 0))
+    opened = []
+    real = kept_frames._scratch_file
+    monkeypatch.setattr(kept_frames, "_scratch_file", lambda folder: opened.append(real(folder)) or opened[-1])
+    kept = KeptFrames((10, 4, 4), 3.0, tmp_path)
+    assert kept.dropped and kept._fd is None
+    with pytest.raises(OSError):  # the descriptor opened to learn whether it is O_DIRECT is closed
+        os.fstat(opened[0][0])
+    assert KeptFrames((10, 4, 4), 3.0, tmp_path, budget_bytes=0).dropped and len(opened) == 1  # not even opened
 
 
 def test_without_o_direct_the_file_is_an_ordinary_nameless_one(tmp_path, monkeypatch):
