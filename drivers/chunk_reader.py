@@ -319,9 +319,11 @@ def _runs_inflate() -> bool:
 
 def _inflate_run(plan: _Plan, index: ChunkIndex, chunks: range, out: np.ndarray) -> int:
     """Inflates ``chunks`` (each wholly read) into ``out`` (their bytes in the result) in one
-    call without the GIL; how many of them, from the first on, it did (the rest: none of them
-    written with a filter skipped, lying one after another, and libdeflate taking each)."""
-    if not chunks or plan.itemsize * plan.frame_items == 0 or (index.mask[chunks.start:chunks.stop] != 0).any():
+    call without the GIL; how many of them, from the first on, it did: all of them where none
+    was written with a filter skipped, they lie one after another in the file, and libdeflate
+    takes each; else none, or those before the first it refused."""
+    if (not chunks or plan.itemsize * plan.frame_items == 0 or not _runs_inflate()
+            or (index.mask[chunks.start:chunks.stop] != 0).any()):
         return 0
     together = index.span(chunks)
     if together is None:

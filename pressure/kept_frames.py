@@ -14,12 +14,14 @@ decoded).
 
 It is kept only while it stays within the disk's room to spare (and, where it goes through the
 system's cache, half the memory available: ``KeptFrames.default_budget``); past that, or on any
-error writing it, it is dropped and the later passes decode the session as before. The results are the same either way (tests/test_kept_frames.py).
+error writing it, it is dropped and the later passes decode the session as before. The results
+are the same either way (tests/test_kept_frames.py).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -38,6 +40,7 @@ from pressure.kernels.loaded_cells import KeptCells, bits_for, keep_loaded, rest
 ALIGN = 4096  # what O_DIRECT asks of buffers, offsets and sizes (a page; more than any disk's block)
 DISK_RESERVE_BYTES = 1 << 30  # never take a disk's last GiB
 DISK_SPARED = 0.25  # nor the last quarter of its free room: other programs write there too (a capture)
+MEMORY_FILE_SYSTEMS = {"tmpfs", "ramfs"}  # their files are memory, O_DIRECT or not
 ESTIMATE_AFTER = 0.05  # of the session's frames: its size is then foreseen from what was kept so far
 WRITING = 2  # blocks in the writing thread's hands while the next is handed over
 
@@ -94,9 +97,11 @@ def available_memory() -> int | None:
 def _scratch_file(folder: Path | None) -> tuple[int, bool]:
     """A file descriptor of a file without a name in ``folder``, opened for ``O_DIRECT`` where the
     system and the file system allow it (a first aligned write and read tried), else as usual;
-    and whether it is ``O_DIRECT``."""
+    and whether it is ``O_DIRECT``. Never on a file system held in memory (tmpfs takes O_DIRECT
+    since Linux 6.6): its pages are memory all the same, so the file is kept as a cached one."""
     where = str(folder if folder is not None else tempfile.gettempdir())
-    if hasattr(os, "O_TMPFILE") and hasattr(os, "O_DIRECT"):
+    if (hasattr(os, "O_TMPFILE") and hasattr(os, "O_DIRECT")
+            and file_system_type(where) not in MEMORY_FILE_SYSTEMS):
         try:
             fd = os.open(where, os.O_TMPFILE | os.O_RDWR | os.O_DIRECT, 0o600)
         except OSError:
@@ -114,6 +119,43 @@ def _scratch_file(folder: Path | None) -> tuple[int, bool]:
     fd = os.dup(scratch.fileno())
     scratch.close()
     return fd, False
+
+
+def file_system_type(folder: str) -> str | None:
+    """The type of the file system ``folder`` lies on ("ext4", "tmpfs"...), from the mount that
+    holds it in ``/proc/self/mountinfo`` (Linux); None where that cannot be read."""
+    path = os.path.realpath(folder)
+    held_by, kind = "", None
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if "-" not in fields[6:]:
+                    continue
+                mount = _unescaped(fields[4])
+                inside = path == mount or path.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(held_by):  # the last of equal mounts hides the others
+                    held_by, kind = mount, fields[fields.index("-", 6) + 1]
+    except (OSError, IndexError):
+        return None
+    return kind
+
+
+def _unescaped(field: str) -> str:
+    """A mountinfo path, its spaces, tabs, newlines and backslashes written as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda escape: chr(int(escape.group(1), 8)), field)
+
+
+def _spared(free: int) -> int:
+    """What the kept cells leave of a disk's ``free`` bytes."""
+    return max(DISK_RESERVE_BYTES, int(free * DISK_SPARED))
+
+
+def _free_bytes(folder: Path | None) -> int | None:
+    try:
+        return shutil.disk_usage(folder if folder is not None else tempfile.gettempdir()).free
+    except OSError:
+        return None
 
 
 class KeptFrames:
@@ -137,6 +179,9 @@ class KeptFrames:
             except OSError:
                 pass
         self.budget_bytes = budget_bytes if budget_bytes is not None else self.default_budget(folder, direct)
+        # left free on the disk whatever else writes there meanwhile (none asked with a budget given)
+        free = _free_bytes(folder) if budget_bytes is None else None
+        self._spared_bytes = 0 if free is None else _spared(free)
         self.dropped = self._fd is None or self.budget_bytes <= 0
         if self.dropped and self._fd is not None:
             os.close(self._fd)
@@ -161,11 +206,10 @@ class KeptFrames:
         Written straight to the disk the file takes no memory, so memory does not limit it: a day
         of 64x64 keeps 21 GB of loaded cells, where half the memory (12 GB here) dropped them after
         5 % of the day and the passes after the first decoded the session again."""
-        try:
-            free = shutil.disk_usage(folder if folder is not None else tempfile.gettempdir()).free
-        except OSError:
+        free = _free_bytes(folder)
+        if free is None:
             return 0
-        room = max(0, free - max(DISK_RESERVE_BYTES, int(free * DISK_SPARED)))
+        room = max(0, free - _spared(free))
         if direct:
             return room
         memory = available_memory()
@@ -207,12 +251,24 @@ class KeptFrames:
         size = record.size(len(values))
         stop = first + len(frames)
         foreseen = (self._written + size) * len(self) / stop if stop >= ESTIMATE_AFTER * len(self) else 0
-        if max(self._written + size, foreseen) > self.budget_bytes:
+        if max(self._written + size, foreseen) > self.budget_bytes or not self._room_left_after(size):
             return None
         self._write(record, size, self._written)
         block = _Block(first, stop, self._written, record.bits_bytes, len(values), size)
         self._written += size
         return block
+
+    def _room_left_after(self, size: int) -> bool:
+        """Whether the disk still has its spared room after ``size`` more bytes: asked before each
+        block, as other programs may write to the same disk meanwhile (a capture, which a full
+        disk would stop)."""
+        if not self._spared_bytes:
+            return True
+        try:
+            disk = os.fstatvfs(self._fd)
+        except OSError:
+            return True  # the write says what is wrong, if anything
+        return disk.f_bavail * disk.f_frsize - size >= self._spared_bytes
 
     def _free_record(self, index: int, cells: int, dtype) -> _Record | None:
         """The record for block ``index``, once the block kept in it before is on disk (None when

@@ -203,34 +203,75 @@ def test_chunks_read_straight_from_the_file(frames, frame_shape, chunk, dtype, p
                 same(read_cells(dataset, threads=threads), data)  # the index made here
 
 
-def test_a_sessions_chunks_inflate_in_runs_without_the_gil(tmp_path, monkeypatch):
-    """A session's chunks (fletcher32, deflate, shuffle) are inflated a run at a time by libdeflate
-    called from Numba, the GIL released; only the chunks cut by the frames asked for, and a
-    damaged one, go through the per-chunk path."""
+def counting_chunks_decoded_alone(monkeypatch) -> list[int]:
+    """The first frame of every chunk decoded on the per-chunk path, in order."""
+    alone = []
+    decode = chunk_reader._decode
+    monkeypatch.setattr(chunk_reader, "_decode", lambda plan, first, *rest: (alone.append(first),
+                                                                             decode(plan, first, *rest))[1])
+    return alone
+
+
+@pytest.mark.parametrize("pipeline", [name for name in PIPELINES if name.startswith("gzip")])
+@pytest.mark.parametrize("dtype", ["u1", "<u2", ">u2", "<f4", "<f8"])
+def test_runs_of_chunks_inflate_in_one_call_without_the_gil(tmp_path, monkeypatch, pipeline, dtype):
+    """Deflated chunks, shuffled or not, with fletcher32 or not, any item size, are inflated a run
+    at a time by libdeflate called from Numba, the GIL released: only the chunks cut by the
+    frames asked for go through the per-chunk path."""
     from drivers import chunk_inflate
 
     assert chunk_inflate.available(), "the deflate package exports libdeflate's symbols"
+    rng = np.random.default_rng(5)
+    data = (rng.integers(0, 120, (103, 6, 7)) * rng.integers(0, 2, (103, 6, 7))).astype(dtype)
+    per = 10
     path = tmp_path / "s.h5"
-    cells = session(path, frames=300, rows=8, cols=8)
-    decoded_alone = []
-    decode = chunk_reader._decode
-    monkeypatch.setattr(chunk_reader, "_decode", lambda plan, first, *rest: (decoded_alone.append(first),
-                                                                             decode(plan, first, *rest))[1])
+    with h5py.File(path, "w") as f:
+        f.create_dataset("pressure", data=data, chunks=(per, 6, 7), **PIPELINES[pipeline])
+    alone = counting_chunks_decoded_alone(monkeypatch)
     with h5py.File(path, "r") as f:
         dataset = f["pressure"]
-        per = dataset.chunks[0]
         index = chunk_reader.ChunkIndex.of(dataset)
-        same(read_cells(dataset, threads=2), cells)
-        assert decoded_alone == ([] if len(cells) % per == 0 else [len(cells) // per * per])  # the last, cut
-        decoded_alone.clear()
-        same(read_cells(dataset, 5, 2 * per + 3, index=index), cells[5:2 * per + 3])
-        assert decoded_alone == [0, 2 * per]  # the first and the last chunk are cut; the one between is whole
-    flip(path, 1, 0.5)  # the second chunk damaged: refused by the run, said by the per-chunk path
-    decoded_alone.clear()
+        same(read_cells(dataset, threads=2), data)
+        assert alone == [100]  # the last chunk, cut by the end of the data
+        alone.clear()
+        same(read_cells(dataset, 5, 2 * per + 3, index=index), data[5:2 * per + 3])
+        assert alone == [0, 2 * per]  # the first and the last chunk are cut; the one between is whole
+
+
+def test_a_damaged_chunk_stops_the_run_and_is_said_by_the_per_chunk_path(tmp_path, monkeypatch):
+    path = tmp_path / "s.h5"
+    session(path, frames=300, rows=8, cols=8)  # fletcher32, deflate, shuffle, as captured
+    alone = counting_chunks_decoded_alone(monkeypatch)
+    with h5py.File(path, "r") as f:
+        per = f["pressure"].chunks[0]
+    flip(path, 1, 0.5)  # the second chunk: the first is inflated by the run, which stops there
     with h5py.File(path, "r") as f:
         with pytest.raises(DamagedChunk, match=f"frames {per}-{2 * per - 1}"):
             read_cells(f["pressure"], threads=1)
-    assert decoded_alone == [per]
+    assert alone == [per]
+
+
+def test_the_inflating_kernel_refuses_arrays_that_do_not_hold_what_they_say():
+    """libdeflate is handed raw pointers: runs whose sizes point past the stored bytes, or whose
+    result does not fit, are left whole to the per-chunk path (0 chunks done)."""
+    from drivers.chunk_inflate import inflate_chunks
+
+    chunk = np.arange(64, dtype=np.uint8)
+    stored = np.frombuffer(zlib.compress(chunk.tobytes()), np.uint8)
+    out = np.zeros(128, np.uint8)
+    ok = np.array([0], np.int64), np.array([len(stored)], np.int64)
+    assert inflate_chunks(stored, *ok, 64, 1, False, out) == -1 and (out[:64] == chunk).all()
+    assert inflate_chunks(stored, np.array([0, 0], np.int64), np.array([len(stored), len(stored)], np.int64),
+                          64, 1, False, out) == -1  # two chunks from the same bytes: fine
+    for starts, sizes, chunk_bytes, itemsize, room in (
+            ([0], [len(stored) + 1], 64, 1, 128),  # past the stored bytes
+            ([-1], [len(stored)], 64, 1, 128), ([0], [-1], 64, 1, 128),
+            ([0], [len(stored)], 64, 1, 63),  # no room for the chunk
+            ([0], [len(stored)], 64, 0, 128), ([0], [len(stored)], 63, 2, 128), ([0], [len(stored)], 0, 1, 128)):
+        assert inflate_chunks(stored, np.array(starts, np.int64), np.array(sizes, np.int64), chunk_bytes, itemsize,
+                              itemsize > 1, np.zeros(room, np.uint8)) == 0
+    assert inflate_chunks(stored, np.array([0], np.int64), np.array([len(stored) - 1], np.int64), 64, 1, False,
+                          out) == 0  # cut short: refused by libdeflate
 
 
 def test_no_chunk_index_where_the_file_is_not_read_as_hdf5_reads_it(tmp_path):
