@@ -488,7 +488,7 @@ def _fill(stored, data, dtype: np.dtype, filtered: bool) -> None:
             # 0.2 ms a variable of a short session's some 50 written so
             stored.id.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(data))
         else:
-            stored[...] = data  # text, scalars of other types
+            stored[...] = data  # text, and anything not a numeric array of the stored type
         return
     for first, values in data.blocks() if _is_lazy(data) else [(0, np.asarray(data))]:
         if writer is None:
