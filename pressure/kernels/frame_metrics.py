@@ -170,11 +170,7 @@ def _frame_sums(frames, boxes, members, thresholds, n_labels, frame_sum, column_
     """
     n_frames = frames.shape[0]
     slots = n_labels + 1
-    total = np.zeros((n_frames, slots), frame_sum.dtype)
-    moment_col = np.zeros((n_frames, slots), frame_sum.dtype)
-    moment_row = np.zeros((n_frames, slots), frame_sum.dtype)
-    count = np.zeros((n_frames, slots), np.int64)
-    peak = np.zeros((n_frames, slots), frames.dtype)
+    total, moment_col, moment_row, count, peak = _zero_sums(n_frames, slots, frame_sum, frames)
     n_tasks = (n_frames + FRAMES_PER_TASK - 1) // FRAMES_PER_TASK
     widest = thresholds.shape[1]
     line_cells = max(1, LINE_BYTES // frames.itemsize)
@@ -255,17 +251,22 @@ def _all_slots(total, moment_col, moment_row, count, peak, t, n):
 
 
 @njit(cache=True, nogil=True)
+def _zero_sums(n_frames, slots, sum_like, peak_like):
+    """The five (frames, slots) arrays of a pass's sums, zero: total and both moments in
+    ``sum_like``'s dtype, the count in int64, the peak in ``peak_like``'s dtype."""
+    shape = (n_frames, slots)
+    return (np.zeros(shape, sum_like.dtype), np.zeros(shape, sum_like.dtype), np.zeros(shape, sum_like.dtype),
+            np.zeros(shape, np.int64), np.zeros(shape, peak_like.dtype))
+
+
+@njit(cache=True, nogil=True)
 def _grouped_sums(total, moment_col, moment_row, count, peak, group, n_groups):
     """The sums of labels added up into groups (``group``: each label's group, -1 for none); slot
     ``n_groups`` is all groups together. Integer sums stay exact, so a group's sums are the ones a
     pass over its cells alone gives."""
     n_frames = total.shape[0]
     slots = n_groups + 1
-    out_total = np.zeros((n_frames, slots), total.dtype)
-    out_moment_col = np.zeros((n_frames, slots), moment_col.dtype)
-    out_moment_row = np.zeros((n_frames, slots), moment_row.dtype)
-    out_count = np.zeros((n_frames, slots), count.dtype)
-    out_peak = np.zeros((n_frames, slots), peak.dtype)
+    out_total, out_moment_col, out_moment_row, out_count, out_peak = _zero_sums(n_frames, slots, total, peak)
     for t in range(n_frames):
         for k in range(group.shape[0]):
             g = group[k]
