@@ -440,12 +440,12 @@ def _write_netcdf(target: str, variables: dict[str, _Encoded], attrs: dict[str, 
         for name, variable in variables.items():
             dtype = h5py.string_dtype() if variable.dtype is str else variable.dtype
             options: dict[str, Any] = {}
-            if variable.data.ndim:  # no chunks or filters on scalars
-                if variable.compress:
-                    options.update(compression="gzip", compression_opts=4)
-                if 0 in variable.data.shape:  # an empty dimension is unlimited, chunked as h5netcdf does
-                    options["maxshape"] = tuple(None if sizes[dim] == 0 else sizes[dim] for dim in variable.dims)
-                    options["chunks"] = _default_chunks(variable.data.shape, np.dtype(dtype))
+            deflated = variable.compress and variable.data.ndim > 0  # no chunks or filters on scalars
+            if deflated:
+                options.update(compression="gzip", compression_opts=4)
+            if 0 in variable.data.shape:  # an empty dimension is unlimited, chunked as h5netcdf does
+                options["maxshape"] = tuple(None if sizes[dim] == 0 else sizes[dim] for dim in variable.dims)
+                options["chunks"] = _default_chunks(variable.data.shape, np.dtype(dtype))
             stored = file.create_dataset(name, shape=variable.data.shape, dtype=dtype, fillvalue=variable.fillvalue,
                                          track_order=True, **options)
             if name in coordinates:
@@ -461,7 +461,7 @@ def _write_netcdf(target: str, variables: dict[str, _Encoded], attrs: dict[str, 
                 _attribute(stored, "_FillValue", np.atleast_1d(np.array(variable.fillvalue, dtype=dtype)))
             for key, value in variable.attrs.items():
                 _netcdf_attribute(stored, key, value)
-            _fill(stored, variable.data, np.dtype(dtype), filtered=variable.compress and variable.data.ndim > 0)
+            _fill(stored, variable.data, np.dtype(dtype), filtered=deflated)
             created.append((name, variable, stored))
         for name, variable, stored in created:
             if name not in coordinates:
