@@ -335,44 +335,29 @@ def bench_analysis(quick: bool) -> list[Measurement]:
 
 
 def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
-    """Capture through a real pseudo-terminal from a virtual mat in a process of its own, as a
-    real mat is (a sender thread in the capturing process would share its interpreter lock). The
-    mat sends binary frames as fast as the pty takes them (it blocks rather than drops), so the
-    rate reached is the highest the whole path sustains; any frame lost would show in the
-    counters. The rate is taken from the frames' receive times as stored in the session."""
-    import threading
-    import time
+    """Capture through a real pseudo-terminal from a virtual mat in a process of its own, beside
+    the same mat read by a loop that only reads: the pty's own pace, which no capture exceeds
+    (``benchmarks/capture_speed.py``), in rounds of alternating order."""
+    from benchmarks.capture_speed import measure
 
-    import h5py
-
-    from drivers.virtual_mat import VirtualMat
-    from pressure.pipeline import capture
-
-    n = 3000 if quick else 30000
-    mat = VirtualMat("binary", rate_hz=100_000, max_frames=n, seed=1)
-    done = threading.Event()
-
-    def stop_after_stream():
-        mat.wait()
-        time.sleep(1.0)
-        done.set()
-
-    watcher = threading.Thread(target=stop_after_stream, daemon=True)
-    path = folder / "pty.h5"
-    try:
-        result = capture(f"serial://{mat.device}?rows=64&cols=64&framing=binary&cell=uint16&rate=2000", path,
-                         max_frames=n, stop_event=done, on_start=lambda info: (mat.start(process=True), watcher.start()))
-        watcher.join()
-    finally:
-        mat.stop()
-    with h5py.File(path, "r") as f:
-        arrivals = f["receive_time"][:]
-    lost = n - result.frames
-    achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
-    return [Measurement("capture through a pty", "64x64 uint16 binary framing, mat in its own process", achieved,
-                        "frames/s", 0.0, mb_per_s=achieved * 64 * 64 * 2 / 1e6,
-                        notes=f"{result.frames} of {n} frames kept, {lost} lost "
-                              f"(dropped {result.counters.dropped}, corrupt {result.counters.corrupt})")]
+    n, rounds = (3000, 1) if quick else (30000, 3)
+    report = measure(n, rounds, folder)
+    captures, paces, shares = report["captures"], report["paces"], report["shares"]
+    rates = np.array([c.frames_per_s for c in captures])
+    kept, lost = sum(c.kept for c in captures), sum(c.sent - c.kept for c in captures)
+    dropped, corrupt = sum(c.dropped for c in captures), sum(c.corrupt for c in captures)
+    pace = float(np.median(paces))
+    share = (f"{np.median(shares):.0%} of the pty's pace ({min(shares):.0%}-{max(shares):.0%} by round)"
+             if shares else "the pty's pace not measured")
+    return [
+        Measurement("capture through a pty", "64x64 uint16 binary framing, mat in its own process",
+                    float(np.median(rates)), "frames/s", spread_of(rates), mb_per_s=float(np.median(rates)) * 64 * 64 * 2 / 1e6,
+                    notes=f"{share}; {kept} of {kept + lost} frames kept in {rounds} round(s), {lost} lost "
+                          f"(dropped {dropped}, corrupt {corrupt})"),
+        Measurement("capture: the pty alone", "the same mat, a loop that only reads", pace, "frames/s",
+                    spread_of(np.array(paces)), mb_per_s=pace * 64 * 64 * 2 / 1e6,
+                    notes="no capture can be faster than this on this machine"),
+    ]
 
 
 def bench_study(quick: bool, folder: Path) -> list[Measurement]:

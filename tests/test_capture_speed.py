@@ -87,3 +87,16 @@ def test_closing_a_serial_source_ends_its_reader_process_at_once():
             raise AssertionError(f"reader process {reader} still exists after close")
     finally:
         mat.stop()
+
+
+def test_the_capture_benchmark_measures_the_pty_alone_beside_the_capture(tmp_path):
+    """``benchmarks/capture_speed.py``: a round of each; the capture keeps every frame, the
+    pty's own pace is measured from the same mat, and the share is their ratio."""
+    from benchmarks.capture_speed import measure
+
+    report = measure(400, 1, tmp_path)
+    (captured,), (pace,), (share,) = report["captures"], report["paces"], report["shares"]
+    assert (captured.kept, captured.sent, captured.dropped, captured.corrupt) == (400, 400, 0, 0)
+    assert captured.frames_per_s > 0 and pace > 0
+    assert share == captured.frames_per_s / pace
+    assert list(tmp_path.iterdir()) == []  # the session is removed after its round
