@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pressure.contacts.geometry import Grid, Outline, extent
+from pressure.contacts.geometry import Grid, Outline, _covariance, extent
 from pressure.contacts.pairing import apart, narrowest_cuts, pair_cost, parted_at_a_neck, share_between_two
 from pressure.contacts.tracking import RawContact
 
@@ -30,6 +30,16 @@ def test_the_outline_of_a_union_measures_as_all_its_cells(cells, parts, pitch, s
     np.testing.assert_allclose(got.centre, want.centre, atol=1e-9)
     if not math.isclose(want.length_mm, want.width_mm, rel_tol=1e-6):  # a round set has no one axis
         assert abs(float(got.axis @ want.axis)) > 1 - 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.sets(st.integers(0, 80 * 60 - 1), min_size=2, max_size=600),
+       pitch=st.sampled_from([(5.0, 5.0), (5.0, 7.5), (8.4, 5.0), (7.62, 7.62)]))
+def test_the_covariance_of_a_print_is_numpys_to_the_bit(cells, pitch):
+    """extent's covariance is np.cov's own steps: any other rounding could turn a print's axis."""
+    xy = Grid((80, 60), *pitch).xy(np.array(sorted(cells)))
+    centred = xy - xy.mean(axis=0)
+    np.testing.assert_array_equal(_covariance(centred), np.cov(centred.T))
 
 
 def block(row: int, col: int, rows: int, cols: int) -> RawContact:

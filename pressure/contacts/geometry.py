@@ -64,7 +64,17 @@ def extent(xy: np.ndarray, grid: Grid) -> Extent:
     centre = xy.mean(axis=0)
     if len(xy) < 2:
         return Extent(centre, np.array([0.0, 1.0]), grid.pitch_y_mm, grid.pitch_x_mm)
-    return measured_along(centre, np.cov((xy - centre).T), xy, grid)
+    return measured_along(centre, _covariance(xy - centre), xy, grid)
+
+
+def _covariance(points: np.ndarray) -> np.ndarray:
+    """``np.cov(points.T)``, by np.cov's own steps without its argument handling (the same
+    values to the bit; 19 against 38 us, and a walking hour asks for some 40,000)."""
+    rows = np.array(points.T)  # (2, n), C order, as np.cov copies it
+    rows -= rows.mean(axis=1)[:, None]
+    covariance = np.dot(rows, rows.T)
+    covariance *= 1.0 / (len(points) - 1)
+    return covariance
 
 
 def measured_along(centre: np.ndarray, covariance: np.ndarray, xy: np.ndarray, grid: Grid) -> Extent:
