@@ -55,6 +55,7 @@ def _mat(frames: int):
 def capture_rate(frames: int, folder: Path) -> Captured:
     """``frames`` frames captured from a virtual mat in its own process through a pty."""
     import h5py
+    import numpy as np
 
     from pressure.pipeline import capture
 
@@ -72,28 +73,34 @@ def capture_rate(frames: int, folder: Path) -> Captured:
         result = capture(f"serial://{mat.device}?rows={ROWS}&cols={COLS}&framing=binary&cell=uint16&rate=2000",
                          path, max_frames=frames, stop_event=done,
                          on_start=lambda info: (mat.start(process=True), watcher.start()))
-        watcher.join()
+        with h5py.File(path, "r") as f:
+            arrivals = f["receive_time"][:]
     finally:
-        mat.stop()
-    with h5py.File(path, "r") as f:
-        arrivals = f["receive_time"][:]
-    path.unlink()
-    pace = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
+        mat.stop()  # first: a capture ended early (Ctrl-C) leaves the mat blocked on a full pty
+        if watcher.is_alive():
+            watcher.join(5.0)
+        path.unlink(missing_ok=True)
+    # The frames of the first read arrived before the clock started (they share its time), as in pty_rate.
+    counted_from = int(np.searchsorted(arrivals, arrivals[0], side="right")) if len(arrivals) else 0
+    span = float(arrivals[-1] - arrivals[0]) if len(arrivals) else 0.0
+    pace = (len(arrivals) - counted_from) / span if span > 0 else 0.0
     return Captured(pace, result.frames, frames, result.counters.dropped, result.counters.corrupt)
 
 
 def pty_rate(frames: int) -> float:
     """Frames a second that the same virtual mat sends through a pty to a loop that only reads."""
-    from drivers.framing import encode_binary
-
     import numpy as np
 
+    from drivers.framing import encode_binary
+
+    _check(frames)
     frame_bytes = len(encode_binary(np.zeros((ROWS, COLS), np.uint16), 0, 0))
     mat = _mat(frames)
-    port = os.open(mat.device, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)  # raw already: the mat set it
+    port = -1
+    wanted, received, counted_from, first, last = frames * frame_bytes, 0, 0, None, 0.0
     try:
+        port = os.open(mat.device, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)  # raw already: the mat set it
         mat.start(process=True)
-        wanted, received, first, last = frames * frame_bytes, 0, None, 0.0
         while received < wanted:
             if not select.select([port], [], [], 10.0)[0]:
                 raise RuntimeError(f"the virtual mat stopped sending after {received} of {wanted} bytes")
@@ -103,13 +110,20 @@ def pty_rate(frames: int) -> float:
                 first, counted_from = last, len(data)  # the first read's bytes arrived before the clock started
             received += len(data)
     finally:
-        os.close(port)
+        if port >= 0:
+            os.close(port)
         mat.stop()
-    return (received - counted_from) / frame_bytes / (last - first) if last > first else 0.0
+    return (received - counted_from) / frame_bytes / (last - first) if first is not None and last > first else 0.0
+
+
+def _check(frames: int) -> None:
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
 
 
 def measure(frames: int, rounds: int, folder: Path) -> dict:
     """Rounds of capture and pty alone, in an order flipped every round."""
+    _check(frames)
     captures: list[Captured] = []
     paces: list[float] = []
     for round_ in range(rounds):
@@ -127,17 +141,20 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.frames < 1 or args.rounds < 1:
+        parser.error("--frames and --rounds must be at least 1")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="pressure-capture-speed-") as scratch:
         report = measure(args.frames, args.rounds, Path(scratch))
     for index, (captured, pace) in enumerate(zip(report["captures"], report["paces"]), 1):
+        share = f"capture {captured.frames_per_s / pace:.0%} of it" if pace > 0 else "no pace measured"
         print(f"round {index}: capture {captured.frames_per_s:,.0f} frames/s ({captured.kept} of {captured.sent} kept, "
-              f"dropped {captured.dropped}, corrupt {captured.corrupt}); pty alone {pace:,.0f} frames/s; "
-              f"capture {captured.frames_per_s / pace:.0%} of it")
+              f"dropped {captured.dropped}, corrupt {captured.corrupt}); pty alone {pace:,.0f} frames/s; {share}")
     shares = report["shares"]
+    summary = (f"capture {statistics.median(shares):.0%} of the pty's pace ({min(shares):.0%}-{max(shares):.0%})"
+               if shares else "the pty's pace not measured")
     print(f"capture: median {statistics.median(c.frames_per_s for c in report['captures']):,.0f} frames/s; "
-          f"pty alone {statistics.median(report['paces']):,.0f}; capture {statistics.median(shares):.0%} of the pty's "
-          f"pace ({min(shares):.0%}-{max(shares):.0%}); load average {os.getloadavg()[0]:.2f}")
+          f"pty alone {statistics.median(report['paces']):,.0f}; {summary}; load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

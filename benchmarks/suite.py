@@ -48,12 +48,14 @@ def cpu_name() -> str:
                 fields[key.strip()] = value.strip()
     except OSError:
         return platform.processor() or platform.machine()
-    flags = set(fields.get("flags", "").split())
-    vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    name = fields.get("model name", platform.processor() or platform.machine())
+    name = fields.get("model name") or fields.get("cpu") or platform.processor() or platform.machine()
+    details = []
     if "cpu family" in fields and "model" in fields:
-        return f"{name} (family {fields['cpu family']}, model {fields['model']}, {vectors})"
-    return f"{name} ({vectors})"
+        details.append(f"family {fields['cpu family']}, model {fields['model']}")
+    if "flags" in fields:  # x86: the widest vector instructions (ARM says "Features", with other names)
+        flags = set(fields["flags"].split())
+        details.append("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2")
+    return f"{name} ({', '.join(details)})" if details else name
 
 
 def session_frames(url: str, n_frames: int, dtype) -> tuple[np.ndarray, np.ndarray, int, float]:

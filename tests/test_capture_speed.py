@@ -9,6 +9,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import xarray as xr
 
 import drivers
@@ -100,3 +101,12 @@ def test_the_capture_benchmark_measures_the_pty_alone_beside_the_capture(tmp_pat
     assert captured.frames_per_s > 0 and pace > 0
     assert share == captured.frames_per_s / pace
     assert list(tmp_path.iterdir()) == []  # the session is removed after its round
+
+
+def test_the_capture_benchmark_refuses_no_frames(tmp_path):
+    """A round of no frames has no pace to measure (it crashed on an unbound name)."""
+    from benchmarks.capture_speed import measure, pty_rate
+
+    for call in (lambda: pty_rate(0), lambda: measure(0, 1, tmp_path)):
+        with pytest.raises(ValueError, match="at least 1"):
+            call()
