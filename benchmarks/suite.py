@@ -357,24 +357,25 @@ def bench_capture(quick: bool, folder: Path) -> list[Measurement]:
     """Capture through a real pseudo-terminal from a virtual mat in a process of its own, beside
     the same mat read by a loop that only reads: the pty's own pace, which no capture exceeds
     (``benchmarks/capture_speed.py``), in rounds of alternating order."""
-    from benchmarks.capture_speed import measure
+    from benchmarks.capture_speed import COLS, ROWS, measure
 
     n, rounds = (3000, 1) if quick else (30000, 3)
     report = measure(n, rounds, folder)
     captures, paces, shares = report["captures"], report["paces"], report["shares"]
     rates = np.array([c.frames_per_s for c in captures])
+    achieved, pace = float(np.median(rates)), float(np.median(paces))
+    frame_mb = ROWS * COLS * 2 / 1e6  # uint16 cells
     kept, lost = sum(c.kept for c in captures), sum(c.sent - c.kept for c in captures)
     dropped, corrupt = sum(c.dropped for c in captures), sum(c.corrupt for c in captures)
-    pace = float(np.median(paces))
     share = (f"{np.median(shares):.0%} of the pty's pace ({min(shares):.0%}-{max(shares):.0%} by round)"
              if shares else "the pty's pace not measured")
     return [
-        Measurement("capture through a pty", "64x64 uint16 binary framing, mat in its own process",
-                    float(np.median(rates)), "frames/s", spread_of(rates), mb_per_s=float(np.median(rates)) * 64 * 64 * 2 / 1e6,
+        Measurement("capture through a pty", f"{ROWS}x{COLS} uint16 binary framing, mat in its own process",
+                    achieved, "frames/s", spread_of(rates), mb_per_s=achieved * frame_mb,
                     notes=f"{share}; {kept} of {kept + lost} frames kept in {rounds} round(s), {lost} lost "
                           f"(dropped {dropped}, corrupt {corrupt})"),
         Measurement("capture: the pty alone", "the same mat, a loop that only reads", pace, "frames/s",
-                    spread_of(np.array(paces)), mb_per_s=pace * 64 * 64 * 2 / 1e6,
+                    spread_of(np.array(paces)), mb_per_s=pace * frame_mb,
                     notes="no capture can be faster than this on this machine"),
     ]
 
